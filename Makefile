@@ -1,0 +1,33 @@
+# The verbs a person types. Every target sets up .venv first (idempotent).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install test test-slow test-all run bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev,launchers]'
+	touch $(STAMP)
+
+test: install          ## the fast suite (< 10 min on 2 CPU cores)
+	$(PY) -m pytest -q
+
+test-slow: install     ## real-data and longer training tests
+	$(PY) -m pytest -q -m slow
+
+test-all: install
+	$(PY) -m pytest -q -m 'slow or not slow'
+
+run: install           ## the main job: memorize random labels (cpu scale, real CIFAR-10)
+	$(PY) -m harness experiment=random_labels
+
+bench: install         ## harness loop vs a DataLoader baseline, images/s
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf runs multirun outputs .pytest_cache

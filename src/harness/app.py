@@ -1,0 +1,81 @@
+"""The command line: `python -m harness experiment=<name> [overrides]` (Hydra)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from . import tracking
+from .config import ConfigError, validate
+from .data import DataNotFoundError
+
+log = logging.getLogger("harness")
+
+
+def _uid() -> str:
+    """A short random id for run/sweep dir names: two sweeps started in the same second differ.
+
+    Kept in the environment so that every process of one sweep (joblib workers, SLURM jobs,
+    which inherit it) resolves the sweep dir to the same name.
+    """
+    return os.environ.setdefault("HARNESS_RUN_UID", secrets.token_hex(3))
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("uid"):
+        OmegaConf.register_new_resolver("uid", _uid, use_cache=True)
+
+
+def _hydra_run_info() -> tuple[Path | None, str | None]:
+    """(output dir, sweep id) of the current Hydra job, or (None, None) outside Hydra."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return None, None
+    hc = HydraConfig.get()
+    sweep = Path(hc.sweep.dir).name if hc.mode == RunMode.MULTIRUN else None
+    return Path(hc.runtime.output_dir), sweep
+
+
+def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
+    """Validate, then train into run_dir (the Hydra job's output dir by default); return the summary."""
+    validate(cfg)  # before any data is touched
+    hydra_dir, sweep = _hydra_run_info()
+    run_dir = Path(run_dir or hydra_dir or "runs/unnamed")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    from . import rundir, trainer  # torch is imported here, after the config is known to be good
+
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    rundir.write_text(run_dir / rundir.CONFIG, OmegaConf.to_yaml(resolved))
+    group = cfg.logger.get("group") or cfg.name
+    if sweep:
+        group = f"{group}-{sweep}"
+    tracker = tracking.start(cfg.logger, run_dir, resolved, group, list(cfg.tags), name=run_dir.name)
+    exit_code = 1
+    try:
+        summary = trainer.train(cfg, run_dir, tracker, data=data)
+        exit_code = 0
+    finally:
+        tracker.finish(exit_code)  # also when training raised: the W&B run is never left open
+    log.info("results in %s (summary.json, metrics.jsonl)", run_dir)
+    return summary
+
+
+def main(cfg: DictConfig):
+    try:
+        summary = run(cfg)
+    except (ConfigError, DataNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    if summary.get("status") == "interrupted":
+        sys.exit(143)  # 128 + SIGTERM: schedulers see the job as pre-empted, not completed
+    print(f"{summary['status']} ({summary['stop_reason']}): train acc {summary.get('train_acc', float('nan')):.4f}, "
+          f"test acc {summary.get('test_acc', float('nan')):.4f}, {summary['epochs']:.1f} epochs, "
+          f"{summary['wall_time_s']:.0f} s -> {summary['run_dir']}")
+    return summary.get("val_acc", summary.get("test_acc"))  # the objective for Hydra sweepers

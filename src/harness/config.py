@@ -1,0 +1,118 @@
+"""Validation of a composed config, before any data is loaded.
+
+Hydra already rejects unknown keys (the config is in struct mode); this checks values, and says
+which key is wrong, what it was, and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+
+from omegaconf import DictConfig
+
+MODELS = ("mlp_1x512", "mlp_3x512", "inception_small", "inception_no_bn", "alexnet_small", "resnet18")
+DATASETS = ("cifar10", "synthetic")
+PREPROCESS = ("zhang", "standard")
+INPUT_RANDOMIZATIONS = ("none", "shuffled_pixels", "random_pixels", "gaussian")
+INITS = ("default", "kaiming_normal", "kaiming_uniform", "xavier_normal", "xavier_uniform", "orthogonal")
+LR_SCHEDULES = ("constant", "step", "exponential", "cosine")
+DEVICES = ("auto", "cpu", "cuda")
+PROGRESS = ("auto", "bar", "log", "none")
+LOGGERS = ("wandb", "none")
+LOGGER_MODES = ("online", "offline", "disabled")
+
+
+class ConfigError(ValueError):
+    """A config value is outside what the harness accepts."""
+
+
+def _get(cfg: DictConfig, key: str):
+    node = cfg
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def _fail(key, value, allowed):
+    raise ConfigError(f"invalid config: {key}={value!r}; allowed: {allowed}")
+
+
+def _one_of(cfg, key, choices):
+    value = _get(cfg, key)
+    if value not in choices:
+        _fail(key, value, " | ".join(choices))
+
+
+def _number(cfg, key, lo=None, hi=None, *, integer=False, optional=False, lo_open=False, hi_open=False):
+    value = _get(cfg, key)
+    if value is None and optional:
+        return
+    kind = "an integer" if integer else "a number"
+    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    ok = ok and not isinstance(value, bool) and math.isfinite(value)
+    if ok and lo is not None:
+        ok = value > lo if lo_open else value >= lo
+    if ok and hi is not None:
+        ok = value < hi if hi_open else value <= hi
+    if not ok:
+        lo_s = "" if lo is None else ("(" if lo_open else "[") + str(lo)
+        hi_s = "" if hi is None else str(hi) + (")" if hi_open else "]")
+        rng = f" in {lo_s or '(-inf'}, {hi_s or 'inf)'}" if (lo is not None or hi is not None) else ""
+        _fail(key, value, f"{kind}{rng}" + (" or null" if optional else ""))
+
+
+def validate(cfg: DictConfig) -> None:
+    """Raise ConfigError naming the first bad key; return None when the config is usable."""
+    _one_of(cfg, "device", DEVICES)
+    _number(cfg, "seed", 0, integer=True)
+
+    _one_of(cfg, "data.name", DATASETS)
+    _one_of(cfg, "data.preprocess", PREPROCESS)
+    _one_of(cfg, "data.input_randomization", INPUT_RANDOMIZATIONS)
+    _number(cfg, "data.corruption_prob", 0.0, 1.0)
+    _number(cfg, "data.subset", 10, integer=True, optional=True)
+    _number(cfg, "data.val_size", 0, integer=True)
+    _number(cfg, "data.randomization_seed", 0, integer=True)
+    _number(cfg, "data.split_seed", 0, integer=True)
+    if cfg.data.name == "synthetic":
+        _number(cfg, "data.train_size", 10, integer=True)
+        _number(cfg, "data.test_size", 1, integer=True)
+        train_size = cfg.data.train_size
+    else:
+        train_size = 50_000
+    if cfg.data.val_size + (cfg.data.subset or 0) > train_size or cfg.data.val_size >= train_size:
+        _fail("data.val_size", cfg.data.val_size,
+              f"val_size + subset <= {train_size} (the training set), got subset={cfg.data.subset}")
+
+    _one_of(cfg, "model.name", MODELS)
+    _one_of(cfg, "model.init", INITS)
+    _number(cfg, "model.init_gain", 0.0, lo_open=True)
+
+    _number(cfg, "optimizer.lr", 0.0, lo_open=True)
+    _number(cfg, "optimizer.momentum", 0.0, 1.0, hi_open=True)
+    _number(cfg, "optimizer.weight_decay", 0.0)
+    if cfg.optimizer.nesterov and cfg.optimizer.momentum == 0:
+        _fail("optimizer.nesterov", True, "false when optimizer.momentum is 0")
+
+    _one_of(cfg, "schedule.lr", LR_SCHEDULES)
+    _number(cfg, "schedule.gamma", 0.0, lo_open=True)
+    _number(cfg, "schedule.batch_growth", 1, integer=True)
+    _number(cfg, "schedule.max_batch_size", 1, integer=True, optional=True)
+    milestones = list(cfg.schedule.milestones)
+    if any(not isinstance(m, int) or m < 1 for m in milestones) or milestones != sorted(set(milestones)):
+        _fail("schedule.milestones", milestones, "increasing positive integers (epochs)")
+
+    _number(cfg, "trainer.batch_size", 1, integer=True)
+    _number(cfg, "trainer.max_epochs", 1, integer=True)
+    _number(cfg, "trainer.max_steps", 1, integer=True, optional=True)
+    _number(cfg, "trainer.target_train_acc", 0.0, 1.0, optional=True)
+    _number(cfg, "trainer.time_budget_s", 0.0, optional=True, lo_open=True)
+    _number(cfg, "trainer.eval_every_epochs", 1, integer=True)
+    _number(cfg, "trainer.eval_batch_size", 1, integer=True)
+    _number(cfg, "trainer.checkpoint_every_epochs", 1, integer=True)
+    _number(cfg, "trainer.log_every_s", 0.0, lo_open=True)
+    _number(cfg, "trainer.interrupt_at_step", 1, integer=True, optional=True)
+    _one_of(cfg, "trainer.progress", PROGRESS)
+
+    _one_of(cfg, "logger.name", LOGGERS)
+    _one_of(cfg, "logger.mode", LOGGER_MODES)

@@ -1,0 +1,176 @@
+"""CIFAR-10 (or a synthetic stand-in) as uint8 tensors on the device, split and randomized.
+
+Order of operations, each deterministic from its seed:
+  load -> class-balanced val split (true labels, never trained on) -> class-balanced training
+  subset (nested: a larger subset contains a smaller one) -> randomization of the training set.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import randomize
+
+log = logging.getLogger(__name__)
+NUM_CLASSES = 10
+
+
+class DataNotFoundError(FileNotFoundError):
+    pass
+
+
+@dataclass
+class Arrays:
+    """Images uint8 (N, 32, 32, 3) HWC, labels int64 (N,)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+@dataclass
+class DeviceData:
+    """What the trainer sees: uint8 images (N, 3, 32, 32) and int64 labels, on the device."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    channel_mean: tuple  # of the training images, in [0, 1]: for the `standard` normalisation
+    channel_std: tuple
+    info: dict = field(default_factory=dict)  # sizes, realised corruption: goes into summary.json
+
+
+def _read_npz(path: Path) -> Arrays:
+    with np.load(path, allow_pickle=False) as d:
+        return Arrays(d["x_train"], d["y_train"].astype(np.int64), d["x_test"], d["y_test"].astype(np.int64))
+
+
+def _read_batches_py(folder: Path) -> Arrays:
+    """torchvision's `cifar-10-batches-py` (the official python pickles)."""
+
+    def read(name):
+        with open(folder / name, "rb") as f:
+            d = pickle.load(f, encoding="latin1")
+        return d["data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), np.asarray(d["labels"], np.int64)
+
+    train = [read(f"data_batch_{i}") for i in range(1, 6)]
+    x_test, y_test = read("test_batch")
+    return Arrays(np.concatenate([t[0] for t in train]), np.concatenate([t[1] for t in train]), x_test, y_test)
+
+
+def load_cifar10(root: str | os.PathLike, download: bool = True) -> Arrays:
+    """From root/cifar10.npz, else root/cifar-10-batches-py, else a torchvision download."""
+    root = Path(root).expanduser()
+    npz, batches = root / "cifar10.npz", root / "cifar-10-batches-py"
+    if npz.is_file():
+        return _read_npz(npz)
+    if (batches / "data_batch_1").is_file():
+        return _read_batches_py(batches)
+    problem = "download disabled (data.download=false)"
+    if download:
+        try:
+            import torchvision
+
+            log.info("downloading CIFAR-10 into %s", root)
+            torchvision.datasets.CIFAR10(str(root), train=True, download=True)
+            return _read_batches_py(batches)
+        except Exception as e:  # no network, no write access, ...
+            problem = f"download failed: {type(e).__name__}: {e}"
+    raise DataNotFoundError(
+        f"CIFAR-10 not found. Tried {npz} and {batches}/; {problem}. "
+        f"Fix: put cifar10.npz (or torchvision's cifar-10-batches-py) in a folder and set "
+        f"HARNESS_DATA=<folder> or data.root=<folder>, or run once with network access."
+    )
+
+
+def make_synthetic(train_size: int, test_size: int, seed: int = 0) -> Arrays:
+    """A learnable CIFAR-shaped dataset: ten smooth class templates plus pixel noise."""
+    rng = np.random.default_rng([seed, 5])
+    coarse = rng.uniform(0, 255, size=(NUM_CLASSES, 4, 4, 3))
+    templates = coarse.repeat(8, axis=1).repeat(8, axis=2)  # (10, 32, 32, 3)
+
+    def sample(n):
+        y = np.arange(n) % NUM_CLASSES
+        rng.shuffle(y)
+        x = templates[y] + rng.normal(0, 40, size=(n, 32, 32, 3))
+        return np.clip(np.rint(x), 0, 255).astype(np.uint8), y.astype(np.int64)
+
+    x_train, y_train = sample(train_size)
+    x_test, y_test = sample(test_size)
+    return Arrays(x_train, y_train, x_test, y_test)
+
+
+def class_balanced_split(labels: np.ndarray, val_size: int, subset: int | None, seed: int):
+    """Indices (train, val): val_size and subset images spread evenly over the classes.
+
+    Within each class the order is one fixed permutation, val takes its head and the training
+    subset the next ones, so subsets of different sizes are nested and never overlap val.
+    """
+    rng = np.random.default_rng([seed, 6])
+    per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in range(NUM_CLASSES)]
+
+    def counts(total):  # spread total over the classes, the remainder to the first classes
+        base, extra = divmod(total, NUM_CLASSES)
+        return [base + (c < extra) for c in range(NUM_CLASSES)]
+
+    val_counts = counts(val_size)
+    val = np.concatenate([idx[:k] for idx, k in zip(per_class, val_counts)])
+    rest = [idx[k:] for idx, k in zip(per_class, val_counts)]
+    if subset is None:
+        train = np.concatenate(rest)
+    else:
+        sub_counts = counts(subset)
+        if any(k > len(r) for k, r in zip(sub_counts, rest)):
+            raise ValueError(f"data.subset={subset} is larger than the images left after the val split")
+        train = np.concatenate([r[:k] for r, k in zip(rest, sub_counts)])
+    return np.sort(train), np.sort(val)
+
+
+def prepare(cfg, device: torch.device) -> DeviceData:
+    """Load, split and randomize as the data config says; return uint8 tensors on `device`."""
+    if cfg.name == "synthetic":
+        arrays = make_synthetic(cfg.train_size, cfg.test_size, cfg.split_seed)
+    else:
+        arrays = load_cifar10(cfg.root, cfg.download)
+    train_idx, val_idx = class_balanced_split(arrays.y_train, cfg.val_size, cfg.subset, cfg.split_seed)
+    x_train, y_train = arrays.x_train[train_idx], arrays.y_train[train_idx]
+    x_val, y_val = arrays.x_train[val_idx], arrays.y_train[val_idx]
+    x_test, y_test = arrays.x_test, arrays.y_test
+
+    info = {"train_size": len(y_train), "val_size": len(y_val), "test_size": len(y_test)}
+    seed = cfg.randomization_seed
+    kind = cfg.input_randomization
+    if kind == "shuffled_pixels":  # a fixed function of the input: applies to every split
+        perm = randomize.pixel_permutation(seed)
+        x_train, x_val, x_test = (randomize.shuffle_pixels(x, perm) for x in (x_train, x_val, x_test))
+    elif kind == "random_pixels":
+        x_train = randomize.random_pixels(x_train, seed)
+    elif kind == "gaussian":
+        x_train = randomize.gaussian_images(x_train, seed)
+    info["input_randomization"] = kind
+    y_train, realised = randomize.corrupt_labels(y_train, cfg.corruption_prob, seed)
+    info["corruption_prob"] = float(cfg.corruption_prob)
+    info["realised_corruption"] = realised
+
+    mean = tuple(float(m) for m in x_train.reshape(-1, 3).mean(0) / 255)
+    std = tuple(float(s) for s in x_train.reshape(-1, 3).std(0) / 255)
+
+    def images(x):  # HWC numpy -> NCHW uint8 on the device, made contiguous once
+        return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).to(device)
+
+    def labels(y):
+        return torch.from_numpy(np.ascontiguousarray(y)).to(device)
+
+    return DeviceData(images(x_train), labels(y_train), images(x_val), labels(y_val),
+                      images(x_test), labels(y_test), mean, std, info)

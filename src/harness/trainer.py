@@ -1,0 +1,243 @@
+"""The one training loop: every experiment is this loop with a different config.
+
+Read top to bottom: set up (device, data, model, optimizer, resume), then epochs of steps with an
+evaluation and a checkpoint every few epochs, then the summary. Probes (curvature, attacks, ...)
+are plain functions called on the returned model, never woven into the loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import platform
+import signal
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import __version__, data as data_mod, models, rundir, schedules
+from .progress import Progress
+from .transforms import BatchTransform, input_shape
+
+log = logging.getLogger(__name__)
+DONE = ("completed", "diverged")  # a run dir in one of these states is not trained again
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device=cuda but torch.cuda.is_available() is False; use device=auto or cpu")
+    return torch.device(name)
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+@torch.no_grad()
+def evaluate(model, x_uint8, y, transform, batch_size: int, autocast) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) over a whole split, in eval mode (BatchNorm running stats)."""
+    if len(y) == 0:
+        return float("nan"), float("nan")
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=y.device)
+    correct = torch.zeros((), device=y.device, dtype=torch.long)
+    for i in range(0, len(y), batch_size):
+        x = transform(x_uint8[i : i + batch_size], train=False)
+        with autocast():
+            out = model(x).float()
+        loss_sum += F.cross_entropy(out, y[i : i + batch_size], reduction="sum")
+        correct += (out.argmax(1) == y[i : i + batch_size]).sum()
+    model.train(was_training)
+    return loss_sum.item() / len(y), correct.item() / len(y)
+
+
+class _SigtermFlag:
+    """SIGTERM (cluster pre-emption, Ctrl-C'd sweeps) sets a flag; the loop checkpoints and exits."""
+
+    def __init__(self):
+        self.raised = False
+        self.previous = None
+
+    def __enter__(self):
+        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+            self.previous = signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        log.warning("SIGTERM received: checkpointing after this step")
+        self.raised = True
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) -> dict:
+    """Train as `cfg` says, writing into `run_dir`; return the summary (also in summary.json).
+
+    `data` may be passed in by a caller that runs many jobs on the same dataset in one process.
+    """
+    run_dir = Path(run_dir)
+    previous = rundir.read_json(run_dir / rundir.SUMMARY)
+    if previous and previous.get("status") in DONE:
+        log.info("run dir %s is already %s: not training again", run_dir, previous["status"])
+        return previous
+
+    t = cfg.trainer
+    device = resolve_device(cfg.device)
+    cuda = device.type == "cuda"
+    if data is None:
+        data = data_mod.prepare(cfg.data, device)
+    transform = BatchTransform(cfg.data.preprocess, cfg.data.augment.crop, cfg.data.augment.flip,
+                               data.channel_mean, data.channel_std)
+    torch.manual_seed(cfg.seed)
+    model = models.build(cfg.model, input_shape(cfg.data.preprocess)).to(device)
+    if cuda and t.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.optimizer.lr, momentum=cfg.optimizer.momentum,
+                                nesterov=cfg.optimizer.nesterov, weight_decay=cfg.optimizer.weight_decay)
+    forward = torch.compile(model) if t.compile else model
+    generator = torch.Generator(device=device).manual_seed(cfg.seed)  # batch order and augmentation
+
+    def autocast():
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and t.amp)
+
+    def to_input(x_uint8, train, gen=None):
+        x = transform(x_uint8, train=train, generator=gen)
+        return x.contiguous(memory_format=torch.channels_last) if cuda and t.channels_last and x.dim() == 4 else x
+
+    # Resume: everything that decides the next step is in the checkpoint.
+    epoch, step, position, perm, elapsed = 0, 0, 0, None, 0.0
+    epoch_loss_sum, epoch_batches = torch.zeros((), device=device), 0  # mean train-mode loss of the epoch
+    checkpoint = rundir.load_checkpoint(run_dir, map_location=device)
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        generator.set_state(checkpoint["generator"].cpu())
+        epoch, step, position = checkpoint["epoch"], checkpoint["step"], checkpoint["position"]
+        perm, elapsed = checkpoint.get("perm"), checkpoint["elapsed_s"]
+        epoch_loss_sum, epoch_batches = checkpoint["epoch_loss_sum"], checkpoint["epoch_batches"]
+        rundir.truncate_metrics(run_dir, step)
+        log.info("resumed from %s at epoch %d, step %d", run_dir / rundir.CHECKPOINT, epoch, step)
+
+    def save_checkpoint():
+        rundir.save_checkpoint(run_dir, {
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "generator": generator.get_state(), "epoch": epoch, "step": step, "position": position,
+            "perm": perm, "elapsed_s": elapsed + time.perf_counter() - started,
+            "epoch_loss_sum": epoch_loss_sum, "epoch_batches": epoch_batches,
+        })
+
+    n_train = len(data.train_y)
+    last_eval: dict = {}
+    images_seen, train_time = 0, 0.0
+
+    def run_eval():
+        nonlocal last_eval
+        record = {"step": step, "epoch": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
+                  "lr": lr, "batch_size": batch_size}
+        splits = {"train": (data.train_x, data.train_y), "test": (data.test_x, data.test_y)}
+        if len(data.val_y):
+            splits["val"] = (data.val_x, data.val_y)
+        for split, (x, y) in splits.items():
+            loss, acc = evaluate(forward, x, y, lambda b, train: to_input(b, train), t.eval_batch_size, autocast)
+            record[f"{split}/loss"], record[f"{split}/acc"] = loss, acc
+        record["gen_gap/loss"] = record["test/loss"] - record["train/loss"]
+        record["gen_gap/err"] = record["train/acc"] - record["test/acc"]  # test error - train error
+        if epoch_batches:
+            record["train/epoch_loss"] = epoch_loss_sum.item() / epoch_batches
+        record["wall_time_s"] = elapsed + time.perf_counter() - started
+        rundir.append_metrics(run_dir, record)
+        tracker.log(record, step=step)
+        progress.evaluated(record)
+        last_eval = record
+
+    def finish(status, stop_reason):
+        wall = elapsed + time.perf_counter() - started
+        summary = {k.replace("/", "_"): v for k, v in last_eval.items()}
+        summary.update({
+            "status": status, "stop_reason": stop_reason, "diverged": status == "diverged",
+            "steps": step, "epochs": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
+            "wall_time_s": wall, "train_images_per_s": images_seen / train_time if train_time else None,
+            "num_parameters": models.num_parameters(model), "device": device_name(device),
+            "torch_version": torch.__version__, "harness_version": __version__, "git_commit": rundir.git_commit(),
+            "run_dir": str(run_dir), **{f"data_{k}": v for k, v in data.info.items()},
+        })
+        rundir.write_json(run_dir / rundir.SUMMARY, summary)
+        tracker.summary(summary)
+        return summary
+
+    progress = Progress(t.progress, t.max_epochs, t.log_every_s)
+    started = time.perf_counter()
+    stop_reason = None
+    model.train()
+    with _SigtermFlag() as sigterm:
+        while stop_reason is None:
+            lr, batch_size = schedules.lr_and_batch_size(cfg.schedule, cfg.optimizer.lr, t.batch_size,
+                                                         epoch, t.max_epochs)
+            if epoch >= t.max_epochs:
+                stop_reason = "max_epochs"
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            steps = schedules.steps_per_epoch(n_train, batch_size)
+            batch_size = min(batch_size, n_train)
+            if perm is None:
+                perm = torch.randperm(n_train, device=device, generator=generator)
+                epoch_loss_sum, epoch_batches = torch.zeros((), device=device), 0
+            progress.start_epoch(epoch, steps, position)
+            tick = time.perf_counter()
+            while position < steps:
+                idx = perm[position * batch_size : (position + 1) * batch_size]
+                x = to_input(data.train_x[idx], True, generator)
+                with autocast():
+                    loss = F.cross_entropy(forward(x).float(), data.train_y[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                step, position = step + 1, position + 1
+                epoch_loss_sum += loss.detach()
+                epoch_batches += 1
+                images_seen += len(idx)
+                progress.step(position, loss.item)
+                if (not cuda or position % 20 == 0 or position == steps) and not math.isfinite(loss.item()):
+                    stop_reason = "diverged"
+                    break
+                if sigterm.raised or step == t.interrupt_at_step:
+                    train_time += time.perf_counter() - tick
+                    progress.end_epoch()
+                    save_checkpoint()
+                    log.warning("interrupted at step %d; checkpoint in %s: re-run the same command "
+                                "with hydra.run.dir=%s to resume", step, run_dir, run_dir)
+                    return finish("interrupted", "sigterm")
+                over_time = t.time_budget_s and elapsed + time.perf_counter() - started >= t.time_budget_s
+                if (t.max_steps and step >= t.max_steps) or over_time:
+                    stop_reason = "max_steps" if t.max_steps and step >= t.max_steps else "time_budget"
+                    break
+            train_time += time.perf_counter() - tick
+            progress.end_epoch()
+            if stop_reason == "diverged":
+                log.warning("non-finite loss at step %d: run diverged", step)
+                return finish("diverged", "diverged")
+            if position >= steps:
+                epoch, position, perm = epoch + 1, 0, None
+            if stop_reason is not None or epoch % t.eval_every_epochs == 0 or epoch >= t.max_epochs:
+                run_eval()
+                if t.target_train_acc is not None and last_eval["train/acc"] >= t.target_train_acc:
+                    stop_reason = "target_train_acc"
+            if stop_reason is not None or epoch % t.checkpoint_every_epochs == 0:
+                save_checkpoint()
+        if not last_eval or last_eval["step"] != step:  # e.g. resumed a run that had already stopped
+            run_eval()
+            save_checkpoint()
+    log.info("finished (%s): train acc %.4f, test acc %.4f", stop_reason, last_eval["train/acc"],
+             last_eval["test/acc"])
+    return finish("completed", stop_reason)
