@@ -98,6 +98,8 @@ def validate(cfg: DictConfig) -> None:
     _number(cfg, "schedule.gamma", 0.0, lo_open=True)
     _number(cfg, "schedule.batch_growth", 1, integer=True)
     _number(cfg, "schedule.max_batch_size", 1, integer=True, optional=True)
+    if cfg.schedule.batch_growth > 1 and cfg.schedule.lr != "step":
+        _fail("schedule.lr", cfg.schedule.lr, "step when schedule.batch_growth > 1 (growth happens at milestones)")
     milestones = list(cfg.schedule.milestones)
     if any(not isinstance(m, int) or m < 1 for m in milestones) or milestones != sorted(set(milestones)):
         _fail("schedule.milestones", milestones, "increasing positive integers (epochs)")

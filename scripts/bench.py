@@ -1,0 +1,124 @@
+"""Training throughput of the harness loop vs a baseline written the usual way.
+
+Harness: the real training loop (`harness.trainer.train`), data as uint8 on the device, batches by
+a device permutation, crop/translate + flip done on whole batches.
+Baseline: a Dataset that yields PIL images as torchvision's CIFAR10 does, per-sample torchvision
+transforms for the same augmentation (RandomCrop(32, padding=4), RandomHorizontalFlip, ToTensor,
+Normalize) and a DataLoader with workers. Same model, batch size, optimizer, data size, in one
+process run. CIFAR-10-shaped random uint8 data (throughput does not depend on pixel values).
+
+    python scripts/bench.py [--models mlp_1x512,mlp_3x512,alexnet_small] [--batch 128] [--workers 2]
+
+Prints, last, one line per model:
+    model=<name> batch=<B> harness_img_s=<x> baseline_img_s=<y> ratio=<x/y>
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from hydra import compose, initialize_config_module
+from PIL import Image
+from torchvision import transforms
+
+from harness import data as data_mod, models, trainer
+from harness.app import register_resolvers
+from harness.tracking import Tracker
+from harness.transforms import input_shape
+
+
+def config(model: str, batch: int, steps: int, device: str):
+    with initialize_config_module("harness.configs", version_base="1.3"):
+        return compose("config", overrides=[
+            f"model={model}", "logger=none", "data.preprocess=standard", "data.augment.crop=true",
+            "data.augment.flip=true", f"trainer.batch_size={batch}", f"trainer.max_steps={steps}",
+            "trainer.max_epochs=1000", "trainer.progress=none", "trainer.eval_every_epochs=1000",
+            f"device={device}"])
+
+
+class PILDataset(torch.utils.data.Dataset):
+    """What torchvision.datasets.CIFAR10 does per item: uint8 HWC -> PIL image -> transform."""
+
+    def __init__(self, x, y, transform):
+        self.x, self.y, self.transform = x, y, transform
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.transform(Image.fromarray(self.x[i])), int(self.y[i])
+
+
+def harness_throughput(cfg, arrays, device) -> float:
+    d = torch.device(device)
+    dev = data_mod.DeviceData(
+        *(torch.from_numpy(np.ascontiguousarray(a)).to(d) for a in (
+            arrays.x_train.transpose(0, 3, 1, 2), arrays.y_train, arrays.x_train[:0].transpose(0, 3, 1, 2),
+            arrays.y_train[:0], arrays.x_test.transpose(0, 3, 1, 2), arrays.y_test)),
+        channel_mean=(0.49, 0.48, 0.45), channel_std=(0.25, 0.24, 0.26), info={})
+    with tempfile.TemporaryDirectory() as run_dir:
+        summary = trainer.train(cfg, run_dir, Tracker(), data=dev)
+    return summary["train_images_per_s"]
+
+
+def baseline_throughput(cfg, arrays, device, workers: int, warmup: int = 3) -> float:
+    d = torch.device(device)
+    tf = transforms.Compose([
+        transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(), transforms.ToTensor(),
+        transforms.Normalize((0.49, 0.48, 0.45), (0.25, 0.24, 0.26))])
+    loader = torch.utils.data.DataLoader(PILDataset(arrays.x_train, arrays.y_train, tf), batch_size=cfg.trainer.batch_size,
+                                         shuffle=True, num_workers=workers, drop_last=True,
+                                         pin_memory=d.type == "cuda", persistent_workers=workers > 0)
+    torch.manual_seed(0)
+    model = models.build(cfg.model, input_shape("standard")).to(d)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.optimizer.lr, momentum=cfg.optimizer.momentum)
+    steps, images, start = 0, 0, None
+    while steps < cfg.trainer.max_steps + warmup:
+        for x, y in loader:
+            if steps == warmup:
+                start = time.perf_counter()
+            x, y = x.to(d, non_blocking=True), y.to(d, non_blocking=True)
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss.item()
+            steps += 1
+            images += len(y) if steps > warmup else 0
+            if steps >= cfg.trainer.max_steps + warmup:
+                break
+    return images / (time.perf_counter() - start)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--models", default="mlp_1x512,mlp_3x512,alexnet_small")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--images", type=int, default=10_000, help="training set size")
+    p.add_argument("--device", default="auto")
+    args = p.parse_args()
+    register_resolvers()
+    device = str(trainer.resolve_device(args.device))
+    arrays = data_mod.make_synthetic(args.images, 1000, seed=0)
+    print(f"device: {trainer.device_name(torch.device(device))}, torch {torch.__version__}, "
+          f"{args.images} images, batch {args.batch}, baseline DataLoader workers {args.workers}")
+    lines = []
+    for name in args.models.split(","):
+        cnn = name not in ("mlp_1x512", "mlp_3x512")
+        steps = (30 if cnn else 150) if device == "cpu" else 300
+        cfg = config(name, args.batch, steps, device)
+        h = harness_throughput(cfg, arrays, device)
+        b = baseline_throughput(cfg, arrays, device, args.workers)
+        print(f"  {name}: harness {h:.0f} img/s, baseline {b:.0f} img/s", flush=True)
+        lines.append(f"model={name} batch={args.batch} harness_img_s={h:.0f} baseline_img_s={b:.0f} ratio={h / b:.2f}")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The command line as a user types it: runs, multiruns, W&B offline runs, bad input, SIGTERM."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import REPO, run_cli
+from wandb_offline import read_run
+
+from harness import rundir
+
+
+def test_main_job_at_smoke_scale_prints_where_results_are(tmp_path):
+    out = run_cli("experiment=random_labels", "scale=smoke", "logger=none", f"hydra.run.dir={tmp_path}")
+    assert out.returncode == 0, out.stderr
+    assert str(tmp_path) in out.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["data_corruption_prob"] == 1.0
+
+
+def test_bad_config_exits_2_with_the_key_in_the_message(tmp_path):
+    out = run_cli("experiment=random_labels", "data.corruption_prob=2", "logger=none", f"hydra.run.dir={tmp_path}")
+    assert out.returncode == 2
+    assert "data.corruption_prob=2" in out.stderr and "[0.0, 1.0]" in out.stderr
+
+
+def test_missing_data_names_the_paths_tried(tmp_path):
+    out = run_cli("experiment=random_labels", f"data.root={tmp_path}/none", "data.download=false", "logger=none",
+                  f"hydra.run.dir={tmp_path}/run")
+    assert out.returncode == 2
+    assert f"{tmp_path}/none/cifar10.npz" in out.stderr and "HARNESS_DATA" in out.stderr
+
+
+def test_multirun_gives_one_run_dir_and_one_offline_wandb_run_per_job(tmp_path):
+    sweep = tmp_path / "sweep"
+    out = run_cli("-m", "experiment=random_labels", "scale=smoke", "logger.mode=offline", "seed=1,2",
+                  f"hydra.sweep.dir={sweep}", env={"WANDB_MODE": "offline"})
+    assert out.returncode == 0, out.stderr
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
+    assert [p.name for p in jobs] == ["0", "1"]
+    runs = [read_run(job) for job in jobs]
+    assert len({r["id"] for r in runs}) == 2
+    for job, seed, r in zip(jobs, (1, 2), runs):
+        summary = json.loads((job / "summary.json").read_text())
+        metrics = rundir.read_metrics(job)
+        # what the harness meant to send is what the offline run holds
+        assert r["group"] == f"random_labels-{sweep.name}" and r["job_type"] == "train"
+        assert set(r["tags"]) >= {"zhang2017", "memorization"}
+        assert r["config"]["seed"] == seed and r["config"]["data"]["corruption_prob"] == 1.0
+        assert r["config"]["model"]["name"] == "mlp_1x512"
+        logged = [h for h in r["history"] if "test/acc" in h]
+        assert [h["test/acc"] for h in logged] == [m["test/acc"] for m in metrics]
+        assert logged[-1]["train/acc"] == summary["train_acc"] and logged[-1]["_step"] == summary["steps"]
+        assert r["exit_code"] == 0
+
+
+def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
+    sweep = tmp_path / "sweep"
+    out = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "experiment=random_labels", "scale=smoke",
+                  "logger=none", "data.corruption_prob=0.0,1.0", f"hydra.sweep.dir={sweep}")
+    assert out.returncode == 0, out.stderr
+    summaries = [json.loads((sweep / j / "summary.json").read_text()) for j in ("0", "1")]
+    assert [s["data_corruption_prob"] for s in summaries] == [0.0, 1.0]
+
+
+def test_default_sweep_dirs_are_unique_within_one_second(tmp_path):
+    args = ["-m", "experiment=random_labels", "scale=smoke", "logger=none", "trainer.max_epochs=1", "seed=0"]
+    procs = [subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for _ in range(2)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0, p.stderr.read()
+    sweeps = list((tmp_path / "multirun" / "random_labels").iterdir())
+    assert len(sweeps) == 2
+
+
+def test_sigterm_checkpoints_and_the_same_command_resumes(tmp_path):
+    args = ["experiment=random_labels", "scale=smoke", "logger=none", "data.train_size=1000",
+            "trainer.max_epochs=30", "trainer.batch_size=16", f"hydra.run.dir={tmp_path}"]
+    proc = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (tmp_path / "metrics.jsonl").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    interrupted = json.loads((tmp_path / "summary.json").read_text())
+    assert interrupted["status"] == "interrupted" and (tmp_path / "checkpoint.pt").is_file()
+    assert 0 < interrupted["steps"] < 30 * 58
+    out = run_cli(*args)
+    assert out.returncode == 0, out.stderr
+    assert "resumed from" in (tmp_path / "harness.log").read_text()
+    done = json.loads((tmp_path / "summary.json").read_text())
+    assert done["status"] == "completed" and done["steps"] == 30 * 58  # (1000 - 64 val) // 16 steps per epoch

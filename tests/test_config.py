@@ -1,0 +1,71 @@
+"""Every config group composes; bad values are rejected before any data is loaded."""
+
+from pathlib import Path
+
+import pytest
+
+from harness import config
+from harness.app import run
+from harness.config import ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[1] / "src" / "harness" / "configs"
+
+
+def options(group):
+    return sorted(p.stem for p in (CONFIGS / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("group", ["data", "model", "optimizer", "schedule", "trainer", "logger", "scale", "experiment"])
+def test_every_option_of_every_group_composes_and_validates(make_cfg, group):
+    assert options(group), f"config group {group} is empty"
+    for option in options(group):
+        overrides = [f"{group}={option}"] if group not in ("scale", "logger") else []
+        cfg = make_cfg(*overrides, **({group: option} if group in ("scale", "logger") else {}))
+        config.validate(cfg)
+
+
+def test_experiment_at_every_scale_composes(make_cfg):
+    for experiment in options("experiment"):
+        for scale in options("scale"):
+            cfg = make_cfg(f"experiment={experiment}", scale=scale)
+            config.validate(cfg)
+            assert cfg.name == experiment and cfg.scale == scale
+
+
+def test_smoke_scale_uses_synthetic_data(make_cfg):
+    cfg = make_cfg("experiment=random_labels")
+    assert cfg.data.name == "synthetic" and cfg.data.corruption_prob == 1.0
+
+
+def test_paper_scale_of_random_labels_is_zhangs_inception(make_cfg):
+    cfg = make_cfg("experiment=random_labels", scale="paper")
+    assert (cfg.model.name, cfg.optimizer.lr, cfg.schedule.lr) == ("inception_small", 0.1, "exponential")
+
+
+@pytest.mark.parametrize("override, key, allowed", [
+    ("model.name=vgg99", "model.name", "mlp_1x512"),
+    ("data.corruption_prob=1.5", "data.corruption_prob", "[0.0, 1.0]"),
+    ("data.corruption_prob=-0.1", "data.corruption_prob", "[0.0, 1.0]"),
+    ("trainer.batch_size=0", "trainer.batch_size", "[1"),
+    ("device=tpu", "device", "auto | cpu | cuda"),
+    ("optimizer.lr=-1", "optimizer.lr", "(0.0"),
+    ("optimizer.momentum=1.0", "optimizer.momentum", "1.0)"),
+    ("data.input_randomization=inverted", "data.input_randomization", "shuffled_pixels"),
+    ("schedule.milestones=[30,10]", "schedule.milestones", "increasing"),
+    ("data.val_size=60000", "data.val_size", "50000"),
+])
+def test_bad_value_is_rejected_before_data_loads(make_cfg, tmp_path, override, key, allowed):
+    # A data root with nothing in it and no download: if validation let the value through, the
+    # run would fail on missing data instead of on the config.
+    cfg = make_cfg(override, "data=cifar10", f"data.root={tmp_path / 'nothing'}", "data.download=false",
+                   scale="cpu")
+    with pytest.raises(ConfigError) as e:
+        run(cfg, run_dir=tmp_path / "run")
+    message = str(e.value)
+    assert key in message and allowed in message
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()
+
+
+def test_unknown_key_is_rejected_by_hydra(make_cfg):
+    with pytest.raises(Exception, match="max_epoch"):
+        make_cfg("trainer.max_epoch=3")

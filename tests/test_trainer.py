@@ -1,0 +1,116 @@
+"""The training loop: memorization, exact resume, divergence, stopping rules."""
+
+import json
+
+import pytest
+import torch
+
+from harness import rundir
+from harness.app import run
+
+
+def summary_of(path):
+    return json.loads((path / "summary.json").read_text())
+
+
+def test_random_labels_are_memorized(make_cfg, tmp_path):
+    cfg = make_cfg("experiment=random_labels", "data.train_size=300", "data.val_size=0", "trainer.batch_size=32",
+                   "optimizer.lr=0.02", "trainer.max_epochs=60", "trainer.target_train_acc=1.0")
+    s = run(cfg, run_dir=tmp_path)
+    assert s["status"] == "completed" and s["stop_reason"] == "target_train_acc"
+    assert s["train_acc"] == 1.0  # every one of 300 random labels fitted
+    assert s["test_acc"] < 0.25  # nothing learned about the true labels (chance: 0.1)
+    assert s["data_realised_corruption"] > 0.8
+
+
+def test_true_labels_are_learned(make_cfg, tmp_path):
+    s = run(make_cfg("trainer.max_epochs=5", "trainer.batch_size=32"), run_dir=tmp_path)
+    assert s["test_acc"] > 0.8
+
+
+RESUME_CASES = {
+    "mlp_augmented": ["model=mlp_1x512", "data.augment.crop=true", "data.augment.flip=true", "trainer.max_epochs=3"],
+    "inception_batchnorm": ["model=inception_small", "data.train_size=128", "data.test_size=32", "data.val_size=32",
+                            "trainer.batch_size=32", "trainer.max_epochs=2"],
+}
+
+
+@pytest.mark.parametrize("case", RESUME_CASES)
+def test_resume_gives_identical_final_metrics(make_cfg, tmp_path, case):
+    overrides = [*RESUME_CASES[case], "schedule=exponential"]
+    whole = run(make_cfg(*overrides), run_dir=tmp_path / "whole")
+    # interrupted mid-epoch 2 (3 steps per epoch), then the same command again
+    cut = run(make_cfg(*overrides, "trainer.interrupt_at_step=4"), run_dir=tmp_path / "cut")
+    assert cut["status"] == "interrupted" and cut["steps"] == 4
+    resumed = run(make_cfg(*overrides), run_dir=tmp_path / "cut")
+    assert resumed["status"] == "completed"
+    for key in ("train_acc", "test_acc", "val_acc", "train_loss", "test_loss", "steps", "epochs"):
+        assert resumed[key] == whole[key], key
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "wall_time_s"} for r in rs]
+    assert strip(rundir.read_metrics(tmp_path / "cut")) == strip(rundir.read_metrics(tmp_path / "whole"))
+    a, b = (rundir.load_checkpoint(tmp_path / d)["model"] for d in ("whole", "cut"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_checkpoint_loads_with_weights_only(make_cfg, tmp_path):
+    run(make_cfg("trainer.max_epochs=1"), run_dir=tmp_path)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert {"model", "optimizer", "generator", "epoch", "step"} <= set(state)
+
+
+def test_a_finished_run_dir_is_not_trained_again(make_cfg, tmp_path):
+    first = run(make_cfg("trainer.max_epochs=1"), run_dir=tmp_path)
+    mtime = (tmp_path / "checkpoint.pt").stat().st_mtime_ns
+    again = run(make_cfg("trainer.max_epochs=1"), run_dir=tmp_path)
+    assert again == first and (tmp_path / "checkpoint.pt").stat().st_mtime_ns == mtime
+
+
+def test_divergence_is_recorded_and_ends_the_run_cleanly(make_cfg, tmp_path):
+    s = run(make_cfg("optimizer.lr=1e6", "trainer.max_epochs=50"), run_dir=tmp_path)
+    assert s["diverged"] is True and s["status"] == "diverged"
+    assert s["epochs"] < 50
+    assert summary_of(tmp_path)["diverged"] is True
+
+
+def test_stopping_rules(make_cfg, tmp_path):
+    s = run(make_cfg("trainer.max_steps=5", "trainer.max_epochs=100"), run_dir=tmp_path / "steps")
+    assert (s["stop_reason"], s["steps"]) == ("max_steps", 5)
+    s = run(make_cfg("trainer.time_budget_s=0.5", "trainer.max_epochs=100000"), run_dir=tmp_path / "time")
+    assert s["stop_reason"] == "time_budget" and s["wall_time_s"] < 10
+    s = run(make_cfg("trainer.target_train_acc=0.5", "trainer.max_epochs=100", "trainer.batch_size=32"),
+            run_dir=tmp_path / "target")
+    assert s["stop_reason"] == "target_train_acc" and s["train_acc"] >= 0.5 and s["epochs"] < 100
+
+
+def test_run_dir_contract(make_cfg, tmp_path):
+    s = run(make_cfg("trainer.max_epochs=2", "trainer.eval_every_epochs=1"), run_dir=tmp_path)
+    for name in ("config.yaml", "metrics.jsonl", "summary.json", "checkpoint.pt"):
+        assert (tmp_path / name).is_file(), name
+    for key in ("train_acc", "test_acc", "train_loss", "test_loss", "steps", "epochs", "wall_time_s", "diverged",
+                "status", "torch_version", "harness_version", "device"):
+        assert key in s, key
+    records = rundir.read_metrics(tmp_path)
+    assert [r["epoch"] for r in records] == [1, 2]
+    assert {"step", "lr", "batch_size", "train/acc", "test/acc", "val/acc", "gen_gap/err"} <= set(records[0])
+
+
+def test_batch_size_schedule_changes_steps_per_epoch_and_keeps_lr(make_cfg, tmp_path):
+    s = run(make_cfg("schedule=increase_batch", "schedule.milestones=[1]", "schedule.batch_growth=2",
+                     "trainer.batch_size=32", "trainer.max_epochs=2"), run_dir=tmp_path)
+    records = rundir.read_metrics(tmp_path)
+    # 448 training images: 14 steps of 32, then 7 of 64
+    assert [(r["step"], r["batch_size"], r["lr"]) for r in records] == [(14, 32, 0.01), (21, 64, 0.01)]
+    assert s["steps"] == 21
+
+
+@pytest.mark.skipif(__import__("conftest").real_data_root() is None,
+                    reason="real CIFAR-10 not found: set HARNESS_DATA to the folder of cifar10.npz")
+def test_random_labels_on_a_real_cifar10_subset_are_memorized(make_cfg, tmp_path):
+    from conftest import real_data_root
+
+    cfg = make_cfg("experiment=random_labels", "data=cifar10", f"data.root={real_data_root()}", "data.subset=1000",
+                   "data.val_size=0", "trainer.batch_size=32", "trainer.max_epochs=80", "trainer.eval_every_epochs=5",
+                   "schedule=constant", "trainer.target_train_acc=0.99", scale="cpu")
+    s = run(cfg, run_dir=tmp_path)
+    assert s["train_acc"] >= 0.99 and s["stop_reason"] == "target_train_acc"
+    assert 0.05 < s["test_acc"] < 0.15  # real test labels, never corrupted: chance level

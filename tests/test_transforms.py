@@ -1,0 +1,59 @@
+"""Batch preprocessing/augmentation on the device does what the per-sample versions do."""
+
+import torch
+
+from harness.transforms import BatchTransform, crop, per_image_whitening, random_crop
+
+
+def images(n=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
+
+
+def test_crop_equals_slicing_each_sample():
+    x = images()
+    top, left = torch.tensor([0, 1, 2, 3, 4, 0]), torch.tensor([4, 3, 2, 1, 0, 2])
+    out = crop(x, 28, top, left)
+    for i in range(len(x)):
+        assert torch.equal(out[i], x[i, :, top[i] : top[i] + 28, left[i] : left[i] + 28])
+
+
+def test_random_translate_keeps_the_image_within_the_zero_padding():
+    x = images()
+    out = random_crop(x, 32, 4, torch.Generator().manual_seed(1))
+    assert out.shape == x.shape
+    for i in range(len(x)):  # some shift (dy, dx) in [-4, 4]^2 reproduces the output
+        padded = torch.nn.functional.pad(x[i], (4, 4, 4, 4))
+        assert any(torch.equal(out[i], padded[:, dy : dy + 32, dx : dx + 32]) for dy in range(9) for dx in range(9))
+
+
+def test_per_image_whitening_matches_tensorflow_definition():
+    x = images().float() / 255
+    out = per_image_whitening(x)
+    flat = out.flatten(1)
+    assert torch.allclose(flat.mean(1), torch.zeros(len(x)), atol=1e-5)
+    assert torch.allclose(flat.std(1, correction=0), torch.ones(len(x)), atol=1e-4)
+    constant = torch.full((1, 3, 28, 28), 0.5)  # std 0: divided by 1/sqrt(numel), not by zero
+    assert torch.equal(per_image_whitening(constant), torch.zeros_like(constant))
+
+
+def test_zhang_eval_is_center_crop_and_train_crop_is_random():
+    x = images()
+    t = BatchTransform("zhang", crop=True, flip=False, channel_mean=(0.5,) * 3, channel_std=(0.25,) * 3)
+    evaluated = t(x, train=False)
+    assert evaluated.shape == (6, 3, 28, 28)
+    assert torch.allclose(evaluated, per_image_whitening(x[:, :, 2:30, 2:30].float() / 255))
+    a = t(x, train=True, generator=torch.Generator().manual_seed(0))
+    b = t(x, train=True, generator=torch.Generator().manual_seed(0))
+    c = t(x, train=True, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_standard_normalises_per_channel_and_flip_mirrors():
+    x = images()
+    t = BatchTransform("standard", crop=False, flip=True, channel_mean=(0.5, 0.4, 0.3), channel_std=(0.2,) * 3)
+    out = t(x, train=True, generator=torch.Generator().manual_seed(0))
+    plain = (x.float() / 255 - torch.tensor([0.5, 0.4, 0.3]).view(1, 3, 1, 1)) / 0.2
+    for i in range(len(x)):
+        assert torch.allclose(out[i], plain[i]) or torch.allclose(out[i], plain[i].flip(2))
+    assert torch.allclose(t(x, train=False), plain)
