@@ -57,13 +57,24 @@ def test_multirun_gives_one_run_dir_and_one_offline_wandb_run_per_job(tmp_path):
         assert r["exit_code"] == 0
 
 
-def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
+def test_joblib_launcher_gives_one_wandb_run_per_parallel_job(tmp_path):
     sweep = tmp_path / "sweep"
     out = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "experiment=random_labels", "scale=smoke",
-                  "logger=none", "data.corruption_prob=0.0,1.0", f"hydra.sweep.dir={sweep}")
+                  "logger.mode=offline", "data.corruption_prob=0.0,1.0", f"hydra.sweep.dir={sweep}")
     assert out.returncode == 0, out.stderr
     summaries = [json.loads((sweep / j / "summary.json").read_text()) for j in ("0", "1")]
     assert [s["data_corruption_prob"] for s in summaries] == [0.0, 1.0]
+    runs = [read_run(sweep / j) for j in ("0", "1")]
+    assert runs[0]["id"] != runs[1]["id"]
+    assert [r["config"]["data"]["corruption_prob"] for r in runs] == [0.0, 1.0]
+
+
+def test_wandb_run_is_finished_when_the_job_fails(tmp_path):
+    # no data and no download: the job fails after the W&B run started
+    out = run_cli("experiment=random_labels", f"data.root={tmp_path}/none", "data.download=false",
+                  "logger.mode=offline", f"hydra.run.dir={tmp_path}/run")
+    assert out.returncode == 2
+    assert read_run(tmp_path / "run")["exit_code"] == 1
 
 
 def test_default_sweep_dirs_are_unique_within_one_second(tmp_path):
@@ -78,7 +89,7 @@ def test_default_sweep_dirs_are_unique_within_one_second(tmp_path):
 
 def test_sigterm_checkpoints_and_the_same_command_resumes(tmp_path):
     args = ["experiment=random_labels", "scale=smoke", "logger=none", "data.train_size=1000",
-            "trainer.max_epochs=30", "trainer.batch_size=16", f"hydra.run.dir={tmp_path}"]
+            "trainer.max_epochs=30", "trainer.target_train_acc=null", "trainer.batch_size=16", f"hydra.run.dir={tmp_path}"]
     proc = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
