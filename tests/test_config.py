@@ -15,11 +15,13 @@ def options(group):
     return sorted(p.stem for p in (CONFIGS / group).glob("*.yaml"))
 
 
-@pytest.mark.parametrize("group", ["data", "model", "optimizer", "schedule", "trainer", "logger", "scale", "experiment"])
+@pytest.mark.parametrize("group", ["data", "model", "optimizer", "schedule", "trainer", "logger", "scale", "experiment",
+                                   "table1", "randomization"])
 def test_every_option_of_every_group_composes_and_validates(make_cfg, group):
     assert options(group), f"config group {group} is empty"
     for option in options(group):
-        overrides = [f"{group}={option}"] if group not in ("scale", "logger") else []
+        plus = "+" if group in ("table1", "randomization") else ""  # groups that experiments bring in
+        overrides = [f"{plus}{group}={option}"] if group not in ("scale", "logger") else []
         cfg = make_cfg(*overrides, **({group: option} if group in ("scale", "logger") else {}))
         config.validate(cfg)
 

@@ -1,0 +1,107 @@
+"""Analyses on synthetic sweeps give known answers; the report command is idempotent;
+every experiment config of issue 3 runs at smoke scale and its report is written."""
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+from harness import report
+from harness.analysis import steps_to_fit
+
+
+def fake_run(path: Path, name: str, summary: dict, metrics: list, **config):
+    """A run dir as the trainer writes it, with only what the analyses read."""
+    path.mkdir(parents=True)
+    cfg = {"name": name, "model": {"name": config.pop("model", "mlp_1x512")},
+           "data": {"corruption_prob": config.pop("p", 0.0), "input_randomization": "none"},
+           "trainer": {"target_train_acc": 0.99}, **config}
+    (path / "config.yaml").write_text(json.dumps(cfg))  # JSON is YAML
+    base = {"status": "completed", "stop_reason": "target_train_acc", "epochs": 1.0, "wall_time_s": 1.0,
+            "data_train_size": 100, "data_val_size": 1000, "data_realised_corruption": 0.0}
+    (path / "summary.json").write_text(json.dumps({**base, **summary}))
+    (path / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in metrics))
+
+
+def curve(fit_step, final_test_acc):
+    """Evaluations every 100 steps; train accuracy reaches 0.99 at fit_step."""
+    return [{"step": s, "train/acc": 0.99 if s >= fit_step else 0.5, "test/acc": final_test_acc,
+             "train/epoch_loss": 1.0 / s} for s in range(100, fit_step + 1, 100)]
+
+
+def test_steps_to_fit_is_the_first_evaluation_over_the_threshold():
+    assert steps_to_fit(curve(700, 0.5), 0.99) == 700
+    assert steps_to_fit(curve(700, 0.5)[:-1], 0.99) is None
+
+
+@pytest.fixture
+def corruption_sweep(tmp_path):
+    sweep = tmp_path / "sweep"
+    job = 0
+    for p, fits, test_acc in [(0.0, (1000, 1200), 0.5), (0.5, (2000, 2600), 0.3), (1.0, (3300, 3300), 0.1)]:
+        for seed, fit in enumerate(fits):
+            fake_run(sweep / str(job), "corruption_sweep", {"test_acc": test_acc, "train_acc": 0.99,
+                                                            "val_acc": test_acc, "data_realised_corruption": 0.9 * p},
+                     curve(fit, test_acc), p=p, seed=seed)
+            job += 1
+    return sweep
+
+
+def test_corruption_sweep_table_has_the_known_ratios(corruption_sweep, tmp_path):
+    out = report.report(corruption_sweep, tmp_path / "out", wandb_mode="disabled")
+    rows = (out / "corruption_sweep.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    table = [dict(zip(header, r.split(","))) for r in rows[1:]]
+    assert [float(t["corruption_prob"]) for t in table] == [0.0, 0.5, 1.0]
+    # p = 0 fits at 1100 steps on average: ratios 1, (2000/1100 + 2600/1100) / 2, 3300/1100
+    assert [float(t["time_to_fit_vs_p0_mean"]) for t in table] == pytest.approx([1.0, 2300 / 1100, 3.0], abs=1e-4)
+    assert [float(t["test_error_mean"]) for t in table] == pytest.approx([0.5, 0.7, 0.9])
+    assert float(table[2]["time_to_fit_vs_p0_std"]) == 0.0
+    for name in ("figure1b_time_to_fit.png", "figure1c_test_error.png", "validation_bound.md"):
+        assert (out / name).is_file()
+    bound = (out / "validation_bound.csv").read_text()
+    assert bound.count("\n") == 1 + 6 and bound.count(",yes\n") == 1  # 6 models, one selected
+
+
+def test_report_is_idempotent(corruption_sweep, tmp_path):
+    out = report.report(corruption_sweep, tmp_path / "out", wandb_mode="disabled")
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    report.report(corruption_sweep, out, wandb_mode="disabled")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == first
+
+
+def test_table1_puts_the_papers_numbers_beside_the_measured_ones(tmp_path):
+    sweep = tmp_path / "sweep"
+    fake_run(sweep / "0", "zhang_table1", {"train_acc": 1.0, "test_acc": 0.52, "val_acc": 0.5}, curve(500, 0.52),
+             model="mlp_3x512", table1_row="none")
+    fake_run(sweep / "1", "zhang_table1", {"train_acc": 0.995, "test_acc": 0.1, "val_acc": 0.1}, curve(900, 0.1),
+             model="mlp_1x512", table1_row="random_labels")
+    out = report.report(sweep, tmp_path / "out", wandb_mode="disabled")
+    md = (out / "table1.md").read_text()
+    assert "| mlp_3x512 | none | 100 | 52.39 | 100 | 52 |" in md
+    assert "| mlp_1x512 | random_labels | 99.34 | 10.61 | 99.5 | 10 |" in md
+
+
+def test_a_sweep_of_two_experiments_is_refused(tmp_path):
+    fake_run(tmp_path / "s" / "0", "zhang_table1", {"train_acc": 1, "test_acc": 1}, [])
+    fake_run(tmp_path / "s" / "1", "corruption_sweep", {"train_acc": 1, "test_acc": 1}, [])
+    with pytest.raises(SystemExit, match="one experiment"):
+        report.report(tmp_path / "s", tmp_path / "out", wandb_mode="disabled")
+
+
+@pytest.mark.parametrize("experiment, jobs, files", [
+    ("zhang_table1", 6, ["table1.csv", "table1.md"]),
+    ("randomizations", 5, ["randomizations.md", "figure1a_loss_vs_steps.png"]),
+    ("corruption_sweep", 18, ["corruption_sweep.md", "figure1b_time_to_fit.png", "figure1c_test_error.png"]),
+])
+def test_experiment_sweeps_run_at_smoke_scale_and_report(tmp_path, experiment, jobs, files):
+    sweep = tmp_path / "sweep"
+    out = run_cli("-m", f"experiment={experiment}", "scale=smoke", "logger=none", "trainer.max_epochs=1",
+                  f"hydra.sweep.dir={sweep}", timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert len(list(sweep.glob("*/summary.json"))) == jobs
+    result = report.report(sweep, tmp_path / "report", wandb_mode="offline")
+    for name in files + ["validation_bound.csv"]:
+        assert (result / name).is_file(), name
+    assert list(sweep.glob("wandb/offline-run-*/run-*.wandb"))  # the one analysis run of the sweep
