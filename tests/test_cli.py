@@ -106,3 +106,13 @@ def test_sigterm_checkpoints_and_the_same_command_resumes(tmp_path):
     assert "resumed from" in (tmp_path / "harness.log").read_text()
     done = json.loads((tmp_path / "summary.json").read_text())
     assert done["status"] == "completed" and done["steps"] == 30 * 58  # (1000 - 64 val) // 16 steps per epoch
+
+
+def test_a_diverged_job_does_not_stop_the_sweep(tmp_path):
+    sweep = tmp_path / "sweep"
+    out = run_cli("-m", "experiment=random_labels", "scale=smoke", "logger=none", "optimizer.lr=1e6,0.01",
+                  f"hydra.sweep.dir={sweep}")
+    assert out.returncode == 0, out.stderr
+    first, second = (json.loads((sweep / j / "summary.json").read_text()) for j in ("0", "1"))
+    assert first["diverged"] is True and first["status"] == "diverged"
+    assert second["diverged"] is False and second["status"] == "completed"
