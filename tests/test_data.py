@@ -65,3 +65,12 @@ def test_real_cifar10_loads_with_the_right_shapes_and_means():
     mean = arrays.x_train.reshape(-1, 3).mean(0) / 255
     assert np.allclose(mean, [0.49140, 0.48216, 0.44653], atol=1e-4)
     assert np.allclose(arrays.x_test.reshape(-1, 3).mean(0) / 255, [0.49421, 0.48513, 0.45041], atol=1e-4)
+
+
+def test_jobs_of_a_sweep_in_one_process_share_the_loaded_dataset(tmp_path):
+    arrays = data.make_synthetic(20, 10)
+    np.savez(tmp_path / "cifar10.npz", x_train=arrays.x_train, y_train=arrays.y_train, x_test=arrays.x_test,
+             y_test=arrays.y_test)
+    first = data.cached_cifar10(tmp_path, download=False)
+    assert data.cached_cifar10(tmp_path, download=False) is first  # not read again
+    assert np.array_equal(first.x_train, arrays.x_train)

@@ -46,3 +46,14 @@ def test_steps_per_epoch_follow_the_batch_size():
     assert steps_per_epoch(50_000, 128) == 390
     assert steps_per_epoch(50_000, 640) == 78
     assert steps_per_epoch(1_000, 2048) == 1
+
+
+def test_noise_scale_formula():
+    from harness.schedules import noise_scale
+
+    # g = eps (N/B - 1) / (1 - m)
+    assert noise_scale(0.1, 50_000, 128, 0.9) == pytest.approx(0.1 * (50_000 / 128 - 1) / 0.1)
+    assert noise_scale(1.0, 1000, 10, 0.0) == pytest.approx(99.0)
+    # doubling eps and B together keeps g (almost: the -1); momentum 0.9 multiplies it by 10
+    assert noise_scale(0.2, 50_000, 256, 0.0) == pytest.approx(noise_scale(0.1, 50_000, 128, 0.0), rel=0.01)
+    assert noise_scale(0.1, 50_000, 128, 0.9) == pytest.approx(10 * noise_scale(0.1, 50_000, 128, 0.0))

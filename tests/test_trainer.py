@@ -114,3 +114,10 @@ def test_random_labels_on_a_real_cifar10_subset_are_memorized(make_cfg, tmp_path
     s = run(cfg, run_dir=tmp_path)
     assert s["train_acc"] >= 0.99 and s["stop_reason"] == "target_train_acc"
     assert 0.05 < s["test_acc"] < 0.15  # real test labels, never corrupted: chance level
+
+
+def test_noise_scale_is_recorded(make_cfg, tmp_path):
+    s = run(make_cfg("trainer.max_epochs=1", "trainer.batch_size=64", "optimizer.lr=0.05",
+                     "optimizer.momentum=0.5"), run_dir=tmp_path)
+    assert s["noise_scale"] == pytest.approx(0.05 * (448 / 64 - 1) / 0.5)
+    assert rundir.read_metrics(tmp_path)[0]["noise_scale"] == pytest.approx(s["noise_scale"])

@@ -7,6 +7,7 @@ Order of operations, each deterministic from its seed:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import pickle
@@ -94,6 +95,19 @@ def load_cifar10(root: str | os.PathLike, download: bool = True) -> Arrays:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def _cached_cifar10(root: str, download: bool, _stamp) -> Arrays:
+    return load_cifar10(root, download)
+
+
+def cached_cifar10(root, download: bool = True) -> Arrays:
+    """load_cifar10, kept in memory for the next job of a sweep run in the same process (the
+    basic launcher runs its jobs one after another in one process). Callers must not modify it."""
+    npz = Path(root).expanduser() / "cifar10.npz"
+    stamp = npz.stat().st_mtime_ns if npz.is_file() else None
+    return _cached_cifar10(str(Path(root).expanduser().resolve()), download, stamp)
+
+
 def make_synthetic(train_size: int, test_size: int, seed: int = 0) -> Arrays:
     """A learnable CIFAR-shaped dataset: ten smooth class templates plus pixel noise."""
     rng = np.random.default_rng([seed, 5])
@@ -142,7 +156,7 @@ def prepare(cfg, device: torch.device) -> DeviceData:
     if cfg.name == "synthetic":
         arrays = make_synthetic(cfg.train_size, cfg.test_size, cfg.split_seed)
     else:
-        arrays = load_cifar10(cfg.root, cfg.download)
+        arrays = cached_cifar10(cfg.root, cfg.download)
     train_idx, val_idx = class_balanced_split(arrays.y_train, cfg.val_size, cfg.subset, cfg.split_seed)
     x_train, y_train = arrays.x_train[train_idx], arrays.y_train[train_idx]
     x_val, y_val = arrays.x_train[val_idx], arrays.y_train[val_idx]

@@ -33,3 +33,8 @@ def lr_and_batch_size(schedule, base_lr: float, base_batch_size: int, epoch: int
 def steps_per_epoch(num_train: int, batch_size: int) -> int:
     """Full batches only (the few left-over images differ each epoch); at least one step."""
     return max(1, num_train // batch_size)
+
+
+def noise_scale(lr: float, num_train: int, batch_size: int, momentum: float) -> float:
+    """SGD noise scale g = eps (N/B - 1) / (1 - m) (Smith & Le 2018)."""
+    return lr * (num_train / batch_size - 1) / (1 - momentum)

@@ -143,7 +143,8 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     def run_eval():
         nonlocal last_eval
         record = {"step": step, "epoch": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
-                  "lr": lr, "batch_size": batch_size}
+                  "lr": lr, "batch_size": batch_size,
+                  "noise_scale": schedules.noise_scale(lr, n_train, batch_size, cfg.optimizer.momentum)}
         splits = {"train": (data.train_x, data.train_y), "test": (data.test_x, data.test_y)}
         if len(data.val_y):
             splits["val"] = (data.val_x, data.val_y)
@@ -168,6 +169,9 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
             "steps": step, "epochs": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
             "wall_time_s": wall, "train_images_per_s": images_seen / train_time if train_time else None,
             "num_parameters": models.num_parameters(model), "device": device_name(device),
+            # at the run's initial lr and batch size: the x-axis of Smith & Le's collapse plots
+            "noise_scale": schedules.noise_scale(cfg.optimizer.lr, n_train, min(t.batch_size, n_train),
+                                                 cfg.optimizer.momentum),
             "torch_version": torch.__version__, "harness_version": __version__, "git_commit": rundir.git_commit(),
             "run_dir": str(run_dir), **{f"data_{k}": v for k, v in data.info.items()},
         })
