@@ -53,3 +53,9 @@ def test_init_scheme_and_gain(init):
     assert torch.count_nonzero(base[1].bias) == 0
     if init == "kaiming_normal":  # std sqrt(2 / fan_in)
         assert w0.std().item() == pytest.approx((2 / 2352) ** 0.5, rel=0.05)
+
+
+def test_wrn16_4_for_the_schedule_experiments():
+    model = build("wrn16_4", shape=(3, 32, 32))
+    assert models.num_parameters(model) == 2_748_890  # the usual "2.7M" of WRN-16-4
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)

@@ -8,7 +8,7 @@ import pytest
 from conftest import run_cli
 
 from harness import report
-from harness.analysis import steps_to_fit
+from harness.analysis.common import steps_to_fit
 
 
 def fake_run(path: Path, name: str, summary: dict, metrics: list, **config):
@@ -90,14 +90,19 @@ def test_a_sweep_of_two_experiments_is_refused(tmp_path):
         report.report(tmp_path / "s", tmp_path / "out", wandb_mode="disabled")
 
 
-@pytest.mark.parametrize("experiment, jobs, files", [
-    ("zhang_table1", 6, ["table1.csv", "table1.md"]),
-    ("randomizations", 5, ["randomizations.md", "figure1a_loss_vs_steps.png"]),
-    ("corruption_sweep", 18, ["corruption_sweep.md", "figure1b_time_to_fit.png", "figure1c_test_error.png"]),
+@pytest.mark.parametrize("experiment, jobs, files, extra", [
+    ("zhang_table1", 6, ["table1.csv", "table1.md"], []),
+    ("randomizations", 5, ["randomizations.md", "figure1a_loss_vs_steps.png"], []),
+    ("corruption_sweep", 18, ["corruption_sweep.md", "figure1b_time_to_fit.png", "figure1c_test_error.png"], []),
+    # a smaller grid than the experiment's 7 x 4, to keep the test short
+    ("batch_lr_scaling", 6, ["b_opt.csv", "heatmap_test_acc.png", "test_acc_vs_noise_scale.png"],
+     ["trainer.batch_size=16,32,64", "optimizer.lr=0.05,0.1"]),
+    ("schedule_vs_batch", 6, ["schedules.csv", "test_acc_vs_epochs_and_updates.png"], ["schedule.milestones=[1]"]),
 ])
-def test_experiment_sweeps_run_at_smoke_scale_and_report(tmp_path, experiment, jobs, files):
+def test_experiment_sweeps_run_at_smoke_scale_and_report(tmp_path, experiment, jobs, files, extra):
     sweep = tmp_path / "sweep"
-    out = run_cli("-m", f"experiment={experiment}", "scale=smoke", "logger=none", "trainer.max_epochs=1",
+    epochs = "trainer.max_epochs=2" if experiment == "schedule_vs_batch" else "trainer.max_epochs=1"
+    out = run_cli("-m", f"experiment={experiment}", "scale=smoke", "logger=none", epochs, *extra,
                   f"hydra.sweep.dir={sweep}", timeout=600)
     assert out.returncode == 0, out.stderr
     assert len(list(sweep.glob("*/summary.json"))) == jobs

@@ -10,7 +10,7 @@ import math
 
 from omegaconf import DictConfig
 
-MODELS = ("mlp_1x512", "mlp_3x512", "inception_small", "inception_no_bn", "alexnet_small", "resnet18")
+MODELS = ("mlp_1x512", "mlp_3x512", "inception_small", "inception_no_bn", "alexnet_small", "resnet18", "wrn16_4")
 DATASETS = ("cifar10", "synthetic")
 PREPROCESS = ("zhang", "standard")
 INPUT_RANDOMIZATIONS = ("none", "shuffled_pixels", "random_pixels", "gaussian")

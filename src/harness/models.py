@@ -1,5 +1,5 @@
-"""The models of Zhang et al. 2017, Table 1 (parameter counts as in CLAIMS.md C1), and a CIFAR
-ResNet-18. `build(cfg, input_shape)` is the only entry point the trainer uses."""
+"""The models of Zhang et al. 2017, Table 1 (parameter counts as in CLAIMS.md C1), a CIFAR
+ResNet-18 and WRN-16-4. `build(cfg, input_shape)` is the only entry point the trainer uses."""
 
 from __future__ import annotations
 
@@ -105,6 +105,33 @@ def resnet18() -> nn.Sequential:
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, NUM_CLASSES))
 
 
+class WideBasic(nn.Module):
+    """Pre-activation wide residual block (BN-ReLU-conv, twice)."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.bn1, self.conv1 = nn.BatchNorm2d(cin), nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn2, self.conv2 = nn.BatchNorm2d(cout), nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.shortcut = None if stride == 1 and cin == cout else nn.Conv2d(cin, cout, 1, stride, bias=False)
+
+    def forward(self, x):
+        o = torch.relu(self.bn1(x))
+        y = self.conv2(torch.relu(self.bn2(self.conv1(o))))
+        return y + (x if self.shortcut is None else self.shortcut(o))
+
+
+def wide_resnet(depth: int = 16, widen: int = 4) -> nn.Sequential:
+    """WRN-depth-widen (Zagoruyko & Komodakis), as in Smith et al. 2018's CIFAR-10 runs (WRN-16-4)."""
+    blocks = (depth - 4) // 6
+    layers, cin = [nn.Conv2d(3, 16, 3, 1, 1, bias=False)], 16
+    for cout, stride in [(16 * widen, 1), (32 * widen, 2), (64 * widen, 2)]:
+        for i in range(blocks):
+            layers.append(WideBasic(cin, cout, stride if i == 0 else 1))
+            cin = cout
+    return nn.Sequential(*layers, nn.BatchNorm2d(cin), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(cin, NUM_CLASSES))
+
+
 INITS = {
     "kaiming_normal": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"),
     "kaiming_uniform": lambda w: nn.init.kaiming_uniform_(w, nonlinearity="relu"),
@@ -141,6 +168,8 @@ def build(cfg, input_shape: tuple[int, int, int]) -> nn.Module:
         model = small_alexnet(h)
     elif name == "resnet18":
         model = resnet18()
+    elif name == "wrn16_4":
+        model = wide_resnet(16, 4)
     else:
         raise ValueError(f"unknown model.name={name!r}")
     initialize(model, cfg.init, cfg.init_gain)

@@ -1,9 +1,4 @@
-"""One analysis function per experiment: runs of a sweep -> (tables, figures).
-
-Each takes the sweep's runs (`report.Run`: config, summary, metrics) and the output folder, writes
-its figures there, and returns ({table name: rows}, [figure paths]); `report.py` writes the tables
-and adds the validation-bound table. Register a new experiment's function in ANALYSES.
-"""
+"""Zhang et al. 2017 (CLAIMS.md C1): Table 1, Figure 1a (randomizations), Figure 1b-c (corruption)."""
 
 from __future__ import annotations
 
@@ -11,12 +6,7 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-PNG = {"dpi": 110, "metadata": {"Software": None}}  # no version stamp: same runs, same bytes
+from .common import PNG, mean_std, plt, steps_to_fit
 
 # Zhang et al. 2017, Table 1: (train %, test %); None where the paper has no cell.
 PAPER_TABLE1 = {
@@ -29,18 +19,6 @@ PAPER_TABLE1 = {
     "mlp_1x512": {"wd": (99.80, 50.39), "none": (100, 50.51), "random_labels": (99.34, 10.61)},
 }
 TABLE1_COLUMNS = ["crop_wd", "crop", "wd", "none", "random_labels"]
-
-
-def steps_to_fit(metrics: list[dict], threshold: float):
-    """The step of the first evaluation with train accuracy >= threshold (None: never fitted)."""
-    return next((m["step"] for m in metrics if m["train/acc"] >= threshold), None)
-
-
-def mean_std(values):
-    values = [v for v in values if v is not None]
-    if not values:
-        return None, None
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
 def zhang_table1(runs, out: Path):
@@ -115,6 +93,3 @@ def corruption_sweep(runs, out: Path):
         plt.close(fig)
         figures.append(path)
     return {"corruption_sweep": rows}, figures
-
-
-ANALYSES = {"zhang_table1": zhang_table1, "randomizations": randomizations, "corruption_sweep": corruption_sweep}

@@ -1,0 +1,17 @@
+"""One analysis function per experiment: the runs of a sweep -> (tables, figures).
+
+Each takes the sweep's runs (`report.Run`: config, summary, metrics) and the output folder, writes
+its figures there, and returns ({table name: rows}, [figure paths]); `report.py` writes the tables
+and adds the validation-bound table (CLAIMS.md C4). A new experiment registers its function here.
+"""
+
+from .noise_scale import batch_lr_scaling, schedule_vs_batch
+from .zhang import corruption_sweep, randomizations, zhang_table1
+
+ANALYSES = {
+    "zhang_table1": zhang_table1,
+    "randomizations": randomizations,
+    "corruption_sweep": corruption_sweep,
+    "batch_lr_scaling": batch_lr_scaling,
+    "schedule_vs_batch": schedule_vs_batch,
+}

@@ -1,0 +1,25 @@
+"""Helpers shared by the analyses."""
+
+from __future__ import annotations
+
+import statistics
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402,F401  (re-exported: every analysis draws with it)
+
+PNG = {"dpi": 110, "metadata": {"Software": None}}  # no version stamp: same runs, same bytes
+
+
+def steps_to_fit(metrics: list[dict], threshold: float):
+    """The step of the first evaluation with train accuracy >= threshold (None: never fitted)."""
+    return next((m["step"] for m in metrics if m["train/acc"] >= threshold), None)
+
+
+def mean_std(values):
+    """(mean, sample std) of the values that are not None; (None, None) when there are none."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
