@@ -109,4 +109,6 @@ def test_experiment_sweeps_run_at_smoke_scale_and_report(tmp_path, experiment, j
     result = report.report(sweep, tmp_path / "report", wandb_mode="offline")
     for name in files + ["validation_bound.csv"]:
         assert (result / name).is_file(), name
+    first_run = (result / "validation_bound.csv").read_text().splitlines()[1].split(",")[0]
+    assert "=" in first_run  # runs are named by their own overrides, e.g. "model=mlp_1x512 table1=wd"
     assert list(sweep.glob("wandb/offline-run-*/run-*.wandb"))  # the one analysis run of the sweep

@@ -32,6 +32,12 @@ class Run:
 
     @property
     def label(self) -> str:
+        """The job's own overrides (what distinguishes it within its sweep), else its folder name."""
+        overrides = self.dir / ".hydra" / "overrides.yaml"
+        if overrides.is_file():
+            own = [o for o in OmegaConf.load(overrides) if not o.startswith(("experiment=", "hydra."))]
+            if own:
+                return " ".join(own)
         return self.dir.name
 
 
