@@ -71,14 +71,17 @@ def batch_lr_scaling(runs, out: Path):
         best = max(by_batch, key=lambda b: np.mean(by_batch[b]))
         optima.append({"lr": eps, "train_size": n, "momentum": m, "batch_sizes": len(by_batch),
                        "seeds": min(map(len, by_batch.values())), "b_opt": b_opt, "b_opt_bootstrap_std": spread,
-                       "b_argmax": best, "best_test_acc": float(np.mean(by_batch[best]))})
+                       "b_argmax": best, "best_test_acc": float(np.mean(by_batch[best])),
+                       # the maximum sits on the smallest/largest B tried: B_opt is only a bound there
+                       "at_grid_edge": best in (min(by_batch), max(by_batch))})
     fits = []
     for variable, x_of, label in [("lr", lambda o: o["lr"], "eps"), ("train_size", lambda o: o["train_size"], "N"),
                                   ("momentum", lambda o: 1 / (1 - o["momentum"]), "1/(1-m)")]:
         others = [k for k in ("lr", "train_size", "momentum") if k != variable]
         lines = defaultdict(list)
         for o in optima:
-            lines[tuple(o[k] for k in others)].append(o)
+            if not o["at_grid_edge"]:  # fit only optima that the grid brackets
+                lines[tuple(o[k] for k in others)].append(o)
         for fixed, points in sorted(lines.items()):
             if len({o[variable] for o in points}) >= 3:
                 fit = linear_fit([x_of(o) for o in points], [o["b_opt"] for o in points])
@@ -121,7 +124,7 @@ def _optimum_plots(optima, fits, out):
                                                   ("momentum", "1/(1-m)", lambda o: 1 / (1 - o["momentum"]))]):
         for fit in (f for f in fits if f["b_opt_vs"] == label):
             others = {k: fit[k] for k in ("lr", "train_size", "momentum") if k in fit and k != variable}
-            points = [o for o in optima if all(o[k] == v for k, v in others.items())]
+            points = [o for o in optima if all(o[k] == v for k, v in others.items()) and not o["at_grid_edge"]]
             xs = np.array([x_of(o) for o in points])
             ax.errorbar(xs, [o["b_opt"] for o in points], yerr=[o["b_opt_bootstrap_std"] for o in points],
                         fmt="o", capsize=3)
