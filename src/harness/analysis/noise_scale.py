@@ -39,7 +39,7 @@ def optimal_batch_size(by_batch: dict[int, list[float]], boots: int = 200, seed:
     for _ in range(boots):
         acc = np.array([np.mean(rng.choice(by_batch[b], size=len(by_batch[b]))) for b in batches])
         samples.append(2 ** refine_optimum(log_b, acc))
-    return float(b_opt), float(np.std(samples))
+    return float(b_opt), round(float(np.std(samples)), 9)  # (float noise would print as 1e-14)
 
 
 def linear_fit(x, y) -> dict:
@@ -85,7 +85,8 @@ def batch_lr_scaling(runs, out: Path):
         for fixed, points in sorted(lines.items()):
             if len({o[variable] for o in points}) >= 3:
                 fit = linear_fit([x_of(o) for o in points], [o["b_opt"] for o in points])
-                fits.append({"b_opt_vs": label, **dict(zip(others, fixed)), "points": len(points), **fit})
+                held = {"lr": None, "train_size": None, "momentum": None, **dict(zip(others, fixed))}
+                fits.append({"b_opt_vs": label, **held, "points": len(points), **fit})
     figures = [_heat_map(groups, out), _optimum_plots(optima, fits, out), _collapse(runs, out)]
     return {"b_opt": optima, "b_opt_fits": fits}, [f for f in figures if f is not None]
 
@@ -123,7 +124,7 @@ def _optimum_plots(optima, fits, out):
                                                   ("train_size", "N", lambda o: o["train_size"]),
                                                   ("momentum", "1/(1-m)", lambda o: 1 / (1 - o["momentum"]))]):
         for fit in (f for f in fits if f["b_opt_vs"] == label):
-            others = {k: fit[k] for k in ("lr", "train_size", "momentum") if k in fit and k != variable}
+            others = {k: fit[k] for k in ("lr", "train_size", "momentum") if k != variable}
             points = [o for o in optima if all(o[k] == v for k, v in others.items()) and not o["at_grid_edge"]]
             xs = np.array([x_of(o) for o in points])
             ax.errorbar(xs, [o["b_opt"] for o in points], yerr=[o["b_opt_bootstrap_std"] for o in points],
