@@ -121,3 +121,12 @@ def test_noise_scale_is_recorded(make_cfg, tmp_path):
                      "optimizer.momentum=0.5"), run_dir=tmp_path)
     assert s["noise_scale"] == pytest.approx(0.05 * (448 / 64 - 1) / 0.5)
     assert rundir.read_metrics(tmp_path)[0]["noise_scale"] == pytest.approx(s["noise_scale"])
+
+
+def test_a_run_stopped_by_its_time_budget_goes_on_with_a_larger_budget(make_cfg, tmp_path):
+    first = run(make_cfg("trainer.time_budget_s=0.3", "trainer.max_epochs=5000"), run_dir=tmp_path)
+    assert first["stop_reason"] == "time_budget"
+    same = run(make_cfg("trainer.time_budget_s=0.3", "trainer.max_epochs=5000"), run_dir=tmp_path)
+    assert same["steps"] == first["steps"]  # the same budget: nothing more to do
+    more = run(make_cfg("trainer.time_budget_s=100", "trainer.max_epochs=40"), run_dir=tmp_path)
+    assert more["stop_reason"] == "max_epochs" and more["steps"] > first["steps"]

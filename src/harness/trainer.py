@@ -86,12 +86,15 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     `data` may be passed in by a caller that runs many jobs on the same dataset in one process.
     """
     run_dir = Path(run_dir)
+    t = cfg.trainer
     previous = rundir.read_json(run_dir / rundir.SUMMARY)
-    if previous and previous.get("status") in DONE:
+    # A run that ran out of time budget goes on when asked again with a larger budget.
+    more_time = previous and previous.get("stop_reason") == "time_budget" and (
+        t.time_budget_s is None or t.time_budget_s > previous["wall_time_s"])
+    if previous and previous.get("status") in DONE and not more_time:
         log.info("run dir %s is already %s: not training again", run_dir, previous["status"])
         return previous
 
-    t = cfg.trainer
     device = resolve_device(cfg.device)
     cuda = device.type == "cuda"
     if data is None:
