@@ -4,7 +4,6 @@ decaying the learning rate."""
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from pathlib import Path
 
