@@ -19,7 +19,6 @@ import argparse
 import tempfile
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_module
@@ -32,10 +31,11 @@ from harness.tracking import Tracker
 from harness.transforms import input_shape
 
 
-def config(model: str, batch: int, steps: int, device: str):
+def config(model: str, batch: int, steps: int, device: str, images: int):
     with initialize_config_module("harness.configs", version_base="1.3"):
         return compose("config", overrides=[
-            f"model={model}", "logger=none", "data.preprocess=standard", "data.augment.crop=true",
+            f"model={model}", "logger=none", "data=synthetic", f"data.train_size={images}", "data.test_size=1000",
+            "data.val_size=0", "data.preprocess=standard", "data.augment.crop=true",
             "data.augment.flip=true", f"trainer.batch_size={batch}", f"trainer.max_steps={steps}",
             "trainer.max_epochs=1000", "trainer.progress=none", "trainer.eval_every_epochs=1000",
             f"device={device}"])
@@ -54,16 +54,11 @@ class PILDataset(torch.utils.data.Dataset):
         return self.transform(Image.fromarray(self.x[i])), int(self.y[i])
 
 
-def harness_throughput(cfg, arrays, device) -> float:
-    d = torch.device(device)
-    dev = data_mod.DeviceData(
-        *(torch.from_numpy(np.ascontiguousarray(a)).to(d) for a in (
-            arrays.x_train.transpose(0, 3, 1, 2), arrays.y_train, arrays.x_train[:0].transpose(0, 3, 1, 2),
-            arrays.y_train[:0], arrays.x_test.transpose(0, 3, 1, 2), arrays.y_test)),
-        channel_mean=(0.49, 0.48, 0.45), channel_std=(0.25, 0.24, 0.26), info={})
+def harness_throughput(cfg) -> float:
+    """The harness's own path: data.prepare (uint8 on the device) and trainer.train."""
     with tempfile.TemporaryDirectory() as run_dir:
-        summary = trainer.train(cfg, run_dir, Tracker(), data=dev)
-    return summary["train_images_per_s"]
+        summary = trainer.train(cfg, run_dir, Tracker())
+    return summary["train_images_per_s"]  # training steps only, evaluation excluded
 
 
 def baseline_throughput(cfg, arrays, device, workers: int, warmup: int = 3) -> float:
@@ -105,15 +100,15 @@ def main():
     args = p.parse_args()
     register_resolvers()
     device = str(trainer.resolve_device(args.device))
-    arrays = data_mod.make_synthetic(args.images, 1000, seed=0)
     print(f"device: {trainer.device_name(torch.device(device))}, torch {torch.__version__}, "
           f"{args.images} images, batch {args.batch}, baseline DataLoader workers {args.workers}")
     lines = []
     for name in args.models.split(","):
         cnn = name not in ("mlp_1x512", "mlp_3x512")
         steps = (30 if cnn else 150) if device == "cpu" else 300
-        cfg = config(name, args.batch, steps, device)
-        h = harness_throughput(cfg, arrays, device)
+        cfg = config(name, args.batch, steps, device, args.images)
+        arrays = data_mod.make_synthetic(cfg.data.train_size, cfg.data.test_size, cfg.data.split_seed)  # same images
+        h = harness_throughput(cfg)
         b = baseline_throughput(cfg, arrays, device, args.workers)
         print(f"  {name}: harness {h:.0f} img/s, baseline {b:.0f} img/s", flush=True)
         lines.append(f"model={name} batch={args.batch} harness_img_s={h:.0f} baseline_img_s={b:.0f} ratio={h / b:.2f}")
