@@ -90,6 +90,9 @@ def test_a_sweep_of_two_experiments_is_refused(tmp_path):
         report.report(tmp_path / "s", tmp_path / "out", wandb_mode="disabled")
 
 
+CHEAP_PROBE = ["curvature.sample_size=64", "curvature.trace_hvps=4", "curvature.eps_sharpness=null"]
+
+
 @pytest.mark.parametrize("experiment, jobs, files, extra", [
     ("zhang_table1", 6, ["table1.csv", "table1.md"], []),
     ("randomizations", 5, ["randomizations.md", "figure1a_loss_vs_steps.png"], []),
@@ -98,6 +101,11 @@ def test_a_sweep_of_two_experiments_is_refused(tmp_path):
     ("batch_lr_scaling", 6, ["b_opt.csv", "heatmap_test_acc.png", "test_acc_vs_noise_scale.png"],
      ["trainer.batch_size=16,32,64", "optimizer.lr=0.05,0.1"]),
     ("schedule_vs_batch", 6, ["schedules.csv", "test_acc_vs_epochs_and_updates.png"], ["schedule.milestones=[1]"]),
+    ("init_curvature", 6, ["init_curvature.csv", "spearman.csv", "curvature_vs_gap.png"],
+     ["model.init_gain=0.5,1.0", "seed=0,1,2", *CHEAP_PROBE]),
+    ("init_curvature_m", 3, ["gap_vs_m.csv", "gap_vs_m_fit.csv", "gap_vs_m.png"], ["data.subset=50,100,200", "seed=0"]),
+    ("sharp_minima_keskar", 2, ["keskar.csv", "keskar_runs.csv"],
+     ["trainer.batch_size=32,256", "seed=0", "trainer.target_train_acc=null", *CHEAP_PROBE]),
 ])
 def test_experiment_sweeps_run_at_smoke_scale_and_report(tmp_path, experiment, jobs, files, extra):
     sweep = tmp_path / "sweep"

@@ -20,6 +20,10 @@ DEVICES = ("auto", "cpu", "cuda")
 PROGRESS = ("auto", "bar", "log", "none")
 LOGGERS = ("wandb", "none")
 LOGGER_MODES = ("online", "offline", "disabled")
+PROBE_TIMES = ("init", "end")
+TRACE_ESTIMATORS = ("hutchinson", "hutchpp", "none")
+BN_MODES = ("eval", "train")
+REPARAMETERIZATIONS = ("two_layer", "multi_layer")
 
 
 class ConfigError(ValueError):
@@ -115,6 +119,28 @@ def validate(cfg: DictConfig) -> None:
     _number(cfg, "trainer.log_every_s", 0.0, lo_open=True)
     _number(cfg, "trainer.interrupt_at_step", 1, integer=True, optional=True)
     _one_of(cfg, "trainer.progress", PROGRESS)
+
+    c = cfg.curvature
+    for when in c.at:
+        if when not in PROBE_TIMES:
+            _fail("curvature.at", list(c.at), "a list of: " + " | ".join(PROBE_TIMES))
+    _number(cfg, "curvature.every_epochs", 1, integer=True, optional=True)
+    _number(cfg, "curvature.sample_size", 1, integer=True)
+    _number(cfg, "curvature.chunk_size", 1, integer=True)
+    _one_of(cfg, "curvature.bn_mode", BN_MODES)
+    _number(cfg, "curvature.top_k", 1, integer=True)
+    _number(cfg, "curvature.tol", 0.0, 1.0, lo_open=True, hi_open=True)
+    _one_of(cfg, "curvature.trace", TRACE_ESTIMATORS)
+    _number(cfg, "curvature.trace_hvps", 3 if c.trace == "hutchpp" else 2, integer=True)
+    _number(cfg, "curvature.eps_sharpness", 0.0, lo_open=True, optional=True)
+    if any(not isinstance(a, (int, float)) or isinstance(a, bool) or not a > 0 for a in c.alphas):
+        _fail("curvature.alphas", list(c.alphas), "a list of positive numbers")
+    for v in c.variants:
+        if v not in REPARAMETERIZATIONS:
+            _fail("curvature.variants", list(c.variants), "a list of: " + " | ".join(REPARAMETERIZATIONS))
+    if c.alphas and cfg.model.name not in ("mlp_1x512", "mlp_3x512"):
+        _fail("model.name", cfg.model.name, "a chain of ReLU layers without normalisation (mlp_1x512 | "
+              "mlp_3x512) when curvature.alphas is set (the reparameterization argument needs it)")
 
     _one_of(cfg, "logger.name", LOGGERS)
     _one_of(cfg, "logger.mode", LOGGER_MODES)

@@ -1,8 +1,8 @@
 """The one training loop: every experiment is this loop with a different config.
 
 Read top to bottom: set up (device, data, model, optimizer, resume), then epochs of steps with an
-evaluation and a checkpoint every few epochs, then the summary. Probes (curvature, attacks, ...)
-are plain functions called on the returned model, never woven into the loop.
+evaluation and a checkpoint every few epochs, then the summary. Probes (curvature, ...) are plain
+functions of the model (harness/probes.py); the loop only decides when the config wants them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import __version__, data as data_mod, models, rundir, schedules
+from . import __version__, data as data_mod, models, probes, rundir, schedules
 from .progress import Progress
 from .transforms import BatchTransform, input_shape
 
@@ -141,6 +141,21 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
 
     n_train = len(data.train_y)
     last_eval: dict = {}
+    c = cfg.curvature
+    wants_probe = bool(c.at or c.every_epochs or c.alphas)
+    sample = (probes.curvature_sample(data.train_x, data.train_y, to_input, c.sample_size, c.sample_seed)
+              if wants_probe else None)
+    # The init probe is measured once, before the first step, and kept with the run (resume-safe).
+    init_probe = rundir.read_json(run_dir / "probe_init.json") or {}
+    if "init" in c.at and not init_probe and checkpoint is None:
+        log.info("Hessian probe at init on %d images ...", len(sample[1]))
+        init_probe = {f"init/{k}": v for k, v in probes.hessian_probe(model, *sample, c).items()}
+        init_probe["step"] = 0
+        rundir.write_json(run_dir / "probe_init.json", probes.finite(init_probe))
+        rundir.append_metrics(run_dir, probes.finite(init_probe))
+        tracker.log(init_probe, step=0)
+        log.info("at init: top eigenvalue %.4g, trace %.4g", init_probe["init/hessian/top_eig"],
+                 init_probe.get("init/hessian/trace", float("nan")))
     images_seen, train_time = 0, 0.0
 
     def run_eval():
@@ -158,15 +173,21 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         record["gen_gap/err"] = record["train/acc"] - record["test/acc"]  # test error - train error
         if epoch_batches:
             record["train/epoch_loss"] = epoch_loss_sum.item() / epoch_batches
+        if c.every_epochs and epoch % c.every_epochs == 0 and position == 0:
+            record.update(probes.hessian_probe(model, *sample, c))
         record["wall_time_s"] = elapsed + time.perf_counter() - started
-        rundir.append_metrics(run_dir, record)
+        rundir.append_metrics(run_dir, probes.finite(record))
         tracker.log(record, step=step)
         progress.evaluated(record)
         last_eval = record
 
     def finish(status, stop_reason):
         wall = elapsed + time.perf_counter() - started
-        summary = {k.replace("/", "_"): v for k, v in last_eval.items()}
+        summary = {k.replace("/", "_"): v for k, v in {**init_probe, **last_eval}.items() if k != "step"}
+        if c.alphas and status == "completed":
+            rows = probes.reparameterization_rows(model, *sample, to_input(data.test_x, False), data.test_y, c)
+            rundir.write_json(run_dir / "reparameterization.json", [probes.finite(r) for r in rows])
+            summary["reparameterization"] = "reparameterization.json"
         summary.update({
             "status": status, "stop_reason": stop_reason, "diverged": status == "diverged",
             "steps": step, "epochs": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
@@ -245,6 +266,11 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         if not last_eval or last_eval["step"] != step:  # e.g. resumed a run that had already stopped
             run_eval()
             save_checkpoint()
+        if "end" in c.at and "hessian/top_eig" not in last_eval:
+            end_probe = probes.hessian_probe(model, *sample, c)
+            last_eval.update(end_probe)
+            rundir.append_metrics(run_dir, probes.finite({"step": step, **end_probe}))
+            tracker.log(end_probe, step=step)
     log.info("finished (%s): train acc %.4f, test acc %.4f", stop_reason, last_eval["train/acc"],
              last_eval["test/acc"])
     return finish("completed", stop_reason)

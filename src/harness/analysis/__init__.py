@@ -5,6 +5,7 @@ its figures there, and returns ({table name: rows}, [figure paths]); `report.py`
 and adds the validation-bound table (CLAIMS.md C4). A new experiment registers its function here.
 """
 
+from .curvature import init_curvature, sharp_minima
 from .noise_scale import batch_lr_scaling, schedule_vs_batch
 from .zhang import corruption_sweep, randomizations, zhang_table1
 
@@ -14,4 +15,6 @@ ANALYSES = {
     "corruption_sweep": corruption_sweep,
     "batch_lr_scaling": batch_lr_scaling,
     "schedule_vs_batch": schedule_vs_batch,
+    "init_curvature": init_curvature,
+    "sharp_minima": sharp_minima,
 }

@@ -1,0 +1,165 @@
+"""Curvature toolkit benchmarks (issue 5): cost of one HVP, Lanczos vs power iteration, and the
+harness against the peer library hessian-eigenthings (`pip install hessian-eigenthings`).
+
+Setting: a model at initialization (the init_curvature setting) on a fixed 2,048-image sample of
+the training set (real CIFAR-10 if HARNESS_DATA holds it, else synthetic CIFAR-shaped data), eval
+mode, float32, one process.
+
+    python scripts/bench_curvature.py [--models mlp_1x512,alexnet_small] [--sample 2048] [--device cpu]
+
+Prints one line per measurement, `key=value` pairs; ratios are harness / baseline measured in the
+same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from hydra import compose, initialize_config_module
+
+from harness import curvature as C, data as data_mod, models
+from harness.app import register_resolvers
+from harness.transforms import BatchTransform, input_shape
+
+
+def setup(model_name: str, sample: int, device: torch.device, seed: int = 0):
+    register_resolvers()
+    real = os.environ.get("HARNESS_DATA") and os.path.isfile(os.path.join(os.environ["HARNESS_DATA"], "cifar10.npz"))
+    with initialize_config_module("harness.configs", version_base="1.3"):
+        cfg = compose("config", overrides=[f"model={model_name}", "logger=none",
+                                           *([] if real else ["data=synthetic", f"data.train_size={sample}"])])
+    data = data_mod.prepare(cfg.data, device)
+    transform = BatchTransform(cfg.data.preprocess, False, False, data.channel_mean, data.channel_std)
+    idx = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(0))[:sample].to(device)
+    x, y = transform(data.train_x[idx], train=False), data.train_y[idx]
+    torch.manual_seed(seed)
+    model = models.build(cfg.model, input_shape(cfg.data.preprocess)).to(device).eval()
+    return model, x, y, "cifar10" if real else "synthetic"
+
+
+def timed(fn, reps):
+    fn()  # warm-up
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def cost(risk, reps):
+    """Seconds of one gradient and one HVP of the same risk (median of reps)."""
+    v = torch.randn(risk.dim, device=risk.device)
+    grad_s = timed(lambda: risk.loss_and_grad(), reps)
+    hvp_s = timed(lambda: risk.hvp(v), reps)
+    return grad_s, hvp_s
+
+
+def lanczos_vs_power(risk, max_power):
+    ref = C.top_eigenvalues(risk, k=1, tol=1e-8)["eigenvalues"][0]
+    out = {"reference": ref}
+    for ncv in (20, 8):
+        r = C.top_eigenvalues(risk, k=1, tol=1e-2, ncv=ncv)
+        out[f"lanczos_ncv{ncv}"] = (r["hvps"], abs(r["eigenvalues"][0] - ref) / abs(ref))
+    p = C.power_iteration(risk, max_hvps=max_power, rtol=0)
+    within = [i + 1 for i, e in enumerate(p["history"]) if abs(e - ref) <= 0.01 * abs(ref)]
+    out["power_to_1pct"] = within[0] if within else None
+    out["power_hvps_run"] = len(p["history"])
+    return out
+
+
+class Counted:
+    """Count matvecs of a hessian-eigenthings operator."""
+
+    def __init__(self, op):
+        self.op, self.count = op, 0
+
+    def __getattr__(self, name):
+        return getattr(self.op, name)
+
+    def matvec(self, v):
+        self.count += 1
+        return self.op.matvec(v)
+
+
+def peer(model, x, y, chunk, risk, tol, trace_samples):
+    import hessian_eigenthings as he
+
+    batches = C.make_batches(x, y, chunk)
+    op = Counted(he.HessianOperator(model, batches, he.supervised_loss(F.cross_entropy)))
+    ref = C.top_eigenvalues(risk, k=1, tol=1e-8)["eigenvalues"][0]
+    rows = {}
+    # harness: ARPACK with the tolerance
+    risk.hvps = 0
+    t0 = time.perf_counter()
+    ours = C.top_eigenvalues(risk, k=1, tol=tol)
+    rows["harness_eig"] = (ours["eigenvalues"][0], ours["hvps"], time.perf_counter() - t0)
+    # peer: fixed-length Lanczos; the shortest run its own residual test calls converged at tol
+    for steps in (5, 10, 15, 20, 30, 40, 60):
+        op.count = 0
+        t0 = time.perf_counter()
+        res = he.lanczos(op, k=1, max_iter=steps, tol=tol, which="LA", seed=0)
+        seconds = time.perf_counter() - t0
+        if bool(res.converged[0]):
+            rows["peer_eig"] = (float(res.eigenvalues[0]), op.count, seconds)
+            break
+    risk.hvps = 0
+    t0 = time.perf_counter()
+    tr = C.hutchinson_trace(risk, trace_samples, seed=0)
+    rows["harness_trace"] = (tr["trace"], tr["se"], risk.hvps, time.perf_counter() - t0)
+    op.count = 0
+    t0 = time.perf_counter()
+    ptr = he.hutchinson(op, num_samples=trace_samples, seed=0)
+    rows["peer_trace"] = (ptr.estimate, ptr.stderr, op.count, time.perf_counter() - t0)
+    return ref, rows
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--models", default="mlp_1x512,alexnet_small")
+    p.add_argument("--sample", type=int, default=2048)
+    p.add_argument("--chunk", type=int, default=1024)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--max-power", type=int, default=300)
+    p.add_argument("--tol", type=float, default=1e-3)
+    p.add_argument("--trace-samples", type=int, default=100)
+    p.add_argument("--skip-peer", action="store_true")
+    args = p.parse_args()
+    device = torch.device(args.device)
+    print(f"torch={torch.__version__} threads={torch.get_num_threads()} device={device}")
+    for name in args.models.split(","):
+        model, x, y, source = setup(name, args.sample, device)
+        risk = C.EmpiricalRisk(model, C.make_batches(x, y, args.chunk), "eval")
+        grad_s, hvp_s = cost(risk, args.reps)
+        print(f"cost model={name} data={source} images={len(y)} params={risk.dim} grad_s={grad_s:.4f} "
+              f"hvp_s={hvp_s:.4f} hvp_over_grad={hvp_s / grad_s:.2f}", flush=True)
+        lp = lanczos_vs_power(risk, args.max_power)
+        print(f"convergence model={name} top_eig={lp['reference']:.6g} "
+              f"lanczos_hvps_to_1pct={lp['lanczos_ncv20'][0]} (rel_err={lp['lanczos_ncv20'][1]:.1e}) "
+              f"lanczos_ncv8_hvps={lp['lanczos_ncv8'][0]} (rel_err={lp['lanczos_ncv8'][1]:.1e}) "
+              f"power_hvps_to_1pct={lp['power_to_1pct']} (of {lp['power_hvps_run']} run)", flush=True)
+        if args.skip_peer:
+            continue
+        ref, rows = peer(model, x, y, args.chunk, risk, args.tol, args.trace_samples)
+        (e1, n1, s1), pe = rows["harness_eig"], rows.get("peer_eig")
+        if pe:
+            print(f"peer_eig model={name} tol={args.tol} reference={ref:.6g} harness={e1:.6g} hvps={n1} s={s1:.1f} "
+                  f"peer={pe[0]:.6g} hvps={pe[1]} s={pe[2]:.1f} rel_diff={abs(e1 - pe[0]) / abs(pe[0]):.1e} "
+                  f"hvp_ratio={n1 / pe[1]:.2f} time_ratio={s1 / pe[2]:.2f}", flush=True)
+        else:
+            print(f"peer_eig model={name} peer did not converge within 60 Lanczos steps", flush=True)
+        (t1, se1, m1, ts1), (t2, se2, m2, ts2) = rows["harness_trace"], rows["peer_trace"]
+        print(f"peer_trace model={name} samples={args.trace_samples} harness={t1:.6g}+-{se1:.3g} hvps={m1} s={ts1:.1f} "
+              f"peer={t2:.6g}+-{se2:.3g} hvps={m2} s={ts2:.1f} rel_diff={abs(t1 - t2) / abs(t2):.1e} "
+              f"diff_in_se={abs(t1 - t2) / np.hypot(se1, se2):.2f} time_ratio={ts1 / ts2:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

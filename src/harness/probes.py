@@ -1,0 +1,80 @@
+"""Probes: plain functions of a trained (or freshly initialised) model, called by the trainer when
+the `curvature` config asks (at init, every N epochs, at the end), or by anyone on any model.
+
+    hessian_probe(model, x, y, cfg.curvature) -> {"hessian/top_eig": ..., "hessian/trace": ..., ...}
+    reparameterization_rows(model, x, y, test_x, test_y, cfg.curvature) -> one row per alpha (C3)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+
+from . import curvature, reparameterize
+
+
+def curvature_sample(train_x, train_y, to_input, size: int, seed: int):
+    """A fixed random sample of the training set (the same for every init of a sweep: its own seed),
+    preprocessed without augmentation, so every probe of a run measures the same risk."""
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(train_y), generator=g)[: min(size, len(train_y))].to(train_y.device)
+    return to_input(train_x[idx], False), train_y[idx]
+
+
+def hessian_probe(model, x, y, cfg) -> dict:
+    """Top eigenvalue(s) by Lanczos, trace by Hutchinson or Hutch++, the risk on the sample, and
+    optionally the most negative eigenvalue and Keskar's eps-sharpness. Keys hessian/*."""
+    risk = curvature.EmpiricalRisk(model, curvature.make_batches(x, y, cfg.chunk_size), cfg.bn_mode)
+    t0 = time.perf_counter()
+    out = {"hessian/loss": risk.loss()}
+    top = curvature.top_eigenvalues(risk, k=cfg.top_k, tol=cfg.tol, seed=cfg.seed)
+    out["hessian/top_eig"] = top["eigenvalues"][0]
+    for i, value in enumerate(top["eigenvalues"][1:], start=2):
+        out[f"hessian/eig_{i}"] = value
+    if cfg.negative:
+        out["hessian/min_eig"] = curvature.top_eigenvalues(risk, k=1, which="SA", tol=cfg.tol, seed=cfg.seed)["eigenvalues"][0]
+    if cfg.trace != "none":
+        estimate = (curvature.hutchinson_trace if cfg.trace == "hutchinson" else curvature.hutchpp_trace)
+        tr = estimate(risk, cfg.trace_hvps, seed=cfg.seed)
+        out["hessian/trace"], out["hessian/trace_se"] = tr["trace"], tr["se"]
+    if cfg.eps_sharpness:
+        out["hessian/eps_sharpness"] = curvature.eps_sharpness(risk, cfg.eps_sharpness)["sharpness"]
+    out["hessian/hvps"] = risk.hvps
+    out["hessian/seconds"] = time.perf_counter() - t0
+    return out
+
+
+@torch.no_grad()
+def _logits(model, x, batch_size=1000):
+    was = model.training
+    model.eval()
+    out = torch.cat([model(x[i : i + batch_size]).float() for i in range(0, len(x), batch_size)])
+    model.train(was)
+    return out
+
+
+def reparameterization_rows(model, x, y, test_x, test_y, cfg) -> list[dict]:
+    """For each alpha in cfg.alphas and each variant (two_layer: T_alpha; multi_layer: product of
+    scales 1): max |f_alpha(x) - f(x)| over the test set (logits), test accuracy and the Hessian
+    probe on the curvature sample. test_x must already be preprocessed."""
+    base = _logits(model, test_x)
+    rows = []
+    for variant in cfg.variants:
+        scales_of = reparameterize.two_layer_scales if variant == "two_layer" else reparameterize.multi_layer_scales
+        for alpha in cfg.alphas:
+            scaled = reparameterize.rescale(model, scales_of(model, alpha))
+            logits = _logits(scaled, test_x)
+            probe = hessian_probe(scaled, x, y, cfg)
+            rows.append({"variant": variant, "alpha": alpha,
+                         "max_abs_output_change": float((logits - base).abs().max()),
+                         "max_rel_output_change": float((logits - base).abs().max() / base.abs().max()),
+                         "test_acc": float((logits.argmax(1) == test_y).float().mean()),
+                         **{k.replace("hessian/", ""): v for k, v in probe.items()}})
+    return rows
+
+
+def finite(record: dict) -> dict:
+    """JSON-safe copy (NaN/inf -> None)."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
