@@ -16,13 +16,16 @@ def options(group):
 
 
 @pytest.mark.parametrize("group", ["data", "model", "optimizer", "schedule", "trainer", "logger", "scale", "experiment",
-                                   "table1", "randomization"])
+                                   "table1", "randomization", "victim"])
 def test_every_option_of_every_group_composes_and_validates(make_cfg, group):
     assert options(group), f"config group {group} is empty"
     for option in options(group):
-        plus = "+" if group in ("table1", "randomization") else ""  # groups that experiments bring in
+        plus = "+" if group in ("table1", "randomization", "victim") else ""  # groups that experiments bring in
         overrides = [f"{plus}{group}={option}"] if group not in ("scale", "logger") else []
-        cfg = make_cfg(*overrides, **({group: option} if group in ("scale", "logger") else {}))
+        kwargs = {group: option} if group in ("scale", "logger") else {}
+        if group == "victim":  # victims set real-data subsets: compose them at the scale they are for
+            kwargs["scale"] = "cpu"
+        cfg = make_cfg(*overrides, **kwargs)
         config.validate(cfg)
 
 
@@ -62,6 +65,9 @@ def test_paper_scale_of_random_labels_is_zhangs_inception(make_cfg):
     ("curvature.alphas=[0,10]", "curvature.alphas", "positive"),
     ("curvature.tol=0", "curvature.tol", "(0.0"),
     ("model=inception_small curvature.alphas=[10]", "model.name", "without normalisation"),
+    ("adversarial.eps_255=[0,8]", "adversarial.eps_255", "(0, 255]"),
+    ("adversarial.attacks=[cw]", "adversarial.attacks", "fgsm | pgd"),
+    ("adversarial.split=val", "adversarial.split", "test | train"),
 ])
 def test_bad_value_is_rejected_before_data_loads(make_cfg, tmp_path, override, key, allowed):
     # A data root with nothing in it and no download: if validation let the value through, the

@@ -104,6 +104,10 @@ CHEAP_PROBE = ["curvature.sample_size=64", "curvature.trace_hvps=4", "curvature.
     ("init_curvature", 6, ["init_curvature.csv", "spearman.csv", "curvature_vs_gap.png"],
      ["model.init_gain=0.5,1.0", "seed=0,1,2", *CHEAP_PROBE]),
     ("init_curvature_m", 3, ["gap_vs_m.csv", "gap_vs_m_fit.csv", "gap_vs_m.png"], ["data.subset=50,100,200", "seed=0"]),
+    ("learning_curve", 3, ["learning_curve.csv", "power_law_fits.csv", "residuals.csv", "learning_curve.png"],
+     ["data.subset=50,100,200", "seed=0"]),
+    ("adversarial", 3, ["adversarial.csv", "accuracy_vs_eps.png", "panda_figure.png"],
+     ["data.subset=200", "adversarial.test_size=64", "adversarial.pgd_steps=3"]),
     ("sharp_minima_keskar", 2, ["keskar.csv", "keskar_runs.csv"],
      ["trainer.batch_size=32,256", "seed=0", "trainer.target_train_acc=null", *CHEAP_PROBE]),
 ])

@@ -24,6 +24,7 @@ PROBE_TIMES = ("init", "end")
 TRACE_ESTIMATORS = ("hutchinson", "hutchpp", "none")
 BN_MODES = ("eval", "train")
 REPARAMETERIZATIONS = ("two_layer", "multi_layer")
+ATTACKS = ("fgsm", "pgd")
 
 
 class ConfigError(ValueError):
@@ -141,6 +142,16 @@ def validate(cfg: DictConfig) -> None:
     if c.alphas and cfg.model.name not in ("mlp_1x512", "mlp_3x512"):
         _fail("model.name", cfg.model.name, "a chain of ReLU layers without normalisation (mlp_1x512 | "
               "mlp_3x512) when curvature.alphas is set (the reparameterization argument needs it)")
+
+    a = cfg.adversarial
+    if any(not isinstance(e, (int, float)) or isinstance(e, bool) or not 0 < e <= 255 for e in a.eps_255):
+        _fail("adversarial.eps_255", list(a.eps_255), "a list of numbers in (0, 255] (eps = k / 255)")
+    if not a.attacks or any(x not in ATTACKS for x in a.attacks):
+        _fail("adversarial.attacks", list(a.attacks), "a non-empty list of: " + " | ".join(ATTACKS))
+    _number(cfg, "adversarial.pgd_steps", 1, integer=True)
+    _number(cfg, "adversarial.pgd_step_size", 0.0, lo_open=True, optional=True)
+    _number(cfg, "adversarial.test_size", 1, integer=True)
+    _one_of(cfg, "adversarial.split", ("test", "train"))
 
     _one_of(cfg, "logger.name", LOGGERS)
     _one_of(cfg, "logger.mode", LOGGER_MODES)

@@ -3,6 +3,7 @@ the `curvature` config asks (at init, every N epochs, at the end), or by anyone 
 
     hessian_probe(model, x, y, cfg.curvature) -> {"hessian/top_eig": ..., "hessian/trace": ..., ...}
     reparameterization_rows(model, x, y, test_x, test_y, cfg.curvature) -> one row per alpha (C3)
+    adversarial_rows(model, pixels, normalize, test_x, test_y, cfg.adversarial) -> accuracy per attack, eps (C2)
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 
 import torch
 
-from . import curvature, reparameterize
+from . import attacks, curvature, reparameterize
 
 
 def curvature_sample(train_x, train_y, to_input, size: int, seed: int):
@@ -73,6 +74,36 @@ def reparameterization_rows(model, x, y, test_x, test_y, cfg) -> list[dict]:
                          "test_acc": float((logits.argmax(1) == test_y).float().mean()),
                          **{k.replace("hessian/", ""): v for k, v in probe.items()}})
     return rows
+
+
+def adversarial_rows(model, pixels, normalize, test_x, test_y, cfg) -> tuple[list[dict], dict]:
+    """Accuracy on a fixed random sample of the test set, clean and under each attack and eps;
+    and one example (the first sample image the model gets right, attacked by FGSM at the largest
+    eps) for the "panda" figure. `pixels` maps uint8 images to [0, 1] (eval cropping)."""
+    g = torch.Generator().manual_seed(cfg.seed)
+    idx = torch.randperm(len(test_y), generator=g)[: cfg.test_size].to(test_y.device)
+    x, y = pixels(test_x[idx]), test_y[idx]
+    pgd = {"steps": cfg.pgd_steps, "step_size": cfg.pgd_step_size, "random_start": cfg.random_start}
+    clean = attacks.robust_accuracy(model, normalize, x, y, "none", 0.0)
+    rows = [{"attack": "none", "eps_255": 0, "eps": 0.0, "accuracy": clean, "images": len(y)}]
+    for attack in cfg.attacks:
+        for k in cfg.eps_255:
+            kwargs = {**pgd, "generator": torch.Generator().manual_seed(cfg.seed)} if attack == "pgd" else {}
+            acc = attacks.robust_accuracy(model, normalize, x, y, attack, k / 255, **kwargs)
+            rows.append({"attack": attack, "eps_255": k, "eps": k / 255, "accuracy": acc, "images": len(y)})
+    was = model.training
+    model.eval()
+    pred, conf = attacks.predict(model, normalize, x)
+    i = int((pred == y).nonzero()[0]) if (pred == y).any() else 0
+    x0, y0 = x[i : i + 1], y[i : i + 1]
+    eps = max(cfg.eps_255) / 255
+    adv = attacks.fgsm(model, normalize, x0, y0, eps)
+    adv_pred, adv_conf = attacks.predict(model, normalize, adv)
+    model.train(was)
+    example = {"clean": x0[0].cpu().numpy(), "adversarial": adv[0].cpu().numpy(), "label": int(y0),
+               "clean_pred": int(pred[i]), "clean_conf": float(conf[i]), "adv_pred": int(adv_pred[0]),
+               "adv_conf": float(adv_conf[0]), "eps_255": max(cfg.eps_255), "attack": "fgsm"}
+    return rows, example
 
 
 def finite(record: dict) -> dict:

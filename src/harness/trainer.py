@@ -15,6 +15,7 @@ import signal
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -188,6 +189,15 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
             rows = probes.reparameterization_rows(model, *sample, to_input(data.test_x, False), data.test_y, c)
             rundir.write_json(run_dir / "reparameterization.json", [probes.finite(r) for r in rows])
             summary["reparameterization"] = "reparameterization.json"
+        if cfg.adversarial.eps_255 and status == "completed":
+            split = (data.test_x, data.test_y) if cfg.adversarial.split == "test" else (data.train_x, data.train_y)
+            rows, example = probes.adversarial_rows(model, transform.pixels, transform.normalize, *split,
+                                                    cfg.adversarial)
+            rundir.write_json(run_dir / "adversarial.json", rows)
+            rundir.atomic_write(run_dir / "adversarial_example.npz", lambda f: np.savez_compressed(f, **example))
+            summary.update({f"adv_{r['attack']}_acc_eps{r['eps_255']:g}": r["accuracy"] for r in rows if r["eps_255"]})
+            summary["adv_clean_acc"] = rows[0]["accuracy"]
+            summary["adversarial"] = "adversarial.json"
         summary.update({
             "status": status, "stop_reason": stop_reason, "diverged": status == "diverged",
             "steps": step, "epochs": epoch + position / schedules.steps_per_epoch(n_train, batch_size),

@@ -58,6 +58,10 @@ class BatchTransform:
         self.std = torch.as_tensor(channel_std, dtype=torch.float32).view(1, 3, 1, 1)
 
     def __call__(self, x: torch.Tensor, train: bool, generator: torch.Generator | None = None):
+        return self.normalize(self.pixels(x, train, generator))
+
+    def pixels(self, x: torch.Tensor, train: bool = False, generator: torch.Generator | None = None):
+        """uint8 -> float pixels in [0, 1], cropped/flipped: the space adversarial eps lives in."""
         augment = train
         if self.preprocess == "zhang":
             if augment and self.crop:
@@ -69,7 +73,10 @@ class BatchTransform:
             x = random_crop(x, x.shape[-1], TRANSLATE_PAD, generator)
         if augment and self.flip:
             x = random_flip(x, generator)
-        x = x.float().div_(255)
+        return x.float().div_(255)
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """[0, 1] pixels -> model input (differentiable: attacks go through it)."""
         if self.preprocess == "zhang":
             return per_image_whitening(x)
         mean, std = self.mean.to(x.device), self.std.to(x.device)

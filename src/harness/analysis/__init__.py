@@ -5,7 +5,9 @@ its figures there, and returns ({table name: rows}, [figure paths]); `report.py`
 and adds the validation-bound table (CLAIMS.md C4). A new experiment registers its function here.
 """
 
+from .adversarial import adversarial
 from .curvature import init_curvature, sharp_minima
+from .learning_curve import learning_curve
 from .noise_scale import batch_lr_scaling, schedule_vs_batch
 from .zhang import corruption_sweep, randomizations, zhang_table1
 
@@ -17,4 +19,6 @@ ANALYSES = {
     "schedule_vs_batch": schedule_vs_batch,
     "init_curvature": init_curvature,
     "sharp_minima": sharp_minima,
+    "learning_curve": learning_curve,
+    "adversarial": adversarial,
 }
