@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow test-all run bench clean
+.PHONY: install test test-slow test-all run bench bench-curvature clean
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ run: install           ## the main job: memorize random labels (cpu scale, real 
 
 bench: install         ## harness loop vs a DataLoader baseline, images/s
 	$(PY) scripts/bench.py
+
+bench-curvature: install  ## HVP cost, Lanczos vs power iteration, vs hessian-eigenthings
+	$(PY) -m pip install -q --pre -e '.[bench]'
+	$(PY) scripts/bench_curvature.py
 
 clean:
 	rm -rf runs multirun outputs .pytest_cache

@@ -54,19 +54,22 @@ def timed(fn, reps):
 
 
 def cost(risk, reps):
-    """Seconds of one gradient and one HVP of the same risk (median of reps)."""
+    """Seconds of one gradient and one HVP of the same risk: medians of interleaved timings, so
+    that a busy machine slows both alike."""
     v = torch.randn(risk.dim, device=risk.device)
-    grad_s = timed(lambda: risk.loss_and_grad(), reps)
-    hvp_s = timed(lambda: risk.hvp(v), reps)
-    return grad_s, hvp_s
+    grads, hvps = [], []
+    for _ in range(reps):
+        grads.append(timed(lambda: risk.loss_and_grad(), 1))
+        hvps.append(timed(lambda: risk.hvp(v), 1))
+    return statistics.median(grads), statistics.median(hvps)
 
 
 def lanczos_vs_power(risk, max_power):
     ref = C.top_eigenvalues(risk, k=1, tol=1e-8)["eigenvalues"][0]
     out = {"reference": ref}
-    for ncv in (20, 8):
-        r = C.top_eigenvalues(risk, k=1, tol=1e-2, ncv=ncv)
-        out[f"lanczos_ncv{ncv}"] = (r["hvps"], abs(r["eigenvalues"][0] - ref) / abs(ref))
+    for name, kwargs in (("arpack", {}), ("arpack_ncv20", {"ncv": 20}), ("lanczos", {"solver": "lanczos"})):
+        r = C.top_eigenvalues(risk, k=1, tol=1e-2, **kwargs)
+        out[name] = (r["hvps"], abs(r["eigenvalues"][0] - ref) / abs(ref))
     p = C.power_iteration(risk, max_hvps=max_power, rtol=0)
     within = [i + 1 for i, e in enumerate(p["history"]) if abs(e - ref) <= 0.01 * abs(ref)]
     out["power_to_1pct"] = within[0] if within else None
@@ -95,11 +98,12 @@ def peer(model, x, y, chunk, risk, tol, trace_samples):
     op = Counted(he.HessianOperator(model, batches, he.supervised_loss(F.cross_entropy)))
     ref = C.top_eigenvalues(risk, k=1, tol=1e-8)["eigenvalues"][0]
     rows = {}
-    # harness: ARPACK with the tolerance
-    risk.hvps = 0
-    t0 = time.perf_counter()
-    ours = C.top_eigenvalues(risk, k=1, tol=tol)
-    rows["harness_eig"] = (ours["eigenvalues"][0], ours["hvps"], time.perf_counter() - t0)
+    # harness: both solvers with the tolerance
+    for solver in ("arpack", "lanczos"):
+        risk.hvps = 0
+        t0 = time.perf_counter()
+        ours = C.top_eigenvalues(risk, k=1, tol=tol, solver=solver)
+        rows[f"harness_eig_{solver}"] = (ours["eigenvalues"][0], ours["hvps"], time.perf_counter() - t0)
     # peer: fixed-length Lanczos; the shortest run its own residual test calls converged at tol
     for steps in (5, 10, 15, 20, 30, 40, 60):
         op.count = 0
@@ -131,30 +135,36 @@ def main():
     p.add_argument("--tol", type=float, default=1e-3)
     p.add_argument("--trace-samples", type=int, default=100)
     p.add_argument("--skip-peer", action="store_true")
+    p.add_argument("--checkpoint", default=None, help="a run dir's checkpoint.pt: measure the trained model")
     args = p.parse_args()
     device = torch.device(args.device)
     print(f"torch={torch.__version__} threads={torch.get_num_threads()} device={device}")
     for name in args.models.split(","):
         model, x, y, source = setup(name, args.sample, device)
+        if args.checkpoint:
+            model.load_state_dict(torch.load(args.checkpoint, map_location=device, weights_only=True)["model"])
+            name += "(trained)"
         risk = C.EmpiricalRisk(model, C.make_batches(x, y, args.chunk), "eval")
         grad_s, hvp_s = cost(risk, args.reps)
         print(f"cost model={name} data={source} images={len(y)} params={risk.dim} grad_s={grad_s:.4f} "
               f"hvp_s={hvp_s:.4f} hvp_over_grad={hvp_s / grad_s:.2f}", flush=True)
         lp = lanczos_vs_power(risk, args.max_power)
         print(f"convergence model={name} top_eig={lp['reference']:.6g} "
-              f"lanczos_hvps_to_1pct={lp['lanczos_ncv20'][0]} (rel_err={lp['lanczos_ncv20'][1]:.1e}) "
-              f"lanczos_ncv8_hvps={lp['lanczos_ncv8'][0]} (rel_err={lp['lanczos_ncv8'][1]:.1e}) "
+              + " ".join(f"{k}_hvps_tol1e-2={lp[k][0]} (rel_err={lp[k][1]:.1e})"
+                         for k in ("arpack", "arpack_ncv20", "lanczos")) + " "
               f"power_hvps_to_1pct={lp['power_to_1pct']} (of {lp['power_hvps_run']} run)", flush=True)
         if args.skip_peer:
             continue
         ref, rows = peer(model, x, y, args.chunk, risk, args.tol, args.trace_samples)
-        (e1, n1, s1), pe = rows["harness_eig"], rows.get("peer_eig")
-        if pe:
-            print(f"peer_eig model={name} tol={args.tol} reference={ref:.6g} harness={e1:.6g} hvps={n1} s={s1:.1f} "
-                  f"peer={pe[0]:.6g} hvps={pe[1]} s={pe[2]:.1f} rel_diff={abs(e1 - pe[0]) / abs(pe[0]):.1e} "
-                  f"hvp_ratio={n1 / pe[1]:.2f} time_ratio={s1 / pe[2]:.2f}", flush=True)
-        else:
-            print(f"peer_eig model={name} peer did not converge within 60 Lanczos steps", flush=True)
+        pe = rows.get("peer_eig")
+        for solver in ("arpack", "lanczos"):
+            e1, n1, s1 = rows[f"harness_eig_{solver}"]
+            if pe:
+                print(f"peer_eig model={name} tol={args.tol} reference={ref:.6g} harness_{solver}={e1:.6g} hvps={n1} "
+                      f"s={s1:.1f} peer={pe[0]:.6g} hvps={pe[1]} s={pe[2]:.1f} rel_diff={abs(e1 - pe[0]) / abs(pe[0]):.1e} "
+                      f"hvp_ratio={n1 / pe[1]:.2f} time_ratio={s1 / pe[2]:.2f}", flush=True)
+            else:
+                print(f"peer_eig model={name} peer did not converge within 60 Lanczos steps", flush=True)
         (t1, se1, m1, ts1), (t2, se2, m2, ts2) = rows["harness_trace"], rows["peer_trace"]
         print(f"peer_trace model={name} samples={args.trace_samples} harness={t1:.6g}+-{se1:.3g} hvps={m1} s={ts1:.1f} "
               f"peer={t2:.6g}+-{se2:.3g} hvps={m2} s={ts2:.1f} rel_diff={abs(t1 - t2) / abs(t2):.1e} "

@@ -1,6 +1,7 @@
 """The command line as a user types it: runs, multiruns, W&B offline runs, bad input, SIGTERM."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -66,6 +67,9 @@ def test_joblib_launcher_gives_one_wandb_run_per_parallel_job(tmp_path):
     runs = [read_run(sweep / j) for j in ("0", "1")]
     assert runs[0]["id"] != runs[1]["id"]
     assert [r["config"]["data"]["corruption_prob"] for r in runs] == [0.0, 1.0]
+    # the shipped joblib config shares the cores: each of 2 jobs gets cores / 2 torch threads
+    threads = max(1, (os.cpu_count() or 1) // 2)
+    assert all(s["device"].endswith(f", {threads} threads)") for s in summaries), summaries[0]["device"]
 
 
 def test_wandb_run_is_finished_when_the_job_fails(tmp_path):

@@ -43,6 +43,28 @@ def _hydra_run_info() -> tuple[Path | None, str | None]:
     return Path(hc.runtime.output_dir), sweep
 
 
+def _share_the_machine() -> None:
+    """Under the joblib launcher several jobs share this machine: give each CPU cores / n_jobs
+    torch threads (no oversubscription) and, with several GPUs, GPU (job number mod GPU count)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return
+    hc = HydraConfig.get()
+    launcher = hc.launcher
+    if "JoblibLauncher" not in str(launcher.get("_target_", "")):
+        return
+    import torch
+
+    cores = os.cpu_count() or 1
+    n_jobs = launcher.n_jobs if launcher.n_jobs and launcher.n_jobs > 0 else cores
+    torch.set_num_threads(max(1, cores // n_jobs))
+    if torch.cuda.device_count() > 1:
+        torch.cuda.set_device(int(hc.job.num) % torch.cuda.device_count())
+    log.info("joblib job %s: %d torch threads%s", hc.job.num, torch.get_num_threads(),
+             f", GPU {torch.cuda.current_device()}" if torch.cuda.device_count() > 1 else "")
+
+
 def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
     """Validate, then train into run_dir (the Hydra job's output dir by default); return the summary."""
     validate(cfg)  # before any data is touched
@@ -50,6 +72,8 @@ def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
     run_dir = Path(run_dir or hydra_dir or "runs/unnamed")
     run_dir.mkdir(parents=True, exist_ok=True)
     from . import rundir, trainer  # torch is imported here, after the config is known to be good
+
+    _share_the_machine()
 
     resolved = OmegaConf.to_container(cfg, resolve=True)
     rundir.write_text(run_dir / rundir.CONFIG, OmegaConf.to_yaml(resolved))

@@ -129,6 +129,7 @@ def validate(cfg: DictConfig) -> None:
     _number(cfg, "curvature.sample_size", 1, integer=True)
     _number(cfg, "curvature.chunk_size", 1, integer=True)
     _one_of(cfg, "curvature.bn_mode", BN_MODES)
+    _one_of(cfg, "curvature.solver", ("arpack", "lanczos"))
     _number(cfg, "curvature.top_k", 1, integer=True)
     _number(cfg, "curvature.tol", 0.0, 1.0, lo_open=True, hi_open=True)
     _one_of(cfg, "curvature.trace", TRACE_ESTIMATORS)

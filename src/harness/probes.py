@@ -30,12 +30,13 @@ def hessian_probe(model, x, y, cfg) -> dict:
     risk = curvature.EmpiricalRisk(model, curvature.make_batches(x, y, cfg.chunk_size), cfg.bn_mode)
     t0 = time.perf_counter()
     out = {"hessian/loss": risk.loss()}
-    top = curvature.top_eigenvalues(risk, k=cfg.top_k, tol=cfg.tol, seed=cfg.seed)
+    top = curvature.top_eigenvalues(risk, k=cfg.top_k, tol=cfg.tol, seed=cfg.seed, solver=cfg.solver)
     out["hessian/top_eig"] = top["eigenvalues"][0]
     for i, value in enumerate(top["eigenvalues"][1:], start=2):
         out[f"hessian/eig_{i}"] = value
     if cfg.negative:
-        out["hessian/min_eig"] = curvature.top_eigenvalues(risk, k=1, which="SA", tol=cfg.tol, seed=cfg.seed)["eigenvalues"][0]
+        out["hessian/min_eig"] = curvature.top_eigenvalues(risk, k=1, which="SA", tol=cfg.tol, seed=cfg.seed,
+                                                             solver=cfg.solver)["eigenvalues"][0]
     if cfg.trace != "none":
         estimate = (curvature.hutchinson_trace if cfg.trace == "hutchinson" else curvature.hutchpp_trace)
         tr = estimate(risk, cfg.trace_hvps, seed=cfg.seed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import platform
 import signal
 import time
@@ -61,24 +62,35 @@ def evaluate(model, x_uint8, y, transform, batch_size: int, autocast) -> tuple[f
 
 
 class _SigtermFlag:
-    """SIGTERM (cluster pre-emption, Ctrl-C'd sweeps) sets a flag; the loop checkpoints and exits."""
+    """SIGTERM (Ctrl-C'd sweeps, schedulers) and SIGUSR2 (SLURM pre-emption / time limit, as
+    submitit asks for it) set a flag; the loop checkpoints and stops. `chain()` then hands a USR2
+    to the handler that was there before (submitit's, which requeues the job and exits)."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGUSR2)
 
     def __init__(self):
-        self.raised = False
-        self.previous = None
+        self.raised = None  # the signal number once one arrived
+        self.previous = {}
 
     def __enter__(self):
-        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
-            self.previous = signal.signal(signal.SIGTERM, self._handle)
+        for sig in self.SIGNALS:
+            with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+                self.previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def _handle(self, signum, frame):
-        log.warning("SIGTERM received: checkpointing after this step")
-        self.raised = True
+        log.warning("%s received: checkpointing after this step", signal.Signals(signum).name)
+        self.raised = signum
+
+    def chain(self):
+        handler = self.previous.get(self.raised)
+        if self.raised == signal.SIGUSR2 and callable(handler):
+            log.warning("handing SIGUSR2 to the launcher's handler (requeue)")
+            handler(self.raised, None)
 
     def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
 
 
 def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) -> dict:
@@ -208,6 +220,9 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                                                  cfg.optimizer.momentum),
             "torch_version": torch.__version__, "harness_version": __version__, "git_commit": rundir.git_commit(),
             "run_dir": str(run_dir), **{f"data_{k}": v for k, v in data.info.items()},
+            # where it ran: SLURM job (array) ids and how often it was requeued, else None
+            **{f"slurm_{k.lower()}": os.environ.get(f"SLURM_{k}") for k in
+               ("JOB_ID", "ARRAY_JOB_ID", "ARRAY_TASK_ID", "RESTART_COUNT")},
         })
         rundir.write_json(run_dir / rundir.SUMMARY, summary)
         tracker.summary(summary)
@@ -255,7 +270,9 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                     save_checkpoint()
                     log.warning("interrupted at step %d; checkpoint in %s: re-run the same command "
                                 "with hydra.run.dir=%s to resume", step, run_dir, run_dir)
-                    return finish("interrupted", "sigterm")
+                    summary = finish("interrupted", "preempted" if sigterm.raised == signal.SIGUSR2 else "sigterm")
+                    sigterm.chain()
+                    return summary
                 over_time = t.time_budget_s and elapsed + time.perf_counter() - started >= t.time_budget_s
                 if (t.max_steps and step >= t.max_steps) or over_time:
                     stop_reason = "max_steps" if t.max_steps and step >= t.max_steps else "time_budget"
