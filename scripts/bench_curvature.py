@@ -72,8 +72,12 @@ def lanczos_vs_power(risk, max_power):
         out[name] = (r["hvps"], abs(r["eigenvalues"][0] - ref) / abs(ref))
     p = C.power_iteration(risk, max_hvps=max_power, rtol=0)
     within = [i + 1 for i, e in enumerate(p["history"]) if abs(e - ref) <= 0.01 * abs(ref)]
-    out["power_to_1pct"] = within[0] if within else None
+    out["power_to_1pct"] = within[0] if within else None  # with an oracle that knows the answer
     out["power_hvps_run"] = len(p["history"])
+    # with a stopping rule a user can apply (estimate changed by < 0.1% in one step)
+    stop = next((i + 1 for i in range(1, len(p["history"]))
+                 if abs(p["history"][i] - p["history"][i - 1]) <= 1e-3 * abs(p["history"][i])), None)
+    out["power_rule"] = (stop, abs(p["history"][stop - 1] - ref) / abs(ref) if stop else None)
     return out
 
 
@@ -152,7 +156,8 @@ def main():
         print(f"convergence model={name} top_eig={lp['reference']:.6g} "
               + " ".join(f"{k}_hvps_tol1e-2={lp[k][0]} (rel_err={lp[k][1]:.1e})"
                          for k in ("arpack", "arpack_ncv20", "lanczos")) + " "
-              f"power_hvps_to_1pct={lp['power_to_1pct']} (of {lp['power_hvps_run']} run)", flush=True)
+              f"power_hvps_to_1pct={lp['power_to_1pct']} (oracle; of {lp['power_hvps_run']} run) "
+              f"power_hvps_stop_rule={lp['power_rule'][0]} (rel_err={lp['power_rule'][1]:.1e})", flush=True)
         if args.skip_peer:
             continue
         ref, rows = peer(model, x, y, args.chunk, risk, args.tol, args.trace_samples)

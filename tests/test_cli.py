@@ -119,3 +119,24 @@ def test_a_diverged_job_does_not_stop_the_sweep(tmp_path):
     first, second = (json.loads((sweep / j / "summary.json").read_text()) for j in ("0", "1"))
     assert first["diverged"] is True and first["status"] == "diverged"
     assert second["diverged"] is False and second["status"] == "completed"
+
+
+def test_relaunched_sweep_skips_completed_jobs_and_resumes_the_others(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "scale=smoke", "logger=none", "seed=0,1", "trainer.max_epochs=3", f"hydra.sweep.dir={sweep}"]
+    assert run_cli(*args).returncode == 0
+    done = json.loads((sweep / "0" / "summary.json").read_text())
+    mtime = (sweep / "0" / "checkpoint.pt").stat().st_mtime_ns
+    # job 1 as if pre-empted mid-run: interrupted summary, checkpoint at step 5
+    first = run_cli("scale=smoke", "logger=none", "seed=1", "trainer.max_epochs=3", "trainer.interrupt_at_step=5",
+                    f"hydra.run.dir={tmp_path / 'cut'}")
+    assert first.returncode == 143
+    for name in ("summary.json", "checkpoint.pt", "metrics.jsonl"):
+        (sweep / "1" / name).write_bytes((tmp_path / "cut" / name).read_bytes())
+    out = run_cli(*args)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads((sweep / "0" / "summary.json").read_text()) == done  # skipped
+    assert (sweep / "0" / "checkpoint.pt").stat().st_mtime_ns == mtime
+    resumed = json.loads((sweep / "1" / "summary.json").read_text())
+    assert resumed["status"] == "completed" and resumed["steps"] == done["steps"]
+    assert "resumed from" in (sweep / "1" / "harness.log").read_text()
