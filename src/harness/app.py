@@ -23,7 +23,8 @@ def _uid() -> str:
     Kept in the environment so that every process of one sweep (joblib workers, SLURM jobs,
     which inherit it) resolves the sweep dir to the same name.
     """
-    return os.environ.setdefault("HARNESS_RUN_UID", secrets.token_hex(3))
+    elastic = os.environ.get("TORCHELASTIC_RUN_ID", "none")  # torchrun --standalone: the same on every rank
+    return os.environ.setdefault("HARNESS_RUN_UID", elastic[:6] if elastic != "none" else secrets.token_hex(3))
 
 
 def register_resolvers() -> None:
@@ -69,11 +70,16 @@ def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
     """Validate, then train into run_dir (the Hydra job's output dir by default); return the summary."""
     validate(cfg)  # before any data is touched
     hydra_dir, sweep = _hydra_run_info()
-    run_dir = Path(run_dir or hydra_dir or "runs/unnamed")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    from . import rundir, trainer  # torch is imported here, after the config is known to be good
+    from . import distributed, rundir, trainer  # torch is imported here, after the config is known to be good
 
     _share_the_machine()
+    distributed.init(trainer.resolve_device(cfg.device).type)
+    # under torchrun every rank uses rank 0's run dir; only rank 0 writes it and the W&B run
+    run_dir = Path(distributed.broadcast(str(run_dir or hydra_dir or "runs/unnamed")))
+    if not distributed.is_main():
+        logging.getLogger().setLevel(logging.WARNING)
+        cfg.logger.name = "none"
+    run_dir.mkdir(parents=True, exist_ok=True)
 
     resolved = OmegaConf.to_container(cfg, resolve=True)
     rundir.write_text(run_dir / rundir.CONFIG, OmegaConf.to_yaml(resolved))

@@ -13,8 +13,15 @@ import torch
 SUMMARY, METRICS, CHECKPOINT, CONFIG = "summary.json", "metrics.jsonl", "checkpoint.pt", "config.yaml"
 
 
+def _writer() -> bool:
+    """Under torchrun only rank 0 writes the run dir (every rank computes the same things)."""
+    return os.environ.get("RANK", "0") == "0"
+
+
 def atomic_write(path: Path, write) -> None:
     """write(file_object) into a temp file beside `path`, then rename: readers never see half a file."""
+    if not _writer():
+        return
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -50,6 +57,8 @@ def read_metrics(run_dir: Path) -> list[dict]:
 
 
 def append_metrics(run_dir: Path, record: dict) -> None:
+    if not _writer():
+        return
     with open(Path(run_dir) / METRICS, "a") as f:
         f.write(json.dumps(record, sort_keys=True) + "\n")
         f.flush()

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import __version__, data as data_mod, models, probes, rundir, schedules
+from . import __version__, data as data_mod, distributed, models, probes, rundir, schedules
 from .progress import Progress
 from .transforms import BatchTransform, input_shape
 
@@ -120,7 +120,13 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.optimizer.lr, momentum=cfg.optimizer.momentum,
                                 nesterov=cfg.optimizer.nesterov, weight_decay=cfg.optimizer.weight_decay)
-    forward = torch.compile(model) if t.compile else model
+    world = distributed.world_size()
+    forward = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        forward = DistributedDataParallel(model)
+    forward = torch.compile(forward) if t.compile else forward
     generator = torch.Generator(device=device).manual_seed(cfg.seed)  # batch order and augmentation
 
     def autocast():
@@ -250,12 +256,24 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
             tick = time.perf_counter()
             while position < steps:
                 idx = perm[position * batch_size : (position + 1) * batch_size]
-                x = to_input(data.train_x[idx], True, generator)
-                with autocast():
-                    loss = F.cross_entropy(forward(x).float(), data.train_y[idx])
+                x, y = to_input(data.train_x[idx], True, generator), data.train_y[idx]
+                if world > 1:  # this rank's shard; DDP averages over ranks, hence the factor world
+                    lo, hi = distributed.shard(len(idx))
+                    with autocast():
+                        loss = F.cross_entropy(forward(x[lo:hi]).float(), y[lo:hi], reduction="sum")
+                    loss = loss * (world / len(idx))
+                else:
+                    with autocast():
+                        loss = F.cross_entropy(forward(x).float(), y)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if world > 1:  # the global batch's loss, and a stop signal that any rank received
+                    shared = distributed.all_reduce_sum(torch.stack([
+                        loss.detach() / world, torch.tensor(float(bool(sigterm.raised)), device=device)]))
+                    loss = shared[0]
+                    if shared[1] > 0 and not sigterm.raised:
+                        sigterm.raised = signal.SIGTERM
                 step, position = step + 1, position + 1
                 epoch_loss_sum += loss.detach()
                 epoch_batches += 1
