@@ -107,17 +107,16 @@ def _scatter(rows, out):
 
 
 def _gap_vs_m(rows, fits, out):
-    fig, ax = plt.subplots(figsize=(5, 3.8))
+    fig, ax = plt.subplots(figsize=(6.5, 4))
     m = np.array([r["m"] for r in rows], float)
     for gap, label in (("gap_loss", "test - train loss"), ("gap_err", "test - train error")):
         v = np.array([r[gap] or np.nan for r in rows], float)
-        ax.plot(m, v, "o-", label=label)
         fit = [f for f in fits if f["gap"] == gap]
-        if fit:
-            ax.text(m[-1], v[-1], " slope " + ", ".join(f"{f['slope']:.2f} ({f['points']})" for f in fit), fontsize=7)
+        slopes = "; slope " + ", ".join(f"{f['slope']:.2f} ({f['points']})" for f in fit) if fit else ""
+        ax.plot(m, v, "o-", label=label + slopes)
     ax.plot(m, rows[0]["gap_loss"] * m[0] / m, "k--", lw=0.8, label="theory: 1/m")
     ax.set(xscale="log", yscale="log", xlabel="training-set size m", ylabel="generalization gap")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     path = out / "gap_vs_m.png"
     fig.savefig(path, **PNG)
