@@ -9,8 +9,8 @@ import torch
 from harness import probes, report, rundir, stats
 from harness.app import run
 
-PROBE = ["curvature.sample_size=64", "curvature.trace_hvps=6", "curvature.tol=1e-2", "data.train_size=256",
-         "data.test_size=128", "data.val_size=64", "trainer.batch_size=64"]
+PROBE = ["curvature.sample_size=64", "curvature.trace_hvps=6", "curvature.tol=0.05", "curvature.solver=lanczos",
+         "data.train_size=256", "data.test_size=128", "data.val_size=64", "trainer.batch_size=64"]
 
 
 def test_probes_at_init_every_epoch_and_end_are_logged_and_survive_resume(make_cfg, tmp_path):

@@ -90,7 +90,8 @@ def test_a_sweep_of_two_experiments_is_refused(tmp_path):
         report.report(tmp_path / "s", tmp_path / "out", wandb_mode="disabled")
 
 
-CHEAP_PROBE = ["curvature.sample_size=64", "curvature.trace_hvps=4", "curvature.eps_sharpness=null"]
+CHEAP_PROBE = ["curvature.sample_size=64", "curvature.trace_hvps=4", "curvature.eps_sharpness=null",
+               "curvature.solver=lanczos", "curvature.tol=0.05"]
 
 
 @pytest.mark.parametrize("experiment, jobs, files, extra", [
