@@ -139,6 +139,7 @@ def main():
     p.add_argument("--tol", type=float, default=1e-3)
     p.add_argument("--trace-samples", type=int, default=100)
     p.add_argument("--skip-peer", action="store_true")
+    p.add_argument("--hvp", default="forward_over_reverse", choices=["forward_over_reverse", "reverse_over_reverse"])
     p.add_argument("--checkpoint", default=None, help="a run dir's checkpoint.pt: measure the trained model")
     args = p.parse_args()
     device = torch.device(args.device)
@@ -148,9 +149,9 @@ def main():
         if args.checkpoint:
             model.load_state_dict(torch.load(args.checkpoint, map_location=device, weights_only=True)["model"])
             name += "(trained)"
-        risk = C.EmpiricalRisk(model, C.make_batches(x, y, args.chunk), "eval")
+        risk = C.EmpiricalRisk(model, C.make_batches(x, y, args.chunk), "eval", args.hvp)
         grad_s, hvp_s = cost(risk, args.reps)
-        print(f"cost model={name} data={source} images={len(y)} params={risk.dim} grad_s={grad_s:.4f} "
+        print(f"cost model={name} hvp={args.hvp} data={source} images={len(y)} params={risk.dim} grad_s={grad_s:.4f} "
               f"hvp_s={hvp_s:.4f} hvp_over_grad={hvp_s / grad_s:.2f}", flush=True)
         lp = lanczos_vs_power(risk, args.max_power)
         print(f"convergence model={name} top_eig={lp['reference']:.6g} "

@@ -62,6 +62,7 @@ def test_paper_scale_of_random_labels_is_zhangs_inception(make_cfg):
     ("curvature.at=[middle]", "curvature.at", "init | end"),
     ("curvature.trace=exact", "curvature.trace", "hutchinson | hutchpp | none"),
     ("curvature.bn_mode=running", "curvature.bn_mode", "eval | train"),
+    ("curvature.hvp=finite_difference", "curvature.hvp", "forward_over_reverse | reverse_over_reverse"),
     ("curvature.alphas=[0,10]", "curvature.alphas", "positive"),
     ("curvature.tol=0", "curvature.tol", "(0.0"),
     ("model=inception_small curvature.alphas=[10]", "model.name", "without normalisation"),

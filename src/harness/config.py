@@ -130,6 +130,7 @@ def validate(cfg: DictConfig) -> None:
     _number(cfg, "curvature.chunk_size", 1, integer=True)
     _one_of(cfg, "curvature.bn_mode", BN_MODES)
     _one_of(cfg, "curvature.solver", ("arpack", "lanczos"))
+    _one_of(cfg, "curvature.hvp", ("forward_over_reverse", "reverse_over_reverse"))
     _number(cfg, "curvature.top_k", 1, integer=True)
     _number(cfg, "curvature.tol", 0.0, 1.0, lo_open=True, hi_open=True)
     _one_of(cfg, "curvature.trace", TRACE_ESTIMATORS)

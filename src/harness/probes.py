@@ -27,7 +27,7 @@ def curvature_sample(train_x, train_y, to_input, size: int, seed: int):
 def hessian_probe(model, x, y, cfg) -> dict:
     """Top eigenvalue(s) by Lanczos, trace by Hutchinson or Hutch++, the risk on the sample, and
     optionally the most negative eigenvalue and Keskar's eps-sharpness. Keys hessian/*."""
-    risk = curvature.EmpiricalRisk(model, curvature.make_batches(x, y, cfg.chunk_size), cfg.bn_mode)
+    risk = curvature.EmpiricalRisk(model, curvature.make_batches(x, y, cfg.chunk_size), cfg.bn_mode, cfg.hvp)
     t0 = time.perf_counter()
     out = {"hessian/loss": risk.loss()}
     top = curvature.top_eigenvalues(risk, k=cfg.top_k, tol=cfg.tol, seed=cfg.seed, solver=cfg.solver)
