@@ -48,6 +48,16 @@ def _one_of(cfg, key, choices):
         _fail(key, value, " | ".join(choices))
 
 
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _list_of(cfg, key, choices, nonempty=False):
+    values = list(_get(cfg, key))
+    if (nonempty and not values) or any(v not in choices for v in values):
+        _fail(key, values, ("a non-empty list" if nonempty else "a list") + " of: " + " | ".join(choices))
+
+
 def _number(cfg, key, lo=None, hi=None, *, integer=False, optional=False, lo_open=False, hi_open=False):
     value = _get(cfg, key)
     if value is None and optional:
@@ -122,9 +132,7 @@ def validate(cfg: DictConfig) -> None:
     _one_of(cfg, "trainer.progress", PROGRESS)
 
     c = cfg.curvature
-    for when in c.at:
-        if when not in PROBE_TIMES:
-            _fail("curvature.at", list(c.at), "a list of: " + " | ".join(PROBE_TIMES))
+    _list_of(cfg, "curvature.at", PROBE_TIMES)
     _number(cfg, "curvature.every_epochs", 1, integer=True, optional=True)
     _number(cfg, "curvature.sample_size", 1, integer=True)
     _number(cfg, "curvature.chunk_size", 1, integer=True)
@@ -136,20 +144,17 @@ def validate(cfg: DictConfig) -> None:
     _one_of(cfg, "curvature.trace", TRACE_ESTIMATORS)
     _number(cfg, "curvature.trace_hvps", 3 if c.trace == "hutchpp" else 2, integer=True)
     _number(cfg, "curvature.eps_sharpness", 0.0, lo_open=True, optional=True)
-    if any(not isinstance(a, (int, float)) or isinstance(a, bool) or not a > 0 for a in c.alphas):
+    if not all(_is_number(x) and x > 0 for x in c.alphas):
         _fail("curvature.alphas", list(c.alphas), "a list of positive numbers")
-    for v in c.variants:
-        if v not in REPARAMETERIZATIONS:
-            _fail("curvature.variants", list(c.variants), "a list of: " + " | ".join(REPARAMETERIZATIONS))
+    _list_of(cfg, "curvature.variants", REPARAMETERIZATIONS)
     if c.alphas and cfg.model.name not in ("mlp_1x512", "mlp_3x512"):
         _fail("model.name", cfg.model.name, "a chain of ReLU layers without normalisation (mlp_1x512 | "
               "mlp_3x512) when curvature.alphas is set (the reparameterization argument needs it)")
 
     a = cfg.adversarial
-    if any(not isinstance(e, (int, float)) or isinstance(e, bool) or not 0 < e <= 255 for e in a.eps_255):
+    if not all(_is_number(x) and 0 < x <= 255 for x in a.eps_255):
         _fail("adversarial.eps_255", list(a.eps_255), "a list of numbers in (0, 255] (eps = k / 255)")
-    if not a.attacks or any(x not in ATTACKS for x in a.attacks):
-        _fail("adversarial.attacks", list(a.attacks), "a non-empty list of: " + " | ".join(ATTACKS))
+    _list_of(cfg, "adversarial.attacks", ATTACKS, nonempty=True)
     _number(cfg, "adversarial.pgd_steps", 1, integer=True)
     _number(cfg, "adversarial.pgd_step_size", 0.0, lo_open=True, optional=True)
     _number(cfg, "adversarial.test_size", 1, integer=True)

@@ -224,33 +224,40 @@ def top_eigenvalues(risk: EmpiricalRisk, k: int = 1, which: str = "LA", tol: flo
             "seconds": time.perf_counter() - t0}
 
 
-def lanczos_top(risk: EmpiricalRisk, k: int = 1, which: str = "LA", tol: float = 1e-3, seed: int = 0,
-                max_steps: int = 100) -> dict:
-    """The same eigenvalues as top_eigenvalues, by plain Lanczos with full reorthogonalisation that
-    checks ARPACK's convergence test (Ritz residual |beta_j s_ji| <= tol |theta_i|) after every step
-    and stops at the first step where the k wanted Ritz values pass it: ARPACK must first fill its
-    whole basis of ncv vectors, so for k = 1 this needs fewer HVPs (scripts/bench_curvature.py)."""
-    t0, start = time.perf_counter(), risk.hvps
-    v = torch.from_numpy(_start_vector(risk.dim, seed)).to(risk.device, risk.dtype)
-    v = v / v.norm()
-    basis, alphas, betas = [v], [], []
-    theta = s = None
-    for j in range(min(max_steps, risk.dim)):
+def _lanczos(risk: HessianOperator, v0: torch.Tensor, steps: int):
+    """Lanczos from v0 with full reorthogonalisation (float32 HVPs lose orthogonality otherwise;
+    twice is enough, Kahan). After each step yields (alphas, betas, beta, basis): the tridiagonal
+    matrix so far (betas one shorter), the norm of the next residual, and the basis used."""
+    basis, alphas, betas = [v0 / v0.norm()], [], []
+    for j in range(min(steps, risk.dim)):
         w = risk.hvp(basis[-1])
         alphas.append(float(w @ basis[-1]))
         vs = torch.stack(basis, 1)
-        w = w - vs @ (vs.T @ w)  # full reorthogonalisation (twice is enough: Kahan)
+        w = w - vs @ (vs.T @ w)
         w = w - vs @ (vs.T @ w)
         beta = float(w.norm())
-        t = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
-        theta, s = np.linalg.eigh(t)
-        order = np.argsort(-theta if which == "LA" else theta)[:k]
-        if len(alphas) >= k:
-            residual = np.abs(beta * s[-1, order])
-            if np.all(residual <= tol * np.abs(theta[order])) or beta < 1e-12:
-                break
+        yield alphas, betas, beta, basis
+        if j == steps - 1 or beta < 1e-10:
+            return
         betas.append(beta)
         basis.append(w / beta)
+
+
+def lanczos_top(risk: EmpiricalRisk, k: int = 1, which: str = "LA", tol: float = 1e-3, seed: int = 0,
+                max_steps: int = 100) -> dict:
+    """The same eigenvalues as top_eigenvalues, by plain Lanczos that checks ARPACK's convergence
+    test (Ritz residual |beta_j s_ji| <= tol |theta_i|) after every step and stops at the first step
+    where the k wanted Ritz values pass it: ARPACK must first fill its whole basis of ncv vectors,
+    so for k = 1 this needs fewer HVPs (scripts/bench_curvature.py)."""
+    from scipy.linalg import eigh_tridiagonal
+
+    t0, start = time.perf_counter(), risk.hvps
+    v0 = torch.from_numpy(_start_vector(risk.dim, seed)).to(risk.device, risk.dtype)
+    for alphas, betas, beta, basis in _lanczos(risk, v0, max_steps):
+        theta, s = eigh_tridiagonal(alphas, betas)
+        order = np.argsort(-theta if which == "LA" else theta)[:k]
+        if len(alphas) >= k and np.all(np.abs(beta * s[-1, order]) <= tol * np.abs(theta[order])):
+            break
     vecs = torch.stack(basis[: len(alphas)], 1).double().cpu().numpy() @ s[:, order]
     return {"eigenvalues": theta[order].tolist(), "eigenvectors": vecs, "hvps": risk.hvps - start,
             "seconds": time.perf_counter() - t0}
@@ -313,40 +320,19 @@ def hutchpp_trace(risk: EmpiricalRisk, hvps: int = 60, seed: int = 0) -> dict:
     return {"trace": top + float(q_arr.mean()), "se": float(se), "hvps": risk.hvps - start + s}
 
 
-def lanczos_tridiagonal(risk: EmpiricalRisk, steps: int, v0: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """`steps` Lanczos steps from v0 with full reorthogonalisation; returns (alpha, beta) of the
-    tridiagonal matrix (beta has steps-1 entries). Used for quadrature, where ARPACK's restarts
-    would lose the moments."""
-    v = v0 / v0.norm()
-    basis, alphas, betas = [v], [], []
-    w = risk.hvp(v)
-    for j in range(steps):
-        a = float(w @ v)
-        alphas.append(a)
-        w = w - a * v - (betas[-1] * basis[-2] if betas else 0)
-        vs = torch.stack(basis, 1)
-        w = w - vs @ (vs.T @ w)  # full reorthogonalisation: float32 Lanczos loses it otherwise
-        b = float(w.norm())
-        if j == steps - 1 or b < 1e-10:
-            break
-        betas.append(b)
-        v = w / b
-        basis.append(v)
-        w = risk.hvp(v)
-    return np.array(alphas), np.array(betas)
-
-
 def slq_density(risk: EmpiricalRisk, steps: int = 30, vectors: int = 4, seed: int = 0) -> dict:
     """Stochastic Lanczos quadrature (Ubaru, Chen, Saad 2017; Ghorbani et al. 2019): for each of
     `vectors` Rademacher starts, Lanczos gives nodes (Ritz values) and weights (squared first
     components) of a quadrature for the spectral measure. Returns all nodes and weights (weights of
     each vector sum to 1/vectors) and `density(grid, sigma)` with Gaussian smoothing."""
+    from scipy.linalg import eigh_tridiagonal
+
     g = torch.Generator().manual_seed(seed)
     nodes, weights = [], []
     for v in _rademacher(vectors, risk.dim, g, risk.device, risk.dtype):
-        a, b = lanczos_tridiagonal(risk, steps, v)
-        t = np.diag(a) + np.diag(b, 1) + np.diag(b, -1)
-        theta, u = np.linalg.eigh(t)
+        for alphas, betas, _, _ in _lanczos(risk, v, steps):  # ARPACK's restarts would lose the moments
+            pass
+        theta, u = eigh_tridiagonal(alphas, betas)
         nodes.append(theta)
         weights.append(u[0] ** 2 / vectors)
     nodes, weights = np.concatenate(nodes), np.concatenate(weights)

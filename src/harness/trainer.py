@@ -257,14 +257,11 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
             while position < steps:
                 idx = perm[position * batch_size : (position + 1) * batch_size]
                 x, y = to_input(data.train_x[idx], True, generator), data.train_y[idx]
-                if world > 1:  # this rank's shard; DDP averages over ranks, hence the factor world
-                    lo, hi = distributed.shard(len(idx))
-                    with autocast():
-                        loss = F.cross_entropy(forward(x[lo:hi]).float(), y[lo:hi], reduction="sum")
-                    loss = loss * (world / len(idx))
-                else:
-                    with autocast():
-                        loss = F.cross_entropy(forward(x).float(), y)
+                # this rank's shard (the whole batch in one process); DDP averages over ranks,
+                # hence sum / batch * world: the global batch's mean loss, also for unequal shards
+                lo, hi = distributed.shard(len(idx))
+                with autocast():
+                    loss = F.cross_entropy(forward(x[lo:hi]).float(), y[lo:hi], reduction="sum") / len(idx) * world
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from .common import PNG, plt
+from .common import plt, save_figure
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
@@ -44,11 +44,7 @@ def _accuracy_figure(rows, out):
                         ls, marker="o", color=f"C{i}", label=f"{victim} ({sub[0]['split']}), {attack}")
     ax.set(xlabel="eps (x 1/255, L-inf, pixel units)", ylabel="accuracy", ylim=(0, 1))
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = out / "accuracy_vs_eps.png"
-    fig.savefig(path, **PNG)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "accuracy_vs_eps.png")
 
 
 def _panda_figure(runs, out):
@@ -69,8 +65,4 @@ def _panda_figure(runs, out):
         row[2].set_title(f"= \"{CLASSES[int(ex['adv_pred'])]}\" {float(ex['adv_conf']):.0%}", fontsize=8)
         for ax in row:
             ax.axis("off")
-    fig.tight_layout()
-    path = out / "panda_figure.png"
-    fig.savefig(path, **PNG)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "panda_figure.png")

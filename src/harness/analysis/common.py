@@ -12,6 +12,14 @@ import matplotlib.pyplot as plt  # noqa: E402,F401  (re-exported: every analysis
 PNG = {"dpi": 110, "metadata": {"Software": None}}  # no version stamp: same runs, same bytes
 
 
+def save_figure(fig, path):
+    """Lay out, write (same runs, same bytes) and close a figure; return its path."""
+    fig.tight_layout()
+    fig.savefig(path, **PNG)
+    plt.close(fig)
+    return path
+
+
 def steps_to_fit(metrics: list[dict], threshold: float):
     """The step of the first evaluation with train accuracy >= threshold (None: never fitted)."""
     return next((m["step"] for m in metrics if m["train/acc"] >= threshold), None)

@@ -9,14 +9,10 @@ import numpy as np
 from matplotlib.ticker import NullFormatter
 
 from .. import stats
-from .common import PNG, mean_std, plt
+from .common import mean_std, plt, save_figure
 
-MEASURES = {"top_eig": "init_hessian_top_eig", "trace": "init_hessian_trace", "init_risk": "init_hessian_loss"}
-GAPS = {"gap_loss": "gen_gap_loss", "gap_err": "gen_gap_err"}
-
-
-def _gap_err(s):  # summary stores train acc - test acc, i.e. test error - train error
-    return s.get("gen_gap_err")
+MEASURES = ("top_eig", "trace", "init_risk")  # at init, columns of the init_curvature table
+GAPS = ("gap_loss", "gap_err")  # test - train loss; test - train error (summary: gen_gap_*)
 
 
 def init_curvature(runs, out):
@@ -30,7 +26,7 @@ def init_curvature(runs, out):
                  "trace_se": r.summary.get("init_hessian_trace_se"), "init_risk": r.summary["init_hessian_loss"],
                  "train_loss": r.summary["train_loss"], "test_loss": r.summary["test_loss"],
                  "gap_loss": r.summary["gen_gap_loss"], "train_err": 1 - r.summary["train_acc"],
-                 "test_err": 1 - r.summary["test_acc"], "gap_err": _gap_err(r.summary)} for r in k_runs]
+                 "test_err": 1 - r.summary["test_acc"], "gap_err": r.summary["gen_gap_err"]} for r in k_runs]
         tables["init_curvature"] = rows
         corr = []
         groups = [("all", rows)] + [(f"init_gain={g}", [r for r in rows if r["init_gain"] == g])
@@ -62,7 +58,7 @@ def init_curvature(runs, out):
         for m in sorted(by_m):
             ss = by_m[m]
             gl, gl_sd = mean_std([s["gen_gap_loss"] for s in ss])
-            ge, ge_sd = mean_std([_gap_err(s) for s in ss])
+            ge, ge_sd = mean_std([s["gen_gap_err"] for s in ss])
             rows.append({"m": m, "runs": len(ss), "gap_loss": gl, "gap_loss_std": gl_sd, "gap_err": ge,
                          "gap_err_std": ge_sd, "train_loss": mean_std([s["train_loss"] for s in ss])[0],
                          "test_loss": mean_std([s["test_loss"] for s in ss])[0],
@@ -99,11 +95,7 @@ def _scatter(rows, out):
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on a short log axis
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    path = out / "curvature_vs_gap.png"
-    fig.savefig(path, **PNG)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "curvature_vs_gap.png")
 
 
 def _gap_vs_m(rows, fits, out):
@@ -117,11 +109,7 @@ def _gap_vs_m(rows, fits, out):
     ax.plot(m, rows[0]["gap_loss"] * m[0] / m, "k--", lw=0.8, label="theory: 1/m")
     ax.set(xscale="log", yscale="log", xlabel="training-set size m", ylabel="generalization gap")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = out / "gap_vs_m.png"
-    fig.savefig(path, **PNG)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "gap_vs_m.png")
 
 
 # Keskar et al. 2017, CIFAR-10 network C1 (a conv net), Table 2 and 3: small batch vs large batch.
@@ -177,8 +165,4 @@ def _reparam_figure(rows, out):
     axes[1].set(xscale="log", xlabel="alpha", ylabel="test accuracy", title="test accuracy unchanged")
     for ax in axes:
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = out / "sharpness_vs_alpha.png"
-    fig.savefig(path, **PNG)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "sharpness_vs_alpha.png")

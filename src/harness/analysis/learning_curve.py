@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import stats
 from ..bound import validation_bound
-from .common import PNG, mean_std, plt
+from .common import mean_std, plt, save_figure
 
 PAPER = {"image top-1": -0.309, "image top-5": -0.488, "range low": -0.07, "range high": -0.35}
 THEORY = (-0.5, -1.0)
@@ -121,8 +121,4 @@ def _figure(means, fits, out):
     axes[1].set(xscale="log", yscale="log", xlabel="training-set size m", ylabel="test error - train error")
     for ax in axes:
         ax.legend(fontsize=6)
-    fig.tight_layout()
-    path = out / "learning_curve.png"
-    fig.savefig(path, **PNG)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "learning_curve.png")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import PNG, mean_std, plt
+from .common import mean_std, plt, save_figure
 
 
 def refine_optimum(log_b, acc) -> float:
@@ -108,11 +108,7 @@ def _heat_map(groups, out):
     ax.set_yticks(range(len(lrs)), [f"{e:g}" for e in lrs])
     ax.set(xlabel="batch size B", ylabel="learning rate eps", title=f"test accuracy (N={n}, m={m})")
     fig.colorbar(im)
-    fig.tight_layout()
-    path = out / "heatmap_test_acc.png"
-    fig.savefig(path, **PNG)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "heatmap_test_acc.png")
 
 
 def _optimum_plots(optima, fits, out):
@@ -134,11 +130,7 @@ def _optimum_plots(optima, fits, out):
         ax.set(xlabel=label, ylabel="B_opt", title=f"B_opt vs {label}")
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = out / "b_opt_fits.png"
-    fig.savefig(path, **PNG)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "b_opt_fits.png")
 
 
 def _collapse(runs, out):
@@ -150,11 +142,7 @@ def _collapse(runs, out):
     ax.scatter(*zip(*pts), s=12)
     ax.set(xscale="log", xlabel="noise scale g = eps (N/B - 1) / (1 - m)", ylabel="test accuracy",
            title="test accuracy vs noise scale")
-    fig.tight_layout()
-    path = out / "test_acc_vs_noise_scale.png"
-    fig.savefig(path, **PNG)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "test_acc_vs_noise_scale.png")
 
 
 def schedule_vs_batch(runs, out: Path):
@@ -175,10 +163,7 @@ def schedule_vs_batch(runs, out: Path):
     ax_e.set(xlabel="epochs", ylabel="test accuracy", title="vs epochs")
     ax_u.set(xlabel="parameter updates", ylabel="test accuracy", title="vs parameter updates")
     ax_e.legend()
-    fig.tight_layout()
-    path = out / "test_acc_vs_epochs_and_updates.png"
-    fig.savefig(path, **PNG)
-    plt.close(fig)
+    path = save_figure(fig, out / "test_acc_vs_epochs_and_updates.png")
     base = next((r for r in rows if r["schedule"] == "decay_lr"), None)
     for r in rows:
         r["fewer_updates_than_decay_lr"] = (base["updates_mean"] / r["updates_mean"]) if base else None

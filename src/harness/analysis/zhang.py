@@ -6,7 +6,7 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from .common import PNG, mean_std, plt, steps_to_fit
+from .common import mean_std, plt, save_figure, steps_to_fit
 
 # Zhang et al. 2017, Table 1: (train %, test %); None where the paper has no cell.
 PAPER_TABLE1 = {
@@ -52,11 +52,7 @@ def randomizations(runs, out: Path):
     ax.set(xlabel="steps", ylabel="training loss (epoch mean)",
            title="Figure 1a: fitting randomized CIFAR-10")
     ax.legend()
-    fig.tight_layout()
-    path = out / "figure1a_loss_vs_steps.png"
-    fig.savefig(path, **PNG)
-    plt.close(fig)
-    return {"randomizations": rows}, [path]
+    return {"randomizations": rows}, [save_figure(fig, out / "figure1a_loss_vs_steps.png")]
 
 
 def corruption_sweep(runs, out: Path):
@@ -87,9 +83,5 @@ def corruption_sweep(runs, out: Path):
         if pts:
             ax.errorbar(*zip(*pts), marker="o", capsize=3)
         ax.set(xlabel="label corruption p", ylabel=ylabel, title=title)
-        fig.tight_layout()
-        path = out / f"{name}.png"
-        fig.savefig(path, **PNG)
-        plt.close(fig)
-        figures.append(path)
+        figures.append(save_figure(fig, out / f"{name}.png"))
     return {"corruption_sweep": rows}, figures
