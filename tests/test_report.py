@@ -26,7 +26,7 @@ def fake_run(path: Path, name: str, summary: dict, metrics: list, **config):
 
 def curve(fit_step, final_test_acc):
     """Evaluations every 100 steps; train accuracy reaches 0.99 at fit_step."""
-    return [{"step": s, "train/acc": 0.99 if s >= fit_step else 0.5, "test/acc": final_test_acc,
+    return [{"step": s, "epoch": s / 100, "train/acc": 0.99 if s >= fit_step else 0.5, "test/acc": final_test_acc,
              "train/epoch_loss": 1.0 / s} for s in range(100, fit_step + 1, 100)]
 
 

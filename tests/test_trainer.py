@@ -130,3 +130,45 @@ def test_a_run_stopped_by_its_time_budget_goes_on_with_a_larger_budget(make_cfg,
     assert same["steps"] == first["steps"]  # the same budget: nothing more to do
     more = run(make_cfg("trainer.time_budget_s=100", "trainer.max_epochs=40"), run_dir=tmp_path)
     assert more["stop_reason"] == "max_epochs" and more["steps"] > first["steps"]
+
+
+FINE = ["experiment=random_labels", "data.train_size=300", "data.val_size=50", "trainer.batch_size=32",
+        "optimizer.lr=0.02", "trainer.max_epochs=60", "trainer.target_train_acc=0.9", "trainer.eval_every_epochs=1"]
+
+
+def test_time_to_fit_is_measured_at_step_resolution_near_the_target(make_cfg, tmp_path):
+    coarse = run(make_cfg(*FINE), run_dir=tmp_path / "coarse")
+    fine = run(make_cfg(*FINE, "trainer.fine_eval_within=0.3", "trainer.fine_eval_every_steps=2"),
+               run_dir=tmp_path / "fine")
+    metrics = rundir.read_metrics(tmp_path / "fine")
+    fine_steps = [m["step"] for m in metrics if m.get("fine_eval")]
+    assert fine_steps and all(s % 2 == 0 for s in fine_steps)
+    assert fine["stop_reason"] == "target_train_acc" and fine["train_acc"] >= 0.9
+    # the fit is found between epoch ends (10 steps per epoch), no later than the epoch-resolution one
+    assert fine["steps"] % 10 != 0 and fine["steps"] <= coarse["steps"]
+    first_fit = next(m["step"] for m in metrics if m["train/acc"] >= 0.9)
+    assert first_fit == fine["steps"]
+
+
+def test_resume_is_exact_with_fine_evaluation(make_cfg, tmp_path):
+    overrides = [*FINE, "trainer.fine_eval_within=0.3", "trainer.fine_eval_every_steps=2"]
+    whole = run(make_cfg(*overrides), run_dir=tmp_path / "whole")
+    cut_at = next(m["step"] for m in rundir.read_metrics(tmp_path / "whole") if m.get("fine_eval")) + 1
+    cut = run(make_cfg(*overrides, f"trainer.interrupt_at_step={cut_at}"), run_dir=tmp_path / "cut")
+    assert cut["status"] == "interrupted"
+    resumed = run(make_cfg(*overrides), run_dir=tmp_path / "cut")
+    assert (resumed["steps"], resumed["train_acc"], resumed["test_acc"]) == (whole["steps"], whole["train_acc"],
+                                                                             whole["test_acc"])
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "wall_time_s"} for r in rs]
+    assert strip(rundir.read_metrics(tmp_path / "cut")) == strip(rundir.read_metrics(tmp_path / "whole"))
+
+
+def test_predictions_hold_the_per_example_correctness_behind_the_accuracies(make_cfg, tmp_path):
+    import numpy as np
+
+    s = run(make_cfg("trainer.max_epochs=2", "data.val_size=100", "trainer.save_predictions=true"), run_dir=tmp_path)
+    p = json.loads((tmp_path / "predictions.json").read_text())
+    assert s["predictions"] == "predictions.json"
+    for split in ("val", "test"):
+        bits = np.unpackbits(np.frombuffer(bytes.fromhex(p[f"{split}_correct"]), np.uint8))[: p[f"{split}_size"]]
+        assert bits.mean() == pytest.approx(s[f"{split}_acc"])

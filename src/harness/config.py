@@ -126,6 +126,8 @@ def validate(cfg: DictConfig) -> None:
     _number(cfg, "trainer.time_budget_s", 0.0, optional=True, lo_open=True)
     _number(cfg, "trainer.eval_every_epochs", 1, integer=True)
     _number(cfg, "trainer.eval_batch_size", 1, integer=True)
+    _number(cfg, "trainer.fine_eval_within", 0.0, 1.0, optional=True, lo_open=True)
+    _number(cfg, "trainer.fine_eval_every_steps", 1, integer=True)
     _number(cfg, "trainer.checkpoint_every_epochs", 1, integer=True)
     _number(cfg, "trainer.log_every_s", 0.0, lo_open=True)
     _number(cfg, "trainer.interrupt_at_step", 1, integer=True, optional=True)

@@ -1,10 +1,13 @@
-"""Turn a sweep's run dirs into a claim's tables and figures:
+"""Turn a sweep's runs into a claim's tables, figures and computed verdict:
 
-    python -m harness.report <sweep dir> [--out experiments/<name>] [--wandb-mode offline|online|disabled]
+    python -m harness.report SOURCE [SOURCE ...] [--out experiments/<name>] [--wandb-mode offline|online|disabled]
 
-Writes CSV + Markdown tables and PNG figures into the experiment's folder (the same files for the
-same run dirs), with the validation-bound table (CLAIMS.md C4) in every report, and logs them to
-W&B as one analysis run per sweep (tables and images).
+SOURCE is a sweep dir (every run dir below it) or a run-records file (`runs.jsonl.gz`). Writes,
+into the experiment's folder: CSV + Markdown tables, PNG figures, the validation-bound table
+(CLAIMS.md C4), `verdicts.csv` (the claim's verdict computed from criteria fixed in the analysis
+code), `report.json` (runs, seeds, hardware, wall time) and the run records `runs.jsonl.gz`, from
+which the same command rebuilds byte-identical files without training. Repeated runs (same
+resolved config) are counted once. Logs the tables and images to W&B as one analysis run.
 """
 
 from __future__ import annotations
@@ -14,42 +17,13 @@ import csv
 import io
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
-from . import rundir
+from . import records, rundir
 from .bound import bound_rows
+from .records import Run, load  # noqa: F401  (Run: what the analyses receive)
 
-
-@dataclass
-class Run:
-    dir: Path
-    config: dict
-    summary: dict
-    metrics: list
-
-    @property
-    def label(self) -> str:
-        """The job's own overrides (what distinguishes it within its sweep), else its folder name."""
-        overrides = self.dir / ".hydra" / "overrides.yaml"
-        if overrides.is_file():
-            own = [o for o in OmegaConf.load(overrides) if not o.startswith(("experiment=", "hydra."))]
-            if own:
-                return " ".join(own)
-        return self.dir.name
-
-
-def load_runs(sweep_dir: Path) -> list[Run]:
-    """Every run dir under sweep_dir (any depth) that has a summary; sorted by job number."""
-    runs = []
-    for summary in Path(sweep_dir).rglob(rundir.SUMMARY):
-        d = summary.parent
-        cfg = OmegaConf.to_container(OmegaConf.load(d / rundir.CONFIG))
-        runs.append(Run(d, cfg, json.loads(summary.read_text()), rundir.read_metrics(d)))
-    key = lambda r: (int(r.dir.name) if r.dir.name.isdigit() else 10**9, str(r.dir))
-    return sorted(runs, key=key)
+VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive")
 
 
 def fmt(value) -> str:
@@ -69,10 +43,10 @@ def write_table(out: Path, name: str, rows: list[dict]) -> None:
     w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     w.writeheader()
     w.writerows({k: fmt(r.get(k)) for k in columns} for r in rows)
-    (out / f"{name}.csv").write_text(buf.getvalue())
+    rundir.write_text(out / f"{name}.csv", buf.getvalue())
     md = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     md += ["| " + " | ".join(fmt(r.get(k)) for k in columns) + " |" for r in rows]
-    (out / f"{name}.md").write_text("\n".join(md) + "\n")
+    rundir.write_text(out / f"{name}.md", "\n".join(md) + "\n")
 
 
 def validation_bound_table(runs: list[Run], delta: float = 0.05):
@@ -84,13 +58,31 @@ def validation_bound_table(runs: list[Run], delta: float = 0.05):
     return rows
 
 
-def log_to_wandb(mode: str, sweep_dir: Path, name: str, tables: dict, figures: list[Path]) -> None:
+def run_facts(runs: list[Run]) -> dict:
+    """What the dashboard says about a report's runs: how many, seeds, scale, hardware, wall time."""
+    devices = sorted({str(r.summary.get("device", "?")).split(" (")[0] for r in runs})
+    machines = sorted({r.summary.get("device", "?") for r in runs})
+    return {"runs": len(runs), "completed": sum(r.summary.get("status") == "completed" for r in runs),
+            "seeds": len({r.config.get("seed") for r in runs}),
+            "scales": sorted({str(r.config.get("scale")) for r in runs}), "hardware": machines,
+            "device_kinds": devices, "wall_time_s": round(sum(r.summary.get("wall_time_s") or 0 for r in runs), 1),
+            "torch_versions": sorted({str(r.summary.get("torch_version")) for r in runs}),
+            "commits": sorted({str(r.summary.get("git_commit"))[:8] for r in runs})}
+
+
+def check_verdicts(rows: list[dict]) -> None:
+    for row in rows:
+        if row.get("verdict") not in VERDICTS:
+            raise ValueError(f"verdict {row.get('verdict')!r} of {row.get('claim')!r} is not one of {VERDICTS}")
+
+
+def log_to_wandb(mode: str, where: Path, name: str, tables: dict, figures: list[Path], project: str) -> None:
     if mode == "disabled":
         return
     import wandb
 
-    run = wandb.init(project="harness", group=name, job_type="analysis", name=f"report-{Path(sweep_dir).name}",
-                     dir=str(sweep_dir), mode=mode, config={"sweep_dir": str(sweep_dir)})
+    run = wandb.init(project=project, group=name, job_type="analysis", name=f"report-{name}",
+                     dir=str(where), mode=mode, config={"sources": str(where)})
     try:
         for table_name, rows in tables.items():
             if rows:
@@ -102,35 +94,46 @@ def log_to_wandb(mode: str, sweep_dir: Path, name: str, tables: dict, figures: l
         run.finish()
 
 
-def report(sweep_dir: Path, out: Path | None = None, wandb_mode: str = "offline") -> Path:
+def report(sources, out: Path | None = None, wandb_mode: str = "offline", project: str = "harness") -> Path:
     from . import analysis
 
-    runs = load_runs(sweep_dir)
+    sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
+    runs = load(sources)
     if not runs:
-        raise SystemExit(f"error: no run dirs with {rundir.SUMMARY} under {sweep_dir}")
+        raise SystemExit(f"error: no runs (run dirs with {rundir.SUMMARY}, or records) in {', '.join(map(str, sources))}")
     names = sorted({r.config["name"] for r in runs})
     if len(names) != 1:
-        raise SystemExit(f"error: a report covers one experiment; {sweep_dir} holds {names}")
+        raise SystemExit(f"error: a report covers one experiment; {', '.join(map(str, sources))} holds {names}")
     name = names[0]
     if name not in analysis.ANALYSES:
         raise SystemExit(f"error: no analysis for experiment {name!r}; known: {sorted(analysis.ANALYSES)}")
+    runs, dropped = records.deduplicate(runs)
+    for job, kept in dropped:
+        print(f"warning: run {job} repeats run {kept} (same resolved config): counted once", file=sys.stderr)
     out = Path(out or Path("experiments") / name)
     out.mkdir(parents=True, exist_ok=True)
     tables, figures = analysis.ANALYSES[name](runs, out)
-    tables["validation_bound"] = validation_bound_table(runs)
+    tables.setdefault("validation_bound", validation_bound_table(runs))
+    check_verdicts(tables.get("verdicts", []))
     for table_name, rows in tables.items():
         write_table(out, table_name, rows)
-    log_to_wandb(wandb_mode, Path(sweep_dir), name, tables, figures)
+    facts = {"experiment": name, **run_facts(runs), "repeats_dropped": len(dropped),
+             "figures": [f.name for f in figures]}
+    rundir.write_json(out / "report.json", facts)
+    records.write_records(out / records.RECORDS, runs)
+    where = sources[0] if Path(sources[0]).is_dir() else out
+    log_to_wandb(wandb_mode, Path(where), name, tables, figures, project)
     return out
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m harness.report", description=__doc__.split("\n")[0])
-    p.add_argument("sweep_dir", type=Path)
+    p.add_argument("sources", type=Path, nargs="+", help="sweep dirs and/or runs.jsonl.gz record files")
     p.add_argument("--out", type=Path, default=None, help="default: experiments/<experiment name>")
     p.add_argument("--wandb-mode", default="offline", choices=["online", "offline", "disabled"])
+    p.add_argument("--wandb-project", default="harness")
     args = p.parse_args(argv)
-    out = report(args.sweep_dir, args.out, args.wandb_mode)
+    out = report(args.sources, args.out, args.wandb_mode, args.wandb_project)
     print(f"report written to {out}")
 
 

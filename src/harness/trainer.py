@@ -43,22 +43,30 @@ def device_name(device: torch.device) -> str:
 
 
 @torch.no_grad()
-def evaluate(model, x_uint8, y, transform, batch_size: int, autocast) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) over a whole split, in eval mode (BatchNorm running stats)."""
+def evaluate(model, x_uint8, y, transform, batch_size: int, autocast, per_example: bool = False):
+    """(mean cross-entropy, accuracy) over a whole split, in eval mode (BatchNorm running stats);
+    with per_example, also the bool tensor of which examples were classified correctly."""
     if len(y) == 0:
-        return float("nan"), float("nan")
+        return (float("nan"), float("nan")) + ((torch.zeros(0, dtype=torch.bool),) if per_example else ())
     was_training = model.training
     model.eval()
     loss_sum = torch.zeros((), device=y.device)
-    correct = torch.zeros((), device=y.device, dtype=torch.long)
+    hits = []
     for i in range(0, len(y), batch_size):
         x = transform(x_uint8[i : i + batch_size], train=False)
         with autocast():
             out = model(x).float()
         loss_sum += F.cross_entropy(out, y[i : i + batch_size], reduction="sum")
-        correct += (out.argmax(1) == y[i : i + batch_size]).sum()
+        hits.append(out.argmax(1) == y[i : i + batch_size])
     model.train(was_training)
-    return loss_sum.item() / len(y), correct.item() / len(y)
+    hits = torch.cat(hits)
+    result = (loss_sum.item() / len(y), hits.sum().item() / len(y))
+    return result + (hits.cpu(),) if per_example else result
+
+
+def packed_bits(hits: torch.Tensor) -> str:
+    """Per-example correctness as hex of the packed bits (5,000 examples -> 1,250 characters)."""
+    return np.packbits(hits.numpy().astype(np.uint8)).tobytes().hex()
 
 
 class _SigtermFlag:
@@ -160,6 +168,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
 
     n_train = len(data.train_y)
     last_eval: dict = {}
+    train_acc_seen: dict = {}  # the latest train accuracy, for fine evaluation near the target
     c = cfg.curvature
     wants_probe = bool(c.at or c.every_epochs or c.alphas)
     sample = (probes.curvature_sample(data.train_x, data.train_y, to_input, c.sample_size, c.sample_seed)
@@ -199,6 +208,41 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         tracker.log(record, step=step)
         progress.evaluated(record)
         last_eval = record
+        train_acc_seen["acc"] = record["train/acc"]
+
+    def near_target():
+        """Time to fit at step resolution: close to the target, the full training set is evaluated
+        every few steps instead of once per epoch."""
+        acc = latest_train_acc()
+        return (t.fine_eval_within and t.target_train_acc is not None and acc is not None
+                and acc >= t.target_train_acc - t.fine_eval_within)
+
+    def latest_train_acc():
+        """The last full-train-set accuracy in metrics.jsonl (what an uninterrupted run last saw)."""
+        if "acc" not in train_acc_seen:
+            history = [m["train/acc"] for m in rundir.read_metrics(run_dir) if "train/acc" in m]
+            train_acc_seen["acc"] = history[-1] if history else None
+        return train_acc_seen["acc"]
+
+    def fine_eval() -> float:
+        loss, acc = evaluate(forward, data.train_x, data.train_y, lambda b, train: to_input(b, train),
+                             t.eval_batch_size, autocast)
+        record = {"step": step, "epoch": epoch + position / steps, "train/loss": loss, "train/acc": acc,
+                  "fine_eval": True}
+        rundir.append_metrics(run_dir, record)
+        tracker.log(record, step=step)
+        train_acc_seen["acc"] = acc
+        return acc
+
+    def save_predictions():
+        """Which val and test examples the final model gets right, for resampling validation sets (C4)."""
+        out = {"val_size": len(data.val_y), "test_size": len(data.test_y)}
+        for split, (x, y) in (("val", (data.val_x, data.val_y)), ("test", (data.test_x, data.test_y))):
+            *_, hits = evaluate(forward, x, y, lambda b, train: to_input(b, train), t.eval_batch_size, autocast,
+                                per_example=True)
+            out[f"{split}_correct"] = packed_bits(hits)
+        rundir.write_json(run_dir / "predictions.json", out)
+        return "predictions.json"
 
     def finish(status, stop_reason):
         wall = elapsed + time.perf_counter() - started
@@ -216,6 +260,8 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
             summary.update({f"adv_{r['attack']}_acc_eps{r['eps_255']:g}": r["accuracy"] for r in rows if r["eps_255"]})
             summary["adv_clean_acc"] = rows[0]["accuracy"]
             summary["adversarial"] = "adversarial.json"
+        if t.save_predictions and status == "completed":
+            summary["predictions"] = save_predictions()
         summary.update({
             "status": status, "stop_reason": stop_reason, "diverged": status == "diverged",
             "steps": step, "epochs": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
@@ -279,6 +325,10 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                 if (not cuda or position % 20 == 0 or position == steps) and not math.isfinite(loss.item()):
                     stop_reason = "diverged"
                     break
+                if near_target() and step % t.fine_eval_every_steps == 0 and position < steps:
+                    if fine_eval() >= t.target_train_acc:
+                        stop_reason = "target_train_acc"
+                        break  # (a signal at this step is handled after the epoch: the run is done)
                 if sigterm.raised or step == t.interrupt_at_step:
                     train_time += time.perf_counter() - tick
                     progress.end_epoch()

@@ -1,6 +1,6 @@
 """One analysis function per experiment: the runs of a sweep -> (tables, figures).
 
-Each takes the sweep's runs (`report.Run`: config, summary, metrics) and the output folder, writes
+Each takes the sweep's runs (`records.Run`: config, summary, metrics, small result files) and the output folder, writes
 its figures there, and returns ({table name: rows}, [figure paths]); `report.py` writes the tables
 and adds the validation-bound table (CLAIMS.md C4). A new experiment registers its function here.
 """
@@ -9,9 +9,11 @@ from .adversarial import adversarial
 from .curvature import init_curvature, sharp_minima
 from .learning_curve import learning_curve
 from .noise_scale import batch_lr_scaling, schedule_vs_batch
-from .zhang import corruption_sweep, randomizations, zhang_table1
+from .validation_bound import validation_bound
+from .zhang import corruption_sweep, random_labels, randomizations, zhang_table1
 
 ANALYSES = {
+    "random_labels": random_labels,
     "zhang_table1": zhang_table1,
     "randomizations": randomizations,
     "corruption_sweep": corruption_sweep,
@@ -21,4 +23,5 @@ ANALYSES = {
     "sharp_minima": sharp_minima,
     "learning_curve": learning_curve,
     "adversarial": adversarial,
+    "validation_bound": validation_bound,
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 
@@ -19,7 +18,7 @@ def adversarial(runs, out):
     done = [r for r in runs if r.summary.get("status") == "completed" and r.summary.get("adversarial")]
     rows, figures = [], []
     for r in done:
-        results = json.loads((r.dir / r.summary["adversarial"]).read_text())
+        results = r.files[r.summary["adversarial"]]
         clean = next(x["accuracy"] for x in results if x["attack"] == "none")
         for x in results:
             if x["attack"] != "none":
@@ -51,7 +50,7 @@ def _panda_figure(runs, out):
     """One row per model: clean image, amplified perturbation, adversarial image."""
     fig, axes = plt.subplots(len(runs), 3, figsize=(7.5, 2.6 * len(runs)), squeeze=False)
     for row, r in zip(axes, runs):
-        ex = np.load(r.dir / "adversarial_example.npz")
+        ex = {k: np.asarray(v) for k, v in r.files["adversarial_example.npz"].items()}
         clean, adv = ex["clean"].transpose(1, 2, 0), ex["adversarial"].transpose(1, 2, 0)
         delta = adv - clean
         amplified = 0.5 + delta / (2 * max(np.abs(delta).max(), 1e-12))  # to [0, 1], grey = no change

@@ -31,3 +31,22 @@ def mean_std(values):
     if not values:
         return None, None
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def chance_interval(n: int, p: float = 0.1, z: float = 1.959964) -> tuple[float, float]:
+    """Where the accuracy of a guesser with success rate p falls 95% of the time on n test images
+    (normal approximation to the binomial; n >= 1000 here, so it is accurate)."""
+    half = z * (p * (1 - p) / n) ** 0.5
+    return p - half, p + half
+
+
+def pct(x, digits=2) -> str:
+    return "" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def verdict_row(claim: str, verdict: str, criterion: str, measured: str, paper: str = "", seeds: int | None = None,
+                figure: str = "", **numbers) -> dict:
+    """One row of an experiment's `verdicts` table (and of the claims dashboard). `criterion` is the
+    rule fixed in code before the data is read; `measured` the numbers that decided it."""
+    return {"claim": claim, "verdict": verdict, "paper": paper, "measured": measured, "seeds": seeds,
+            "criterion": criterion, "figure": figure, **numbers}

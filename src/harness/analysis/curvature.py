@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 
 import numpy as np
@@ -121,7 +120,7 @@ def sharp_minima(runs, out):
     tables, figures = {}, []
     for r in done:
         if r.summary.get("reparameterization"):
-            rows = json.loads((r.dir / r.summary["reparameterization"]).read_text())
+            rows = r.files[r.summary["reparameterization"]]
             tables["reparameterization"] = [
                 {"variant": x["variant"], "alpha": x["alpha"], "max_abs_output_change": x["max_abs_output_change"],
                  "test_acc": x["test_acc"], "top_eig": x["top_eig"], "trace": x.get("trace"),

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import mean_std, plt, save_figure
+from .. import stats
+from .common import mean_std, plt, save_figure, verdict_row
 
 
 def refine_optimum(log_b, acc) -> float:
     """log2 B at the maximum of acc(log2 B): the argmax, refined by the vertex of the parabola
-    through it and its two neighbours (kept between them); the argmax itself at the grid's edge."""
+    through it and its two neighbours (kept between them); the argmax itself at the grid's edge.
+    The grid need not be regular: a missing (diverged) batch size is simply not in it."""
     i = int(np.argmax(acc))
     if i == 0 or i == len(acc) - 1:
         return float(log_b[i])
@@ -24,70 +26,140 @@ def refine_optimum(log_b, acc) -> float:
     return float(np.clip(-b / (2 * a), log_b[i - 1], log_b[i + 1]))
 
 
-def optimal_batch_size(by_batch: dict[int, list[float]], boots: int = 200, seed: int = 0):
-    """(B_opt, bootstrap std of B_opt) from {B: [test accuracy of each seed]}.
+def b_opt_of(by_batch: dict[int, dict], seeds) -> tuple[float, bool] | None:
+    """(B_opt, at the grid's edge) from {B: {seed: test accuracy}} using only `seeds` (a multiset:
+    a bootstrap resample). Batch sizes with no run among those seeds (diverged, missing) are left
+    out; None when fewer than 3 batch sizes remain."""
+    batches, acc = [], []
+    for b in sorted(by_batch):
+        values = [by_batch[b][s] for s in seeds if s in by_batch[b]]
+        if values:
+            batches.append(b)
+            acc.append(np.mean(values))
+    if len(batches) < 3:
+        return None
+    i = int(np.argmax(acc))
+    return float(2 ** refine_optimum(np.log2(batches), np.array(acc))), i in (0, len(acc) - 1)
 
-    The bootstrap resamples the seeds of every B independently; with one seed per B the spread is 0.
-    """
-    batches = sorted(by_batch)
-    log_b = np.log2(batches)
-    mean_acc = np.array([np.mean(by_batch[b]) for b in batches])
-    b_opt = 2 ** refine_optimum(log_b, mean_acc)
-    rng = np.random.default_rng(seed)
-    samples = []
-    for _ in range(boots):
-        acc = np.array([np.mean(rng.choice(by_batch[b], size=len(by_batch[b]))) for b in batches])
-        samples.append(2 ** refine_optimum(log_b, acc))
-    return float(b_opt), round(float(np.std(samples)), 9)  # (float noise would print as 1e-14)
+
+def optimal_batch_size(by_batch: dict[int, dict], boots: int = 1000, seed: int = 0) -> dict:
+    """B_opt of one setting with a percentile 95% interval from a bootstrap over seeds that keeps
+    each seed's runs together across the batch sizes (a seed's whole row of the grid is resampled)."""
+    seeds = sorted({s for runs in by_batch.values() for s in runs})
+    point = b_opt_of(by_batch, seeds)
+    if point is None:
+        return {"b_opt": None, "at_grid_edge": None, "ci_low": None, "ci_high": None}
+    ci = stats.cluster_bootstrap(lambda ss: (lambda o: o[0] if o else None)(b_opt_of(by_batch, ss)), seeds,
+                                 n_boot=boots, seed=seed)
+    return {"b_opt": point[0], "at_grid_edge": point[1], "ci_low": ci["low"], "ci_high": ci["high"]}
 
 
-def linear_fit(x, y) -> dict:
-    """y = slope x + intercept by least squares, its R^2, and the log-log slope (1 if y ~ x)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    slope, intercept = np.polyfit(x, y, 1)
-    residual = y - (slope * x + intercept)
-    total = np.sum((y - y.mean()) ** 2)
-    r2 = 1 - np.sum(residual**2) / total if total > 0 else float("nan")
-    loglog = np.polyfit(np.log(x), np.log(y), 1)[0] if np.all(x > 0) and np.all(y > 0) else float("nan")
-    return {"slope": float(slope), "intercept": float(intercept), "r2": float(r2), "loglog_slope": float(loglog)}
+# the variables of Smith & Le's law, how each enters it, and how the dashboard names it
+VARIABLES = (("lr", "eps", lambda s: s[0]), ("train_size", "N", lambda s: s[1]),
+             ("momentum", "1/(1-m)", lambda s: 1 / (1 - s[2])))
+CLAIMS = {"eps": "C7 B_opt ~ eps", "N": "C7 B_opt ~ N", "1/(1-m)": "C7 B_opt ~ 1/(1-m)"}
+
+
+def _lines(groups):
+    """For each variable: {fixed values of the other two: [settings along the variable]} with >= 3 settings."""
+    out = {}
+    for index, (variable, label, _) in enumerate(VARIABLES):
+        lines = defaultdict(list)
+        for setting in groups:
+            lines[tuple(v for i, v in enumerate(setting) if i != index)].append(setting)
+        out[label] = {k: sorted(v) for k, v in lines.items() if len({s[index] for s in v}) >= 3}
+    return out
+
+
+def loglog_slope_of(groups, settings, x_of, seeds):
+    """Slope of log B_opt on log x over the settings whose optimum the grid brackets; None if < 3."""
+    pts = []
+    for s in settings:
+        o = b_opt_of(groups[s], seeds)
+        if o is not None and not o[1]:
+            pts.append((x_of(s), o[0]))
+    if len({x for x, _ in pts}) < 3:
+        return None
+    return stats.slope_ci(*zip(*pts), log=True)["slope"]
+
+
+def slope_verdict(low, high, slope) -> str:
+    """Criterion (fixed before the data) for "B_opt proportional to x": the 95% interval of the
+    log-log slope contains 1 and excludes 0 -> reproduced; excludes 0 and 1 with a positive slope
+    (grows, not proportionally) -> partly; contains 0 and 1 -> inconclusive; otherwise not reproduced."""
+    if low is None or not np.isfinite(low) or not np.isfinite(high):
+        return "inconclusive"
+    has0, has1 = low <= 0 <= high, low <= 1 <= high
+    if has1 and not has0:
+        return "reproduced"
+    if has1 and has0:
+        return "inconclusive"
+    if not has0 and slope > 0:
+        return "partly"
+    return "not reproduced"
+
+
+def batch_lr_scaling(runs, out: Path):
+    groups = defaultdict(lambda: defaultdict(dict))  # (eps, N, m) -> B -> {seed: test acc}
+    diverged = 0
+    for r in runs:
+        if r.summary.get("status") == "completed":
+            groups[_setting(r)][r.config["trainer"]["batch_size"]][r.config["seed"]] = r.summary["test_acc"]
+        diverged += r.summary.get("status") == "diverged"
+    optima = []
+    for setting, by_batch in sorted(groups.items()):
+        o = optimal_batch_size(by_batch)
+        if o["b_opt"] is None:
+            continue
+        best = max(by_batch, key=lambda b: np.mean(list(by_batch[b].values())))
+        optima.append({"lr": setting[0], "train_size": setting[1], "momentum": setting[2],
+                       "batch_sizes": len(by_batch), "seeds": min(len(v) for v in by_batch.values()),
+                       "b_opt": o["b_opt"], "b_opt_ci95_low": o["ci_low"], "b_opt_ci95_high": o["ci_high"],
+                       "b_argmax": best, "best_test_acc": float(np.mean(list(by_batch[best].values()))),
+                       # the maximum sits on the smallest/largest B tried: B_opt is only a bound there
+                       "at_grid_edge": o["at_grid_edge"]})
+    fits, verdicts = [], []
+    seeds = sorted({r.config["seed"] for r in runs})
+    for index, (variable, label, x_of) in enumerate(VARIABLES):
+        for fixed, settings in sorted(_lines(groups)[label].items()):
+            bracketed = [o for o in optima if not o["at_grid_edge"]
+                         and tuple(v for i, v in enumerate((o["lr"], o["train_size"], o["momentum"])) if i != index) == fixed]
+            if len(bracketed) < 3:
+                continue
+            xs = [x_of((o["lr"], o["train_size"], o["momentum"])) for o in bracketed]
+            ols = stats.slope_ci(xs, [o["b_opt"] for o in bracketed], log=True)
+            boot = stats.cluster_bootstrap(lambda ss: loglog_slope_of(groups, settings, x_of, ss), seeds, n_boot=1000)
+            low, high = min(ols["low"], boot["low"]), max(ols["high"], boot["high"])
+            others = [k for k, _, _ in VARIABLES if k != variable]
+            held = {"lr": None, "train_size": None, "momentum": None, **dict(zip(others, fixed))}
+            verdict = slope_verdict(low, high, ols["slope"])
+            fits.append({"b_opt_vs": label, **held, "points": len(bracketed), "loglog_slope": ols["slope"],
+                         "ols_ci95_low": ols["low"], "ols_ci95_high": ols["high"],
+                         "seed_bootstrap_ci95_low": boot["low"], "seed_bootstrap_ci95_high": boot["high"],
+                         "ci95_low": low, "ci95_high": high, "r2_loglog": ols["r2"], "verdict": verdict})
+    figures = [_heat_map(groups, out), _optimum_plots(optima, fits, out), _collapse(runs, out)]
+    for label, claim in CLAIMS.items():
+        line = max((f for f in fits if f["b_opt_vs"] == label), key=lambda f: f["points"], default=None)
+        if line is None:
+            verdicts.append(verdict_row(claim, "inconclusive", _C7_CRITERION, "fewer than 3 bracketed optima",
+                                        paper=_C7_PAPER, seeds=len(seeds)))
+            continue
+        verdicts.append(verdict_row(
+            claim, line["verdict"], _C7_CRITERION, paper=_C7_PAPER, seeds=len(seeds), figure="b_opt_fits.png",
+            measured=f"log-log slope {line['loglog_slope']:.2f} [{line['ci95_low']:.2f}, {line['ci95_high']:.2f}] "
+                     f"over {line['points']} settings ({diverged} diverged runs left out)"))
+    return {"b_opt": optima, "b_opt_fits": fits, "verdicts": verdicts}, [f for f in figures if f is not None]
+
+
+_C7_PAPER = "linear B_opt trends (log-log slope 1; Figures 5b, 6b, 7b)"
+_C7_CRITERION = ("95% interval of the log-log slope of B_opt (union of the OLS t-interval over settings and a "
+                 "paired bootstrap over seeds) contains 1 and excludes 0 -> reproduced; excludes both with slope > 0 "
+                 "-> partly; contains both -> inconclusive; else not reproduced; optima on the grid's edge left out")
 
 
 def _setting(run):
     c = run.config
     return (c["optimizer"]["lr"], run.summary["data_train_size"], c["optimizer"]["momentum"])
-
-
-def batch_lr_scaling(runs, out: Path):
-    groups = defaultdict(lambda: defaultdict(list))  # (eps, N, m) -> B -> [test acc per seed]
-    for r in runs:
-        if r.summary.get("status") == "completed":
-            groups[_setting(r)][r.config["trainer"]["batch_size"]].append(r.summary["test_acc"])
-    optima = []
-    for (eps, n, m), by_batch in sorted(groups.items()):
-        if len(by_batch) < 3:
-            continue
-        b_opt, spread = optimal_batch_size(by_batch)
-        best = max(by_batch, key=lambda b: np.mean(by_batch[b]))
-        optima.append({"lr": eps, "train_size": n, "momentum": m, "batch_sizes": len(by_batch),
-                       "seeds": min(map(len, by_batch.values())), "b_opt": b_opt, "b_opt_bootstrap_std": spread,
-                       "b_argmax": best, "best_test_acc": float(np.mean(by_batch[best])),
-                       # the maximum sits on the smallest/largest B tried: B_opt is only a bound there
-                       "at_grid_edge": best in (min(by_batch), max(by_batch))})
-    fits = []
-    for variable, x_of, label in [("lr", lambda o: o["lr"], "eps"), ("train_size", lambda o: o["train_size"], "N"),
-                                  ("momentum", lambda o: 1 / (1 - o["momentum"]), "1/(1-m)")]:
-        others = [k for k in ("lr", "train_size", "momentum") if k != variable]
-        lines = defaultdict(list)
-        for o in optima:
-            if not o["at_grid_edge"]:  # fit only optima that the grid brackets
-                lines[tuple(o[k] for k in others)].append(o)
-        for fixed, points in sorted(lines.items()):
-            if len({o[variable] for o in points}) >= 3:
-                fit = linear_fit([x_of(o) for o in points], [o["b_opt"] for o in points])
-                held = {"lr": None, "train_size": None, "momentum": None, **dict(zip(others, fixed))}
-                fits.append({"b_opt_vs": label, **held, "points": len(points), **fit})
-    figures = [_heat_map(groups, out), _optimum_plots(optima, fits, out), _collapse(runs, out)]
-    return {"b_opt": optima, "b_opt_fits": fits}, [f for f in figures if f is not None]
 
 
 def _heat_map(groups, out):
@@ -101,7 +173,7 @@ def _heat_map(groups, out):
     for i, eps in enumerate(lrs):
         for j, b in enumerate(batches):
             if groups[(eps, n, m)].get(b):
-                grid[i, j] = np.mean(groups[(eps, n, m)][b])
+                grid[i, j] = np.mean(list(groups[(eps, n, m)][b].values()))
     fig, ax = plt.subplots(figsize=(6, 3.8))
     im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
     ax.set_xticks(range(len(batches)), [str(b) for b in batches])
@@ -112,24 +184,28 @@ def _heat_map(groups, out):
 
 
 def _optimum_plots(optima, fits, out):
+    """B_opt (95% seed-bootstrap interval) against each variable, log-log, with the fitted slope
+    and the proportional law through the first point for comparison."""
     if not optima:
         return None
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    for ax, (variable, label, x_of) in zip(axes, [("lr", "eps", lambda o: o["lr"]),
-                                                  ("train_size", "N", lambda o: o["train_size"]),
-                                                  ("momentum", "1/(1-m)", lambda o: 1 / (1 - o["momentum"]))]):
+    for ax, (variable, label, x_of) in zip(axes, VARIABLES):
         for fit in (f for f in fits if f["b_opt_vs"] == label):
-            others = {k: fit[k] for k in ("lr", "train_size", "momentum") if k != variable}
+            others = {k: fit[k] for k, _, _ in VARIABLES if k != variable}
             points = [o for o in optima if all(o[k] == v for k, v in others.items()) and not o["at_grid_edge"]]
-            xs = np.array([x_of(o) for o in points])
-            ax.errorbar(xs, [o["b_opt"] for o in points], yerr=[o["b_opt_bootstrap_std"] for o in points],
-                        fmt="o", capsize=3)
-            grid = np.linspace(0, xs.max() * 1.05, 50)
-            ax.plot(grid, fit["slope"] * grid + fit["intercept"], "--",
-                    label=f"slope {fit['slope']:.3g}, R2 {fit['r2']:.2f}")
-        ax.set(xlabel=label, ylabel="B_opt", title=f"B_opt vs {label}")
+            xs = np.array([x_of((o["lr"], o["train_size"], o["momentum"])) for o in points])
+            ys = np.array([o["b_opt"] for o in points])
+            err = np.array([[y - (o["b_opt_ci95_low"] or y) for y, o in zip(ys, points)],
+                            [(o["b_opt_ci95_high"] or y) - y for y, o in zip(ys, points)]])
+            ax.errorbar(xs, ys, yerr=np.clip(err, 0, None), fmt="o", capsize=3)
+            grid = np.geomspace(xs.min(), xs.max(), 20)
+            c = np.exp(np.mean(np.log(ys) - fit["loglog_slope"] * np.log(xs)))
+            ax.plot(grid, c * grid ** fit["loglog_slope"], "--",
+                    label=f"slope {fit['loglog_slope']:.2f} [{fit['ci95_low']:.2f}, {fit['ci95_high']:.2f}]")
+            ax.plot(grid, ys[0] * grid / xs[0], ":", color="grey", label="proportional")
+        ax.set(xscale="log", yscale="log", xlabel=label, ylabel="B_opt", title=f"B_opt vs {label}")
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=8)
+            ax.legend(fontsize=7)
     return save_figure(fig, out / "b_opt_fits.png")
 
 

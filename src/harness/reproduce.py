@@ -1,0 +1,58 @@
+"""The cpu-scale reproduction plan: for each report in `experiments/`, the claims it decides and
+the sweeps (Hydra commands) whose runs its records hold.
+
+The dashboard (`harness.dashboard`) reads this to list every claim, including those whose run
+records are not committed yet, and to print each report's command. Every command runs from the
+repository root with HARNESS_DATA pointing at the real CIFAR-10; its run dirs land in the sweep
+dir named, and `python -m harness.report <sweep dirs>` (or the records file) rebuilds the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str                 # the folder experiments/<name>/ and the experiment's `name`
+    claims: tuple[str, ...]   # the dashboard rows this report decides (its verdicts' `claim`)
+    sweeps: tuple[tuple[str, str], ...]  # (sweep dir under multirun/, overrides of `python -m harness -m`)
+
+
+PLAN = (
+    Report("random_labels", ("C1 random labels memorized",),
+           (("random_labels/cpu", "experiment=random_labels"),)),
+    Report("zhang_table1", ("C1 Table 1",), (("zhang_table1/cpu", "experiment=zhang_table1"),)),
+    Report("randomizations", ("C1 Figure 1a: randomizations fitted",),
+           (("randomizations/cpu", "experiment=randomizations"),)),
+    Report("corruption_sweep", ("C1 Figure 1b: time to fit vs p", "C1 Figure 1c: test error vs p"),
+           (("corruption_sweep/cpu", "experiment=corruption_sweep"),)),
+    Report("adversarial", ("C2 adversarial non-robustness",), (("adversarial/cpu", "experiment=adversarial"),)),
+    Report("sharp_minima", ("C3 Dinh: same function, any sharpness", "C3 Keskar: large batch sharper and worse"),
+           (("sharp_minima/reparam", "experiment=sharp_minima"),
+            ("sharp_minima/keskar", "experiment=sharp_minima_keskar"))),
+    Report("validation_bound", ("C4 validation bound holds", "C4 validation bound is informative"),
+           (("validation_bound/cpu", "experiment=validation_bound"),)),
+    Report("init_curvature", ("C5 curvature at init predicts the gap", "C5 gap ~ 1/m"),
+           (("init_curvature/gains", "experiment=init_curvature"),
+            ("init_curvature/m", "experiment=init_curvature_m"))),
+    Report("learning_curve", ("C6 power-law learning curve",),
+           (("learning_curve/mlp", "experiment=learning_curve"),
+            ("learning_curve/cnn", "experiment=learning_curve_cnn"))),
+    Report("batch_lr_scaling", ("C7 B_opt ~ eps", "C7 B_opt ~ N", "C7 B_opt ~ 1/(1-m)"),
+           (("batch_lr_scaling/eps", "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.01,0.025,0.05,0.1,0.2 "
+                                     "trainer.batch_size=16,32,64,128,256,512,1024,2048,4096"),
+            ("batch_lr_scaling/n", "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.05 data.subset=2500,5000,20000 "
+                                   "trainer.batch_size=16,32,64,128,256,512,1024,2048"),
+            ("batch_lr_scaling/m", "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.01 "
+                                   "optimizer.momentum=0.5,0.9,0.95 trainer.batch_size=16,32,64,128,256,512,1024,2048"))),
+    Report("schedule_vs_batch", ("C8 increase the batch size instead of decaying the lr",),
+           (("schedule_vs_batch/cpu", "experiment=schedule_vs_batch"),)),
+)
+
+
+def command(report: Report) -> str:
+    """The commands that make a report's runs and then the report, as one line a user can paste."""
+    sweeps = [f"python -m harness -m {o} hydra.sweep.dir=multirun/{d}" for d, o in report.sweeps]
+    dirs = " ".join(f"multirun/{d}" for d, _ in report.sweeps)
+    return "; ".join(sweeps + [f"python -m harness.report {dirs}"])
