@@ -137,12 +137,42 @@ def test_the_three_schedules_give_the_papers_lr_and_batch_sequences(make_cfg):
     assert sequences["hybrid"] == [(0.05, 128), (0.05, 640), (0.01, 640)]
 
 
+def schedule_runs(path, acc, steps, seeds=3, spread=0.001):
+    """acc, steps: {schedule: value}; seeds spread symmetrically around acc."""
+    job = 0
+    for name in acc:
+        for seed in range(seeds):
+            a = acc[name] + spread * (seed - (seeds - 1) / 2)
+            metrics = [{"step": steps[name], "epoch": 3, "test/acc": a, "train/acc": 0.9, "batch_size": 128}]
+            fake_run(path / str(job), "schedule_vs_batch", {"test_acc": a, "train_acc": 0.9, "steps": steps[name]},
+                     metrics, seed=seed, schedule={"name": name, "lr": "step"})
+            job += 1
+    return path
+
+
+STEPS = {"constant": 1000, "decay_lr": 1000, "increase_batch": 400, "hybrid": 600}
+
+
 def test_schedule_report_counts_updates(tmp_path):
-    sweep = tmp_path / "sweep"
-    for job, (name, steps) in enumerate([("decay_lr", 1000), ("increase_batch", 400), ("hybrid", 600)]):
-        metrics = [{"step": steps, "epoch": 3, "test/acc": 0.5, "train/acc": 0.9, "batch_size": 128}]
-        fake_run(sweep / str(job), "schedule_vs_batch", {"test_acc": 0.5, "train_acc": 0.9, "steps": steps}, metrics,
-                 schedule={"name": name, "lr": "step"})
-    out = report.report(sweep, tmp_path / "out", wandb_mode="disabled")
+    acc = {"decay_lr": 0.5, "increase_batch": 0.5, "hybrid": 0.5}
+    out = report.report(schedule_runs(tmp_path / "s", acc, STEPS, seeds=1), tmp_path / "out", wandb_mode="disabled")
     text = (out / "schedules.csv").read_text()
-    assert "increase_batch,1,0.5,0,400,128,2.5" in text and "decay_lr,1,0.5,0,1000,128,1" in text
+    assert text.splitlines()[0].startswith("schedule,seeds,test_acc_mean,test_acc_sd,test_acc_ci95_low")
+    assert "increase_batch,1,0.5,,,,400,128,2.5" in text and "decay_lr,1,0.5,,,,1000,128,1" in text
+    assert _table(out / "verdicts.csv")[0]["verdict"] == "inconclusive"  # one seed: no power
+
+
+@pytest.mark.parametrize("acc, verdict", [
+    ({"constant": 0.45, "decay_lr": 0.50, "increase_batch": 0.501, "hybrid": 0.499}, "reproduced"),
+    ({"constant": 0.50, "decay_lr": 0.50, "increase_batch": 0.501, "hybrid": 0.499}, "partly"),  # control equal too
+    ({"constant": 0.45, "decay_lr": 0.50, "increase_batch": 0.48, "hybrid": 0.499}, "not reproduced"),
+])
+def test_c8_verdicts(tmp_path, acc, verdict):
+    out = report.report(schedule_runs(tmp_path / "s", acc, STEPS), tmp_path / "out", wandb_mode="disabled")
+    assert _table(out / "verdicts.csv")[0]["verdict"] == verdict
+
+
+def test_c8_is_inconclusive_when_seeds_are_too_noisy(tmp_path):
+    acc = {"constant": 0.45, "decay_lr": 0.50, "increase_batch": 0.50}
+    out = report.report(schedule_runs(tmp_path / "s", acc, STEPS, spread=0.02), tmp_path / "out", wandb_mode="disabled")
+    assert _table(out / "verdicts.csv")[0]["verdict"] == "inconclusive"

@@ -19,7 +19,7 @@ def fake_run(path: Path, name: str, summary: dict, metrics: list, **config):
            "trainer": {"target_train_acc": 0.99}, **config}
     (path / "config.yaml").write_text(json.dumps(cfg))  # JSON is YAML
     base = {"status": "completed", "stop_reason": "target_train_acc", "epochs": 1.0, "wall_time_s": 1.0,
-            "data_train_size": 100, "data_val_size": 1000, "data_realised_corruption": 0.0}
+            "data_train_size": 100, "data_val_size": 1000, "data_test_size": 10000, "data_realised_corruption": 0.0}
     (path / "summary.json").write_text(json.dumps({**base, **summary}))
     (path / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in metrics))
 
@@ -57,7 +57,9 @@ def test_corruption_sweep_table_has_the_known_ratios(corruption_sweep, tmp_path)
     # p = 0 fits at 1100 steps on average: ratios 1, (2000/1100 + 2600/1100) / 2, 3300/1100
     assert [float(t["time_to_fit_vs_p0_mean"]) for t in table] == pytest.approx([1.0, 2300 / 1100, 3.0], abs=1e-4)
     assert [float(t["test_error_mean"]) for t in table] == pytest.approx([0.5, 0.7, 0.9])
-    assert float(table[2]["time_to_fit_vs_p0_std"]) == 0.0
+    assert float(table[2]["time_to_fit_vs_p0_sd"]) == 0.0
+    # p = 0 fits at 1000 and 1200 steps: mean 1100, sd 141.42, t interval 1100 +- 12.706 * 141.42 / sqrt(2)
+    assert float(table[0]["steps_to_fit_ci95_high"]) == pytest.approx(1100 + 12.7062 * 100, rel=1e-4)
     for name in ("figure1b_time_to_fit.png", "figure1c_test_error.png", "validation_bound.md"):
         assert (out / name).is_file()
     bound = (out / "validation_bound.csv").read_text()

@@ -131,3 +131,34 @@ def test_make_report_rebuilds_from_records_with_no_diff(tmp_path):
     dashboard.rebuild(root)
     dashboard.write(root)
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+
+
+def corruption_runs(path, fits, test_acc):
+    """fits: {p: [steps to fit per seed]}; test_acc: {p: accuracy}."""
+    job = 0
+    for p, steps in fits.items():
+        for seed, fit in enumerate(steps):
+            fake_run(path / str(job), "corruption_sweep",
+                     {"test_acc": test_acc[p], "train_acc": 0.99, "val_acc": test_acc[p], "data_test_size": 10000,
+                      "data_realised_corruption": 0.9 * p}, curve(fit, test_acc[p]), p=p, seed=seed)
+            job += 1
+    return path
+
+
+ACC = {0.0: 0.45, 0.5: 0.3, 1.0: 0.1}
+
+
+@pytest.mark.parametrize("fits, acc, v1b, v1c", [
+    ({0.0: [1000, 1100, 1200], 0.5: [1500, 1600, 1700], 1.0: [2200, 2300, 2400]}, ACC, "reproduced", "reproduced"),
+    # p = 1 no slower than p = 0 within the seeds' spread
+    ({0.0: [1000, 2000, 3000], 0.5: [1500, 1600, 1700], 1.0: [1100, 2100, 2900]}, ACC, "partly", "reproduced"),
+    # 20x slower: not "a small constant factor"
+    ({0.0: [100, 100, 200], 0.5: [1500, 1600, 1700], 1.0: [2200, 2300, 2400]}, ACC, "not reproduced", "reproduced"),
+    # test accuracy at p = 1 stays well above chance
+    ({0.0: [1000, 1100, 1200], 0.5: [1500, 1600, 1700], 1.0: [2200, 2300, 2400]}, {**ACC, 1.0: 0.2},
+     "reproduced", "partly"),
+])
+def test_figure1bc_verdicts(tmp_path, fits, acc, v1b, v1c):
+    out = report.report(corruption_runs(tmp_path / "s", fits, acc), tmp_path / "out", wandb_mode="disabled")
+    v = verdicts(out)
+    assert (v["C1 Figure 1b: time to fit vs p"]["verdict"], v["C1 Figure 1c: test error vs p"]["verdict"]) == (v1b, v1c)

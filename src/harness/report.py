@@ -30,7 +30,7 @@ def fmt(value) -> str:
     if isinstance(value, bool) or value is None:
         return "" if value is None else ("yes" if value else "no")
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return "" if value != value else f"{value:.6g}"  # nan (no interval from one seed): empty
     return str(value)
 
 

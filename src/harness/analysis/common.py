@@ -22,7 +22,7 @@ def save_figure(fig, path):
 
 def steps_to_fit(metrics: list[dict], threshold: float):
     """The step of the first evaluation with train accuracy >= threshold (None: never fitted)."""
-    return next((m["step"] for m in metrics if m["train/acc"] >= threshold), None)
+    return next((m["step"] for m in metrics if m.get("train/acc", -1) >= threshold), None)
 
 
 def mean_std(values):
