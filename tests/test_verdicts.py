@@ -162,3 +162,14 @@ def test_figure1bc_verdicts(tmp_path, fits, acc, v1b, v1c):
     out = report.report(corruption_runs(tmp_path / "s", fits, acc), tmp_path / "out", wandb_mode="disabled")
     v = verdicts(out)
     assert (v["C1 Figure 1b: time to fit vs p"]["verdict"], v["C1 Figure 1c: test error vs p"]["verdict"]) == (v1b, v1c)
+
+
+def test_the_readme_verdict_is_the_computed_one(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "README.md").write_text("# Random labels\n\nintro\n\n<!-- computed:begin -->\nold: reproduced\n"
+                                   "<!-- computed:end -->\n\ndiscussion\n")
+    report.report(random_label_runs(tmp_path / "s", 0.6, 0.1), out, wandb_mode="disabled")
+    text = (out / "README.md").read_text()
+    assert "**C1 random labels memorized: not reproduced.**" in text and "old: reproduced" not in text
+    assert text.startswith("# Random labels\n\nintro\n\n") and text.endswith("\n\ndiscussion\n")

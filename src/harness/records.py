@@ -52,7 +52,7 @@ class Run:
     @property
     def label(self) -> str:
         """The job's own overrides (what distinguishes it within its sweep), else its folder name."""
-        own = [o for o in self.overrides if not o.startswith(("experiment=", "hydra."))]
+        own = [o for o in self.overrides if not o.startswith(("experiment=", "hydra.", "logger", "trainer.progress="))]
         return " ".join(own) if own else Path(self.job).name
 
     @property

@@ -76,6 +76,34 @@ def check_verdicts(rows: list[dict]) -> None:
             raise ValueError(f"verdict {row.get('verdict')!r} of {row.get('claim')!r} is not one of {VERDICTS}")
 
 
+BEGIN, END = "<!-- computed:begin -->", "<!-- computed:end -->"
+
+
+def computed_section(verdicts: list[dict], facts: dict) -> str:
+    """The part of an experiment's README that the report writes: verdicts and run facts."""
+    lines = [BEGIN, "<!-- written by `python -m harness.report` / `make report` from the run records: do not edit -->",
+             "", f"Runs: {facts['runs']} ({facts['completed']} completed; {facts['repeats_dropped']} repeats dropped), "
+             f"seeds: {facts['seeds']}, scale: {', '.join(facts['scales'])}, hardware: {'; '.join(facts['hardware'])}, "
+             f"torch {', '.join(facts['torch_versions'])}, summed run wall time {facts['wall_time_s'] / 60:.1f} min. "
+             "Records: [runs.jsonl.gz](runs.jsonl.gz).", ""]
+    for v in verdicts:
+        lines += [f"**{v['claim']}: {v['verdict']}.** {v['measured']}.  ",
+                  f"Paper: {v['paper'] or '-'}. Criterion (fixed in the analysis code): {v['criterion']}.", ""]
+    return "\n".join(lines + [END])
+
+
+def update_readme(out: Path, verdicts: list[dict], facts: dict) -> None:
+    """Replace the computed section of <out>/README.md, if the README has one."""
+    readme = out / "README.md"
+    if not readme.is_file():
+        return
+    text = readme.read_text()
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        rundir.write_text(readme, head + computed_section(verdicts, facts) + tail)
+
+
 def log_to_wandb(mode: str, where: Path, name: str, tables: dict, figures: list[Path], project: str) -> None:
     if mode == "disabled":
         return
@@ -120,6 +148,7 @@ def report(sources, out: Path | None = None, wandb_mode: str = "offline", projec
     facts = {"experiment": name, **run_facts(runs), "repeats_dropped": len(dropped),
              "figures": [f.name for f in figures]}
     rundir.write_json(out / "report.json", facts)
+    update_readme(out, tables.get("verdicts", []), facts)
     records.write_records(out / records.RECORDS, runs)
     where = sources[0] if Path(sources[0]).is_dir() else out
     log_to_wandb(wandb_mode, Path(where), name, tables, figures, project)
