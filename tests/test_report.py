@@ -111,6 +111,8 @@ CHEAP_PROBE = ["curvature.sample_size=64", "curvature.trace_hvps=4", "curvature.
      ["data.subset=50,100,200", "seed=0"]),
     ("adversarial", 3, ["adversarial.csv", "accuracy_vs_eps.png", "panda_figure.png"],
      ["data.subset=200", "adversarial.test_size=64", "adversarial.pgd_steps=3"]),
+    ("validation_bound", 2, ["resampled_bound.csv", "candidates.csv", "bound_vs_m_val.png", "verdicts.csv"],
+     ["model=mlp_1x512", "optimizer.lr=0.01,0.02"]),
     ("sharp_minima_keskar", 2, ["keskar.csv", "keskar_runs.csv"],
      ["trainer.batch_size=32,256", "seed=0", "trainer.target_train_acc=null", *CHEAP_PROBE]),
 ])

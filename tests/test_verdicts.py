@@ -118,7 +118,7 @@ def test_dashboard_lists_every_claim_and_computes_none_without_records(tmp_path)
     assert by_claim["C1 random labels memorized"]["verdict"] == "reproduced"
     assert by_claim["C1 Table 1"]["verdict"] == "not computed"  # a verdict without records is not shown
     md = (root / "README.md").read_text()
-    assert "**reproduced**" in md and "random_labels/random_labels_accuracy.png" in md
+    assert "**reproduced**" in md and 'src="random_labels/random_labels_accuracy.png" width="160"' in md
     assert (root / "claims.csv").read_text().count("\n") == 1 + len(table)
     assert out == root / "random_labels"
 

@@ -64,7 +64,7 @@ def markdown(table: list[dict]) -> str:
              "| claim | paper | measured (interval) | seeds | runs | scale | hardware | wall time (min) | verdict | figure |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in table:
-        fig = f"[![]({r['figure']})]({r['figure']})" if r.get("figure") else ""
+        fig = f'<a href="{r["figure"]}"><img src="{r["figure"]}" width="160"></a>' if r.get("figure") else ""
         verdict = f"**{r['verdict']}**" if r["verdict"] != "not computed" else "*not computed*"
         lines.append("| " + " | ".join(_cell(x) for x in (
             f"[{r['claim']}]({r['report']})", r.get("paper"), r.get("measured"), r.get("seeds"), r.get("runs"),
