@@ -103,7 +103,8 @@ CHEAP_PROBE = ["curvature.sample_size=64", "curvature.trace_hvps=4", "curvature.
     # a smaller grid than the experiment's 7 x 4, to keep the test short
     ("batch_lr_scaling", 6, ["b_opt.csv", "heatmap_test_acc.png", "test_acc_vs_noise_scale.png"],
      ["trainer.batch_size=16,32,64", "optimizer.lr=0.05,0.1"]),
-    ("schedule_vs_batch", 6, ["schedules.csv", "test_acc_vs_epochs_and_updates.png"], ["schedule.milestones=[1]"]),
+    ("schedule_vs_batch", 6, ["schedules.csv", "test_acc_vs_epochs_and_updates.png", "comparisons.csv"],
+     ["schedule.milestones=[1]", "schedule=decay_lr,increase_batch,hybrid", "seed=0,1"]),
     ("init_curvature", 6, ["init_curvature.csv", "spearman.csv", "curvature_vs_gap.png"],
      ["model.init_gain=0.5,1.0", "seed=0,1,2", *CHEAP_PROBE]),
     ("init_curvature_m", 3, ["gap_vs_m.csv", "gap_vs_m_fit.csv", "gap_vs_m.png"], ["data.subset=50,100,200", "seed=0"]),

@@ -159,3 +159,21 @@ def test_power_law_vs_log_picks_the_generating_model():
     lg = stats.power_law_vs_log(m, 0.9 - 0.08 * np.log(m))
     assert lg["log_rmse_heldout"] < 1e-10 and lg["log_c"] == pytest.approx(-0.08) and lg["log_a"] == pytest.approx(0.9)
     assert lg["better"] == "log" and lg["power_rmse_heldout"] > 1e-3
+
+
+def test_offset_power_law_fit_of_a_rising_curve_stays_inside_its_bounds():
+    m = np.array([100, 200, 400, 800])
+    f = stats.fit_power_law(m, 0.1 * m**0.2, offset=True)  # rising: the plain slope is +0.2
+    assert -5 <= f["b"] <= 0 and 0 <= f["c"]
+
+
+def test_vectorized_spearman_bootstrap_matches_scipy_on_each_resample():
+    from scipy import stats as sp
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=30), rng.normal(size=30)
+    x[:5] = x[0]  # ties: average ranks, as scipy
+    res = stats.spearman_ci(x, y, n_boot=300, seed=7)
+    idx = np.random.default_rng(7).integers(0, 30, (300, 30))
+    boot = [sp.spearmanr(x[i], y[i])[0] for i in idx]
+    assert (res["ci_low"], res["ci_high"]) == pytest.approx(tuple(np.quantile(boot, [0.025, 0.975])), abs=1e-12)

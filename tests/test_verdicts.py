@@ -173,3 +173,9 @@ def test_the_readme_verdict_is_the_computed_one(tmp_path):
     text = (out / "README.md").read_text()
     assert "**C1 random labels memorized: not reproduced.**" in text and "old: reproduced" not in text
     assert text.startswith("# Random labels\n\nintro\n\n") and text.endswith("\n\ndiscussion\n")
+
+
+def test_every_planned_claim_has_the_papers_number():
+    from harness.reproduce import PAPER
+
+    assert {c for rep in PLAN for c in rep.claims} == set(PAPER)

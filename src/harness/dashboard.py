@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from . import records, rundir
-from .reproduce import PLAN, command
+from .reproduce import PAPER, PLAN, command
 
 COLUMNS = ["claim", "paper", "measured", "seeds", "runs", "scale", "hardware", "wall_time_min", "verdict",
            "criterion", "figure", "report", "command"]
@@ -40,7 +40,7 @@ def rows(root: Path) -> list[dict]:
             base = {"claim": claim, "report": f"{rep.name}/README.md", "command": command(rep)}
             if v is None:
                 why = "no run records committed" if facts is None else "its analysis computes no verdict yet"
-                out.append({**base, "verdict": "not computed", "measured": f"({why})"})
+                out.append({**base, "verdict": "not computed", "measured": f"({why})", "paper": PAPER.get(claim, "")})
                 continue
             out.append({**base, **{k: v.get(k, "") for k in ("paper", "measured", "seeds", "verdict", "criterion")},
                         "figure": f"{rep.name}/{v['figure']}" if v.get("figure") else "",

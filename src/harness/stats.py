@@ -14,13 +14,15 @@ def spearman_ci(x, y, n_boot: int = 2000, level: float = 0.95, seed: int = 0) ->
     x, y = np.asarray(x, float), np.asarray(y, float)
     rho, p = stats.spearmanr(x, y)
     rng = np.random.default_rng(seed)
-    boot = []
-    for _ in range(n_boot):
-        i = rng.integers(0, len(x), len(x))
-        if np.ptp(x[i]) > 0 and np.ptp(y[i]) > 0:  # a resample of ties only has no rank correlation
-            boot.append(stats.spearmanr(x[i], y[i])[0])
+    idx = rng.integers(0, len(x), (n_boot, len(x)))  # all resamples at once: one row each
+    bx, by = x[idx], y[idx]
+    varied = (np.ptp(bx, axis=1) > 0) & (np.ptp(by, axis=1) > 0)  # a resample of ties only has no rank correlation
+    # Spearman = Pearson of the (average) ranks, for every resample in one pass
+    rx, ry = stats.rankdata(bx[varied], axis=1), stats.rankdata(by[varied], axis=1)
+    rx, ry = rx - rx.mean(1, keepdims=True), ry - ry.mean(1, keepdims=True)
+    boot = (rx * ry).sum(1) / np.sqrt((rx**2).sum(1) * (ry**2).sum(1))
     # no resample with variation in both (e.g. a constant gap): no rank correlation to bound
-    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]) if boot else (np.nan, np.nan)
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]) if len(boot) else (np.nan, np.nan)
     return {"rho": float(rho), "p_value": float(p), "ci_low": float(lo), "ci_high": float(hi), "n": len(x)}
 
 
@@ -49,7 +51,9 @@ def fit_power_law(m, eps, offset: bool = False) -> dict:
         return np.log(np.exp(log_a) * m**b + c) - np.log(eps)
 
     c_max = 0.999 * eps.min()
-    res = optimize.least_squares(residuals, [np.log(a0), b0, 0.0], bounds=([-np.inf, -5, 0], [np.inf, 0, c_max]))
+    # start inside the bounds: a flat or rising curve has a plain slope >= 0, outside b's range
+    start = [np.log(a0), float(np.clip(b0, -4.999, -1e-6)), 0.0]
+    res = optimize.least_squares(residuals, start, bounds=([-np.inf, -5, 0], [np.inf, 0, c_max]))
     log_a, b, c = res.x
     # a floor pinned at 0 or at the smallest error is not estimated but imposed by the bound: flag it
     at_bound = bool(c <= 1e-6 * c_max or c >= (1 - 1e-6) * c_max)
@@ -76,11 +80,10 @@ def prescreening(score, gap, n_candidates: int, draws: int = 10000, seed: int = 
     the lowest score (pre-screened) with the gap of a random one of the same candidates."""
     score, gap = np.asarray(score, float), np.asarray(gap, float)
     rng = np.random.default_rng(seed)
-    picked, random = np.empty(draws), np.empty(draws)
-    for d in range(draws):
-        c = rng.choice(len(score), n_candidates, replace=False)
-        picked[d] = gap[c[np.argmin(score[c])]]
-        random[d] = gap[rng.choice(c)]
+    # all draws at once: the first n_candidates of a random permutation of the K inits, per row
+    c = rng.random((draws, len(score))).argsort(1)[:, :n_candidates]
+    picked = gap[c[np.arange(draws), np.argmin(score[c], axis=1)]]
+    random = gap[c[np.arange(draws), rng.integers(0, n_candidates, draws)]]
     return {"n_candidates": n_candidates, "gap_prescreened": float(picked.mean()), "gap_random": float(random.mean()),
             "difference": float(picked.mean() - random.mean()),
             "difference_se": float((picked - random).std(ddof=1) / np.sqrt(draws)),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
 from .. import stats
-from .common import mean_std, plt, save_figure
+from .common import mean_std, plt, save_figure, verdict_row
 
 MEASURES = ("top_eig", "trace", "init_risk")  # at init, columns of the init_curvature table
 GAPS = ("gap_loss", "gap_err")  # test - train loss; test - train error (summary: gen_gap_*)
@@ -19,6 +19,7 @@ def init_curvature(runs, out):
     k_runs = [r for r in done if "gap_vs_m" not in r.config["tags"] and "init_hessian_top_eig" in r.summary]
     m_runs = [r for r in done if "gap_vs_m" in r.config["tags"]]
     tables, figures = {}, []
+    rows, gain = [], None
     if k_runs:
         rows = [{"run": r.label, "init_gain": r.config["model"]["init_gain"], "seed": r.config["seed"],
                  "top_eig": r.summary["init_hessian_top_eig"], "trace": r.summary.get("init_hessian_trace"),
@@ -27,17 +28,11 @@ def init_curvature(runs, out):
                  "gap_loss": r.summary["gen_gap_loss"], "train_err": 1 - r.summary["train_acc"],
                  "test_err": 1 - r.summary["test_acc"], "gap_err": r.summary["gen_gap_err"]} for r in k_runs]
         tables["init_curvature"] = rows
-        corr = []
         groups = [("all", rows)] + [(f"init_gain={g}", [r for r in rows if r["init_gain"] == g])
                                     for g in sorted({r["init_gain"] for r in rows})]
-        for group, sub in groups:
-            if len(sub) < 5:
-                continue
-            for measure in MEASURES:
-                for gap in GAPS:
-                    c = stats.spearman_ci([r[measure] for r in sub], [r[gap] for r in sub])
-                    corr.append({"runs": group, "measure": measure, "gap": gap, **c})
-        tables["spearman"] = corr
+        tables["spearman"] = _spearman_table(groups)
+        tables["precision"] = _precision_table(rows)
+        gain = _main_gain(rows)
         # Pre-screening over all inits, and within one init gain (where the gain cannot do the work)
         screen = []
         for group, sub in groups:
@@ -49,34 +44,159 @@ def init_curvature(runs, out):
                             screen.append({"runs": group, "score": measure, "gap": gap, **res})
         tables["prescreening"] = screen
         figures.append(_scatter(rows, out))
+    fits = []
     if m_runs:
-        by_m = defaultdict(list)
-        for r in m_runs:
-            by_m[r.summary["data_train_size"]].append(r.summary)
-        rows = []
-        for m in sorted(by_m):
-            ss = by_m[m]
-            gl, gl_sd = mean_std([s["gen_gap_loss"] for s in ss])
-            ge, ge_sd = mean_std([s["gen_gap_err"] for s in ss])
-            rows.append({"m": m, "runs": len(ss), "gap_loss": gl, "gap_loss_std": gl_sd, "gap_err": ge,
-                         "gap_err_std": ge_sd, "train_loss": mean_std([s["train_loss"] for s in ss])[0],
-                         "test_loss": mean_std([s["test_loss"] for s in ss])[0],
-                         "test_err": 1 - mean_std([s["test_acc"] for s in ss])[0]})
-        tables["gap_vs_m"] = rows
-        # all m, and from the largest gap on (at small m a fixed number of passes is too few steps
-        # to fit the data, so the gap first rises; the theory's regime is the falling part)
-        fits = []
-        for gap in GAPS:
-            pts = [(r["m"], r[gap]) for r in rows if r[gap] and r[gap] > 0]
-            peak = max(range(len(pts)), key=lambda i: pts[i][1]) if pts else 0
-            for part, sub in (("all m", pts), (f"m >= {pts[peak][0] if pts else ''}", pts[peak:])):
-                if len(sub) >= 3:
-                    f = stats.loglog_slope(*zip(*sub))
-                    fits.append({"gap": gap, "points": part, "slope": f["slope"], "slope_se": f["slope_se"],
-                                 "r2": f["r2"], "m_points": len(sub), "theory_slope": -1.0})
+        tables["gap_vs_m"], fits = _gap_vs_m_tables(m_runs)
         tables["gap_vs_m_fit"] = fits
-        figures.append(_gap_vs_m(rows, fits, out))
+        figures.append(_gap_vs_m(tables["gap_vs_m"], fits, out))
+    by_name = {f.stem: f.name for f in figures}
+    tables["verdicts"] = [
+        _c5_curvature_verdict(tables.get("spearman", []), tables.get("precision", []), gain, len(rows),
+                              by_name.get("curvature_vs_gap", "")),
+        _c5_m_verdict(fits, min((r["runs"] for r in tables.get("gap_vs_m", [])), default=0),
+                      by_name.get("gap_vs_m", ""))]
     return tables, figures
+
+
+def _spearman_table(groups):
+    """Spearman rho with bootstrap CI for every measure x gap in every group of >= 5 inits. Each
+    group's 6 tests are one family: p_holm is its Holm-adjusted p (the verdict rests on any of them)."""
+    corr = []
+    for group, sub in groups:
+        if len(sub) < 5:
+            continue
+        family = [{"runs": group, "measure": measure, "gap": gap,
+                   **stats.spearman_ci([r[measure] for r in sub], [r[gap] for r in sub])}
+                  for measure in MEASURES for gap in GAPS]
+        # a constant column has no p-value (nan): count it as no evidence (p = 1)
+        adjusted = stats.holm([1.0 if np.isnan(c["p_value"]) else c["p_value"] for c in family])["adjusted"]
+        corr += [{**c, "p_holm": p} for c, p in zip(family, adjusted)]
+    return corr
+
+
+def _precision_table(rows):
+    """Per init gain: is the trace estimate precise enough to rank inits? The Hutchinson standard
+    error (median over inits) against the spread of the trace between inits (sd); se/sd > 1 means
+    the noise of the estimate exceeds what it is meant to tell apart: unresolved."""
+    out = []
+    for g in sorted({r["init_gain"] for r in rows}):
+        sub = [r for r in rows if r["init_gain"] == g and r["trace"] is not None]
+        se = [r["trace_se"] for r in sub if r["trace_se"] is not None]
+        spread = stats.mean_ci([r["trace"] for r in sub])
+        ratio = (float(np.median(se)) / spread["sd"] if spread["sd"] > 0 else float("inf")) if se and len(sub) > 1 \
+            else float("nan")
+        out.append({"init_gain": g, "runs": len(sub), "trace_mean": spread["mean"], "trace_sd": spread["sd"],
+                    "trace_se_median": float(np.median(se)) if se else None, "se_over_sd": ratio,
+                    "resolved": bool(ratio <= 1)})  # nan (no se, or one init) compares False: unresolved
+    return out
+
+
+def _main_gain(rows):
+    """The most populated init gain (ties: the one nearest the default 1.0), where the test is run."""
+    counts = Counter(r["init_gain"] for r in rows)
+    return max(counts, key=lambda g: (counts[g], -abs(g - 1.0)))
+
+
+ALPHA = 0.05
+
+
+def _c5_curvature_verdict(spearman, precision, gain, n_runs, figure):
+    """Kuzborskij & Lampert. Criterion (fixed before the data): within the most populated init gain
+    (so that the gain, which moves curvature and gap together, cannot make the correlation), Spearman
+    rho of trace or top eigenvalue at init vs the gap (loss or error) is positive with Holm-adjusted
+    p < 0.05 over the 6 tests (3 measures x 2 gaps), for a measure whose estimate is resolved (trace:
+    median Hutchinson se <= between-init sd; top eigenvalue: Lanczos to tolerance, no se, taken as
+    resolved) -> reproduced; significant only pooled over gains -> partly; otherwise, trace
+    unresolved -> inconclusive; else not reproduced. Needs >= 5 inits in that gain."""
+    criterion = ("within the most populated init gain: rho(trace or top eig, gap) > 0 with Holm-adjusted p < 0.05 "
+                 "(6 tests), estimate resolved (median trace se <= sd of trace); only pooled -> partly")
+    name = f"init_gain={gain}"
+    within = [c for c in spearman if c["runs"] == name and c["measure"] in ("trace", "top_eig")]
+    if not within:
+        return verdict_row(_C5, "inconclusive", criterion, f"needs >= 5 inits in one gain ({n_runs} runs)",
+                           paper=_C5_PAPER, seeds=n_runs, figure=figure)
+    prec = next((p for p in precision if p["init_gain"] == gain), {})
+    resolved = {"trace": prec.get("resolved", False), "top_eig": True}
+    significant = lambda c: c["p_holm"] < ALPHA and c["rho"] > 0  # noqa: E731
+    pooled = [c for c in spearman if c["runs"] == "all" and c["measure"] in ("trace", "top_eig")]
+    if any(significant(c) and resolved[c["measure"]] for c in within):
+        verdict = "reproduced"
+    elif any(significant(c) for c in pooled):
+        verdict = "partly"
+    else:
+        verdict = "inconclusive" if not resolved["trace"] else "not reproduced"
+    best = lambda cs: min(cs, key=lambda c: c["p_holm"])  # noqa: E731
+    w = best(within)
+    measured = (f"{name} ({w['n']} inits): strongest {w['measure']} vs {w['gap']} rho {w['rho']:.2f} "
+                f"[{w['ci_low']:.2f}, {w['ci_high']:.2f}], Holm p {w['p_holm']:.3g}; trace se/sd "
+                f"{prec.get('se_over_sd', float('nan')):.2f} ({'resolved' if resolved['trace'] else 'unresolved'})")
+    if pooled:
+        p = best(pooled)
+        measured += (f"; pooled over gains ({p['n']}): {p['measure']} vs {p['gap']} rho {p['rho']:.2f} "
+                     f"[{p['ci_low']:.2f}, {p['ci_high']:.2f}], Holm p {p['p_holm']:.3g}")
+    return verdict_row(_C5, verdict, criterion, measured, paper=_C5_PAPER, seeds=w["n"], figure=figure)
+
+
+def _gap_vs_m_tables(m_runs):
+    """Mean gap per training-set size (sd, t 95% CI over seeds) and log-log slope fits with 95% CIs."""
+    by_m = defaultdict(list)
+    for r in m_runs:
+        by_m[r.summary["data_train_size"]].append(r.summary)
+    rows = []
+    for m in sorted(by_m):
+        ss = by_m[m]
+        row = {"m": m, "runs": len(ss)}
+        for key, field in (("gap_loss", "gen_gap_loss"), ("gap_err", "gen_gap_err")):
+            c = stats.mean_ci([s[field] for s in ss])
+            row.update({key: c["mean"], f"{key}_sd": c["sd"], f"{key}_ci95_low": c["low"], f"{key}_ci95_high": c["high"]})
+        row.update({"train_loss": mean_std([s["train_loss"] for s in ss])[0],
+                    "test_loss": mean_std([s["test_loss"] for s in ss])[0],
+                    "test_err": 1 - mean_std([s["test_acc"] for s in ss])[0]})
+        rows.append(row)
+    # all m, and from the largest gap on (at small m a fixed number of passes is too few steps
+    # to fit the data, so the gap first rises; the theory's regime is the falling part)
+    fits = []
+    for gap in GAPS:
+        pts = [(r["m"], r[gap]) for r in rows if r[gap] and r[gap] > 0]
+        peak = max(range(len(pts)), key=lambda i: pts[i][1]) if pts else 0
+        for part, sub in (("all m", pts), (f"m >= {pts[peak][0] if pts else ''}", pts[peak:])):
+            if len(sub) >= 3:
+                f = stats.slope_ci(*zip(*sub), log=True)
+                fits.append({"gap": gap, "points": part, "slope": f["slope"], "slope_se": f["se"],
+                             "slope_ci95_low": f["low"], "slope_ci95_high": f["high"], "r2": f["r2"],
+                             "m_points": len(sub), "theory_slope": -1.0})
+    return rows, fits
+
+
+def _c5_m_verdict(fits, seeds, figure):
+    """Criterion (fixed before the data): the log-log slope of the mean gap (test - train loss) vs m,
+    over the points from the largest gap on (the falling part, the theory's regime), has a 95% CI
+    (t interval of the OLS slope) containing -1 -> reproduced; excluding -1 but below 0 -> partly;
+    containing both -1 and 0 (too wide to tell) or fewer than 3 points -> inconclusive; otherwise
+    (not falling) -> not reproduced."""
+    criterion = "95% CI of the log-log slope of gap_loss vs m (from the peak on) contains -1; below 0 only -> partly"
+    fit = next((f for f in fits if f["gap"] == "gap_loss" and f["points"].startswith("m >=")), None)
+    if fit is None:
+        return verdict_row(_C5M, "inconclusive", criterion, "needs >= 3 sizes m from the peak gap on",
+                           paper=_C5M_PAPER, seeds=seeds, figure=figure)
+    lo, hi = fit["slope_ci95_low"], fit["slope_ci95_high"]
+    if lo <= -1 <= hi and lo <= 0 <= hi:
+        verdict = "inconclusive"
+    elif lo <= -1 <= hi:
+        verdict = "reproduced"
+    elif hi < 0:
+        verdict = "partly"
+    else:
+        verdict = "not reproduced"
+    measured = (f"slope {fit['slope']:.3f}, 95% CI [{lo:.3f}, {hi:.3f}] over {fit['m_points']} sizes ({fit['points']}), "
+                f"R^2 {fit['r2']:.2f}")
+    return verdict_row(_C5M, verdict, criterion, measured, paper=_C5M_PAPER, seeds=seeds, figure=figure)
+
+
+_C5 = "C5 curvature at init predicts the gap"
+_C5_PAPER = "less curved, low-risk inits generalize better (no effect size given)"
+_C5M = "C5 gap ~ 1/m"
+_C5M_PAPER = "gap bound O(1/m) with a full pass (slope -1 on log-log)"
 
 
 def _scatter(rows, out):
@@ -128,6 +248,7 @@ def sharp_minima(runs, out):
                 for x in rows]
             figures.append(_reparam_figure(tables["reparameterization"], out))
     keskar = [r for r in done if "keskar" in r.config["tags"]]
+    rows = []
     if keskar:
         rows = [{"batch_size": r.config["trainer"]["batch_size"], "seed": r.config["seed"],
                  "epochs": r.summary["epochs"], "train_acc": r.summary["train_acc"], "test_acc": r.summary["test_acc"],
@@ -141,11 +262,86 @@ def sharp_minima(runs, out):
             paper = KESKAR["small" if b == sizes[0] else "large"]
             row = {"batch_size": b, "runs": len(sub)}
             for key in ("train_acc", "test_acc", "top_eig", "trace", "eps_sharpness", "epochs"):
-                row[key], row[f"{key}_std"] = mean_std([r[key] for r in sub])
+                c = stats.mean_ci([r[key] for r in sub])  # mean over seeds, sd, t 95% CI (nan from one seed)
+                row[key], row[f"{key}_sd"], row[f"{key}_ci95_low"], row[f"{key}_ci95_high"] = (
+                    c["mean"], c["sd"], c["low"], c["high"])
             row["paper_test_acc"], row["paper_eps_sharpness"] = paper["test_acc"], paper["eps_sharpness"]
             summary.append(row)
         tables["keskar"] = summary
+    figure = figures[0].name if figures else ""
+    tables["verdicts"] = [_dinh_verdict(tables.get("reparameterization", []), figure), _keskar_verdict(rows)]
     return tables, figures
+
+
+OUTPUT_TOL = 1e-3  # max |f_alpha(x) - f(x)| (logits): float32 rounding of a rescaled net is ~1e-5, a real change >> 1e-3
+ACC_TOL = 1e-4  # test accuracy equal across alphas: below one image in 10,000
+SPAN = 100.0  # "arbitrarily sharp" made testable: the top eigenvalue spans >= 100x across the alphas of a variant
+
+
+def _dinh_verdict(rows, figure):
+    """Dinh et al. Criterion (fixed before the data; the paper gives no tolerances, so ours are
+    OUTPUT_TOL, ACC_TOL and SPAN above): every reparameterized network computes the same function
+    (max |output change| < 1e-3 and test accuracy within 1e-4 of every other alpha's), and in every
+    variant the top Hessian eigenvalue spans at least a factor 100 across the alphas -> reproduced;
+    otherwise not reproduced; no reparameterization rows -> inconclusive."""
+    criterion = (f"every alpha: max |f_alpha - f| < {OUTPUT_TOL:g} and test accuracy within {ACC_TOL:g} of the others; "
+                 f"top eigenvalue max/min >= {SPAN:g} within each variant (our thresholds)")
+    if not rows:
+        return verdict_row(_DINH, "inconclusive", criterion, "no reparameterization rows", paper=_DINH_PAPER, seeds=0,
+                           figure=figure)
+    # None: the probe wrote a non-finite value; an undefined change is not "the same function"
+    change = max(float("inf") if r["max_abs_output_change"] is None else r["max_abs_output_change"] for r in rows)
+    accs = [r["test_acc"] for r in rows]
+    spans = {}
+    for variant in dict.fromkeys(r["variant"] for r in rows):
+        eig = [r["top_eig"] for r in rows if r["variant"] == variant and r["top_eig"] is not None and r["top_eig"] > 0]
+        spans[variant] = max(eig) / min(eig) if eig else float("nan")
+    same = change < OUTPUT_TOL and max(accs) - min(accs) <= ACC_TOL
+    sharper = all(v >= SPAN for v in spans.values())  # nan (no eigenvalue) fails
+    measured = (f"max |output change| {change:.2g}; test accuracy {min(accs):.4f}-{max(accs):.4f}; top eigenvalue span "
+                + ", ".join(f"{v} {s:.3g}x" for v, s in spans.items()))
+    return verdict_row(_DINH, "reproduced" if same and sharper else "not reproduced", criterion, measured,
+                       paper=_DINH_PAPER, seeds=1, figure=figure)
+
+
+_DINH = "C3 Dinh: same function, any sharpness"
+_DINH_PAPER = "T_alpha leaves f unchanged; top eigenvalue and trace arbitrarily large"
+_KESKAR = "C3 Keskar: large batch sharper and worse"
+_KESKAR_PAPER = "CIFAR-10 C1: small batch 80.04% vs large 77.26%; eps-sharpness 28.58 vs 707.23"
+
+
+def _keskar_verdict(rows):
+    """Keskar et al. Criterion (fixed before the data), small batch = the smallest B, large = the
+    largest, >= 3 runs each: the Welch 95% CI of test accuracy (small - large) lies above 0 and the
+    large/small sharpness ratio (eps-sharpness where every run has it, else the top eigenvalue;
+    ratio of geometric means, Welch 95% CI on log sharpness, as sharpness spans orders of
+    magnitude) lies above 1 -> reproduced; sharper but the accuracy CI includes 0 -> partly;
+    fewer than 3 runs per group -> inconclusive; otherwise not reproduced."""
+    criterion = ("Welch 95% CI of test acc (small B - large B) > 0 and of log sharpness (large / small) > 0; "
+                 ">= 3 seeds per batch size")
+    sizes = sorted({r["batch_size"] for r in rows})
+    small = [r for r in rows if sizes and r["batch_size"] == sizes[0]]
+    large = [r for r in rows if sizes and r["batch_size"] == sizes[-1]]
+    seeds = min(len(small), len(large))
+    if not rows:
+        return verdict_row(_KESKAR, "inconclusive", criterion, "no keskar runs", paper=_KESKAR_PAPER, seeds=0)
+    if len(sizes) < 2 or seeds < 3:
+        return verdict_row(_KESKAR, "inconclusive", criterion, f"needs >= 3 runs at two batch sizes (have "
+                           f"{len(small)} at B={sizes[0] if sizes else '-'}, {len(large) if len(sizes) > 1 else 0} "
+                           "at a larger B)", paper=_KESKAR_PAPER, seeds=seeds)
+    # eps-sharpness is Keskar's own measure; the top eigenvalue stands in where a run lacks it
+    key = next((k for k in ("eps_sharpness", "top_eig") if all((r[k] or 0) > 0 for r in small + large)), None)
+    if key is None:
+        return verdict_row(_KESKAR, "inconclusive", criterion, "no positive sharpness measured in every run",
+                           paper=_KESKAR_PAPER, seeds=seeds)
+    acc = stats.welch_diff_ci([r["test_acc"] for r in small], [r["test_acc"] for r in large])
+    log = stats.welch_diff_ci([np.log(r[key]) for r in large], [np.log(r[key]) for r in small])
+    sharper, worse = log["low"] > 0, acc["low"] > 0
+    verdict = "reproduced" if sharper and worse else "partly" if sharper and acc["high"] >= 0 else "not reproduced"
+    measured = (f"B={sizes[0]} vs B={sizes[-1]}: test acc difference {100 * acc['diff']:+.2f} points, 95% CI "
+                f"[{100 * acc['low']:+.2f}, {100 * acc['high']:+.2f}]; {key} ratio large/small "
+                f"{np.exp(log['diff']):.3g}x, 95% CI [{np.exp(log['low']):.3g}, {np.exp(log['high']):.3g}]")
+    return verdict_row(_KESKAR, verdict, criterion, measured, paper=_KESKAR_PAPER, seeds=seeds)
 
 
 def _reparam_figure(rows, out):
