@@ -42,10 +42,11 @@ PLAN = (
     Report("batch_lr_scaling", ("C7 B_opt ~ eps", "C7 B_opt ~ N", "C7 B_opt ~ 1/(1-m)"),
            (("batch_lr_scaling/eps", "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.01,0.025,0.05,0.1,0.2 "
                                      "trainer.batch_size=16,32,64,128,256,512,1024,2048,4096"),
+            # N = 10,000 and m = 0 come from the eps sweep; B = 16 is left out where the optimum is far above it
             ("batch_lr_scaling/n", "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.05 data.subset=2500,5000,20000 "
-                                   "trainer.batch_size=16,32,64,128,256,512,1024,2048"),
+                                   "trainer.batch_size=32,64,128,256,512,1024,2048"),
             ("batch_lr_scaling/m", "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.01 "
-                                   "optimizer.momentum=0.5,0.9,0.95 trainer.batch_size=16,32,64,128,256,512,1024,2048"))),
+                                   "optimizer.momentum=0.5,0.9,0.95 trainer.batch_size=32,64,128,256,512,1024,2048"))),
     Report("schedule_vs_batch", ("C8 increase the batch size instead of decaying the lr",),
            (("schedule_vs_batch/cpu", "experiment=schedule_vs_batch"),)),
 )
