@@ -337,3 +337,18 @@ def test_learning_curve_validation_bound_counts_the_evaluated_epochs(tmp_path):
     first = rows[0]
     assert float(first["bound"]) == pytest.approx(np.sqrt(np.log(EPOCHS / 0.05) / (2 * 5000)))
     assert float(first["val_error"]) == pytest.approx(float(first["test_error"]))
+
+
+def test_prescreening_difference_has_an_interval_over_the_inits(tmp_path):
+    # the gap follows the trace exactly within a gain: screening on the trace always lowers the gap
+    out = run_report(init_runs(tmp_path / "s", (1.0,)), tmp_path)
+    rows = [r for r in table(out, "prescreening") if r["runs"] == "init_gain=1.0" and r["score"] == "trace"
+            and r["gap"] == "gap_loss" and r["n_candidates"] == "4"]
+    assert len(rows) == 1
+    lo, hi = float(rows[0]["difference_ci95_low"]), float(rows[0]["difference_ci95_high"])
+    assert lo <= float(rows[0]["difference"]) <= hi < 0
+    # unrelated gaps: the interval straddles 0
+    out = run_report(init_runs(tmp_path / "u", (1.0,), UNRELATED), tmp_path / "u2")
+    row = next(r for r in table(out, "prescreening") if r["runs"] == "init_gain=1.0" and r["score"] == "trace"
+               and r["gap"] == "gap_loss" and r["n_candidates"] == "4")
+    assert float(row["difference_ci95_low"]) < 0 < float(row["difference_ci95_high"])

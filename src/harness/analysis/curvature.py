@@ -41,7 +41,9 @@ def init_curvature(runs, out):
                     if n < len(sub) and len(sub) >= 8:
                         for gap in GAPS:
                             res = stats.prescreening([r[measure] for r in sub], [r[gap] for r in sub], n)
-                            screen.append({"runs": group, "score": measure, "gap": gap, **res})
+                            ci = _prescreening_ci(sub, measure, gap, n)
+                            screen.append({"runs": group, "score": measure, "gap": gap, **res,
+                                           "difference_ci95_low": ci["low"], "difference_ci95_high": ci["high"]})
         tables["prescreening"] = screen
         figures.append(_scatter(rows, out))
     fits = []
@@ -197,6 +199,17 @@ _C5 = "C5 curvature at init predicts the gap"
 _C5_PAPER = "less curved, low-risk inits generalize better (no effect size given)"
 _C5M = "C5 gap ~ 1/m"
 _C5M_PAPER = "gap bound O(1/m) with a full pass (slope -1 on log-log)"
+
+
+def _prescreening_ci(sub, measure, gap, n):
+    """95% interval of the pre-screened minus random gap over the inits themselves: the K inits are
+    resampled with replacement (the draws' own Monte Carlo error, difference_se, is far smaller and
+    says nothing about another set of inits)."""
+    def diff(inits):
+        if len({id(r) for r in inits}) <= n:  # too few distinct inits to draw n candidates
+            return None
+        return stats.prescreening([r[measure] for r in inits], [r[gap] for r in inits], n, draws=1000)["difference"]
+    return stats.cluster_bootstrap(diff, sub, n_boot=200)
 
 
 def _scatter(rows, out):
