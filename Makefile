@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow test-all run bench bench-curvature clean
+.PHONY: install test test-slow test-all run bench bench-curvature slurm-timings report clean
 
 install: $(STAMP)
 
@@ -25,12 +25,18 @@ test-all: install
 run: install           ## the main job: memorize random labels (cpu scale, real CIFAR-10)
 	$(PY) -m harness experiment=random_labels
 
-bench: install         ## harness loop vs a DataLoader baseline, images/s
+bench: install         ## harness loop vs a DataLoader baseline, images/s; appends to experiments/performance/bench.csv
 	$(PY) scripts/bench.py
 
-bench-curvature: install  ## HVP cost, Lanczos vs power iteration, vs hessian-eigenthings
+bench-curvature: install  ## HVP cost, Lanczos vs power iteration, vs hessian-eigenthings; appends to experiments/performance/bench_curvature.csv
 	$(PY) -m pip install -q --pre -e '.[bench]'
 	$(PY) scripts/bench_curvature.py
+
+slurm-timings: install  ## local SLURM start/stop and tests/test_slurm.py timings (root + apt); appends to experiments/performance/slurm_timings.csv
+	$(PY) scripts/slurm_timings.py
+
+report: install        ## rebuild every report and experiments/README.md (dashboard) from committed run records; no training
+	$(PY) -m harness.dashboard --rebuild
 
 clean:
 	rm -rf runs multirun outputs .pytest_cache

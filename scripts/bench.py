@@ -8,16 +8,27 @@ Normalize) and a DataLoader with workers. Same model, batch size, optimizer, dat
 process run. CIFAR-10-shaped random uint8 data (throughput does not depend on pixel values).
 
     python scripts/bench.py [--models mlp_1x512,mlp_3x512,alexnet_small] [--batch 128] [--workers 2]
+                            [--out experiments/performance/bench.csv] [--note TEXT]
 
 Prints, last, one line per model:
     model=<name> batch=<B> harness_img_s=<x> baseline_img_s=<y> ratio=<x/y>
+and appends one CSV row per model to `--out` (header written when the file is new): date (UTC, the
+run's start), machine, torch version, git commit, the size arguments and the measured numbers, so
+that every number quoted in the README has a committed file behind it. `provenance` and
+`append_csv` are shared with scripts/bench_curvature.py and scripts/slurm_timings.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime
+import os
+import platform
+import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +40,64 @@ from harness import data as data_mod, models, trainer
 from harness.app import register_resolvers
 from harness.tracking import Tracker
 from harness.transforms import input_shape
+
+REPO = Path(__file__).resolve().parent.parent
+PERF_DIR = REPO / "experiments" / "performance"
+FIELDS = ["date", "machine", "torch", "commit", "device", "threads", "model", "images", "batch", "workers", "steps",
+          "harness_img_s", "baseline_img_s", "ratio", "note"]
+
+
+def git_commit() -> str:
+    """Short hash of HEAD, with "-dirty" when tracked files differ from it; "unknown" outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              timeout=30)
+        if head.returncode != 0 or not head.stdout.strip():
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True, timeout=30).stdout.strip()
+        return head.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine(device: str = "cpu") -> str:
+    """Platform, CPU count and model, and the device the numbers were measured on (`cpu` or the GPU name)."""
+    d = torch.device(device)
+    accel = torch.cuda.get_device_name(d) if d.type == "cuda" else "cpu"
+    return f"{platform.system()} {platform.release()} {platform.machine()}; {os.cpu_count()} cpus ({cpu_model()}); {accel}"
+
+
+def provenance(device: str = "cpu") -> dict:
+    return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "machine": machine(device), "torch": torch.__version__, "commit": git_commit()}
+
+
+def append_csv(path, fields: list[str], rows: list[dict]) -> None:
+    """Append rows to a CSV file, writing the header when the file is new; refuse a file whose header differs."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.is_file() or path.stat().st_size == 0
+    if not new:
+        with open(path, newline="") as f:
+            header = next(csv.reader(f), [])
+        if header != fields:
+            raise SystemExit(f"{path} has other columns ({','.join(header)}); pass another --out")
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="raise")
+        if new:
+            writer.writeheader()
+        writer.writerows([{k: row.get(k, "") for k in fields} for row in rows])
 
 
 def config(model: str, batch: int, steps: int, device: str, images: int):
@@ -97,9 +166,15 @@ def main():
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--images", type=int, default=10_000, help="training set size")
     p.add_argument("--device", default="auto")
+    p.add_argument("--out", default=str(PERF_DIR / "bench.csv"), help="CSV file the rows are appended to")
+    p.add_argument("--note", default=os.environ.get("BENCH_NOTE", ""),
+                   help="free text for the CSV's note column, e.g. the machine's load (default: $BENCH_NOTE)")
     args = p.parse_args()
     register_resolvers()
     device = str(trainer.resolve_device(args.device))
+    meta = {**provenance(device), "device": device, "threads": torch.get_num_threads(), "images": args.images,
+            "batch": args.batch, "workers": args.workers, "note": args.note}
+    append_csv(args.out, FIELDS, [])  # header now (new file) or refuse a file with other columns before measuring
     print(f"device: {trainer.device_name(torch.device(device))}, torch {torch.__version__}, "
           f"{args.images} images, batch {args.batch}, baseline DataLoader workers {args.workers}")
     lines = []
@@ -112,7 +187,10 @@ def main():
         b = baseline_throughput(cfg, arrays, device, args.workers)
         print(f"  {name}: harness {h:.0f} img/s, baseline {b:.0f} img/s", flush=True)
         lines.append(f"model={name} batch={args.batch} harness_img_s={h:.0f} baseline_img_s={b:.0f} ratio={h / b:.2f}")
+        append_csv(args.out, FIELDS, [{**meta, "model": name, "steps": steps, "harness_img_s": f"{h:.0f}",
+                                       "baseline_img_s": f"{b:.0f}", "ratio": f"{h / b:.3f}"}])
     print("\n".join(lines))
+    print(f"rows appended to {args.out}")
 
 
 if __name__ == "__main__":
