@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow test-all run bench bench-curvature slurm-timings report clean
+.PHONY: install test test-slow test-all run bench bench-curvature slurm-timings report reproduce clean
 
 install: $(STAMP)
 
@@ -34,6 +34,9 @@ bench-curvature: install  ## HVP cost, Lanczos vs power iteration, vs hessian-ei
 
 slurm-timings: install  ## local SLURM start/stop and tests/test_slurm.py timings (root + apt); appends to experiments/performance/slurm_timings.csv
 	$(PY) scripts/slurm_timings.py
+
+reproduce: install     ## every cpu-scale sweep, report and the dashboard, end to end (hours; re-run to resume)
+	$(PY) -m harness.reproduce
 
 report: install        ## rebuild every report and experiments/README.md (dashboard) from committed run records; no training
 	$(PY) -m harness.dashboard --rebuild
