@@ -77,3 +77,24 @@ def test_eps_is_in_pixel_units_before_normalisation():
     assert (adv - x).abs().max() <= 4 / 255 + 1e-6
     loss = lambda z: nn.functional.cross_entropy(model(t.normalize(z)), y).item()
     assert loss(adv) > loss(x)
+
+
+def test_random_sign_noise_is_the_control_it_should_be():
+    """Noise of the same size sits on the eps-ball's surface like FGSM, but hurts far less."""
+    model, x, y = small_trained_model()
+    eps = 0.03
+    noisy = attacks.random_sign_noise(x, eps, torch.Generator().manual_seed(0))
+    inside = (x > eps) & (x < 1 - eps)
+    assert torch.allclose((noisy - x).abs()[inside], torch.full_like(x[inside], eps), atol=1e-6)
+    clean = attacks.robust_accuracy(model, IDENTITY, x, y, "none", 0)
+    noise = attacks.robust_accuracy(model, IDENTITY, x, y, "noise", eps, generator=torch.Generator().manual_seed(0))
+    fgsm = attacks.robust_accuracy(model, IDENTITY, x, y, "fgsm", eps)
+    assert clean - noise < 0.5 * (clean - fgsm), (clean, noise, fgsm)
+
+
+def test_pgd_restarts_can_only_lower_accuracy():
+    model, x, y = small_trained_model()
+    one = attacks.robust_accuracy(model, IDENTITY, x, y, "pgd", 0.02, steps=3, generator=torch.Generator().manual_seed(0))
+    five = attacks.robust_accuracy(model, IDENTITY, x, y, "pgd", 0.02, steps=3, restarts=5,
+                                   generator=torch.Generator().manual_seed(0))
+    assert five <= one  # the first restart is the single run; the others can only add failures

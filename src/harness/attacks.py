@@ -39,6 +39,13 @@ def pgd(model, normalize, x, y, eps: float, steps: int = 10, step_size: float | 
     return x_adv
 
 
+def random_sign_noise(x, eps: float, generator: torch.Generator | None = None):
+    """The control for an attack: a random +-eps per pixel (the corner of the eps-ball FGSM also
+    lands on, but not chosen by the gradient), clipped to [0, 1]."""
+    signs = torch.randint(0, 2, x.shape, generator=generator, device="cpu").to(x.device) * 2 - 1
+    return (x + eps * signs).clamp(0, 1)
+
+
 @torch.no_grad()
 def predict(model, normalize, x):
     """(predicted class, its softmax probability)."""
@@ -47,17 +54,27 @@ def predict(model, normalize, x):
     return cls, conf
 
 
-def robust_accuracy(model, normalize, x, y, attack: str, eps: float, batch_size: int = 500, **pgd_kwargs) -> float:
-    """Accuracy on the attacked images (attack: "none", "fgsm" or "pgd")."""
+def robust_accuracy(model, normalize, x, y, attack: str, eps: float, batch_size: int = 500, restarts: int = 1,
+                    generator: torch.Generator | None = None, **pgd_kwargs) -> float:
+    """Accuracy on the attacked images (attack: "none", "fgsm", "pgd" or "noise"). With PGD
+    restarts, an image counts as correct only if it survives every restart (from its own random
+    start): the accuracy under the strongest of them."""
     was = model.training
     model.eval()
     correct = 0
     for i in range(0, len(y), batch_size):
         xb, yb = x[i : i + batch_size], y[i : i + batch_size]
-        if attack == "fgsm":
-            xb = fgsm(model, normalize, xb, yb, eps)
-        elif attack == "pgd":
-            xb = pgd(model, normalize, xb, yb, eps, **pgd_kwargs)
-        correct += int((predict(model, normalize, xb)[0] == yb).sum())
+        ok = torch.ones_like(yb, dtype=torch.bool)
+        for _ in range(restarts if attack == "pgd" else 1):
+            if attack == "fgsm":
+                xa = fgsm(model, normalize, xb, yb, eps)
+            elif attack == "pgd":
+                xa = pgd(model, normalize, xb, yb, eps, generator=generator, **pgd_kwargs)
+            elif attack == "noise":
+                xa = random_sign_noise(xb, eps, generator)
+            else:
+                xa = xb
+            ok &= predict(model, normalize, xa)[0] == yb
+        correct += int(ok.sum())
     model.train(was)
     return correct / len(y)

@@ -24,7 +24,7 @@ PROBE_TIMES = ("init", "end")
 TRACE_ESTIMATORS = ("hutchinson", "hutchpp", "none")
 BN_MODES = ("eval", "train")
 REPARAMETERIZATIONS = ("two_layer", "multi_layer")
-ATTACKS = ("fgsm", "pgd")
+ATTACKS = ("fgsm", "pgd", "noise")
 
 
 class ConfigError(ValueError):
@@ -158,6 +158,7 @@ def validate(cfg: DictConfig) -> None:
         _fail("adversarial.eps_255", list(a.eps_255), "a list of numbers in (0, 255] (eps = k / 255)")
     _list_of(cfg, "adversarial.attacks", ATTACKS, nonempty=True)
     _number(cfg, "adversarial.pgd_steps", 1, integer=True)
+    _number(cfg, "adversarial.pgd_restarts", 1, integer=True)
     _number(cfg, "adversarial.pgd_step_size", 0.0, lo_open=True, optional=True)
     _number(cfg, "adversarial.test_size", 1, integer=True)
     _one_of(cfg, "adversarial.split", ("test", "train"))

@@ -89,9 +89,11 @@ def adversarial_rows(model, pixels, normalize, test_x, test_y, cfg) -> tuple[lis
     rows = [{"attack": "none", "eps_255": 0, "eps": 0.0, "accuracy": clean, "images": len(y)}]
     for attack in cfg.attacks:
         for k in cfg.eps_255:
-            kwargs = {**pgd, "generator": torch.Generator().manual_seed(cfg.seed)} if attack == "pgd" else {}
-            acc = attacks.robust_accuracy(model, normalize, x, y, attack, k / 255, **kwargs)
-            rows.append({"attack": attack, "eps_255": k, "eps": k / 255, "accuracy": acc, "images": len(y)})
+            kwargs = {**pgd, "restarts": cfg.pgd_restarts} if attack == "pgd" else {}
+            acc = attacks.robust_accuracy(model, normalize, x, y, attack, k / 255,
+                                          generator=torch.Generator().manual_seed(cfg.seed), **kwargs)
+            rows.append({"attack": attack, "eps_255": k, "eps": k / 255, "accuracy": acc, "images": len(y),
+                         **({"pgd_steps": cfg.pgd_steps, "pgd_restarts": cfg.pgd_restarts} if attack == "pgd" else {})})
     was = model.training
     model.eval()
     pred, conf = attacks.predict(model, normalize, x)
