@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from . import tracking
 from .config import ConfigError, validate
 from .data import DataNotFoundError
+from .rundir import RunDirError
 
 log = logging.getLogger("harness")
 
@@ -79,10 +80,22 @@ def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
     if not distributed.is_main():
         logging.getLogger().setLevel(logging.WARNING)
         cfg.logger.name = "none"
+    if run_dir.exists() and not run_dir.is_dir():
+        raise rundir.RunDirError(f"run dir {run_dir} is a file; choose another (hydra.run.dir=...)")
     run_dir.mkdir(parents=True, exist_ok=True)
-
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    rundir.write_text(run_dir / rundir.CONFIG, OmegaConf.to_yaml(resolved))
+    rundir.lock(run_dir)  # before anything is read or written: one process per run dir
+    try:
+        rundir.check_same_config(run_dir, resolved)
+        rundir.write_text(run_dir / rundir.CONFIG, OmegaConf.to_yaml(resolved))
+        return _train(cfg, run_dir, resolved, sweep, data)
+    finally:
+        rundir.unlock(run_dir)
+
+
+def _train(cfg, run_dir, resolved, sweep, data):
+    from . import trainer
+
     group = cfg.logger.get("group") or cfg.name
     if sweep:
         group = f"{group}-{sweep}"
@@ -100,7 +113,7 @@ def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
 def main(cfg: DictConfig):
     try:
         summary = run(cfg)
-    except (ConfigError, DataNotFoundError) as e:
+    except (ConfigError, DataNotFoundError, RunDirError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     if summary.get("status") == "interrupted":

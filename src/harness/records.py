@@ -64,17 +64,33 @@ class Run:
                 "metrics": self.metrics, "files": self.files}
 
 
-def fingerprint(config: dict) -> str:
-    """A short hash of the resolved config minus NOT_IDENTITY: equal for two runs of the same thing."""
+def identity(config: dict, ignore=NOT_IDENTITY) -> dict:
+    """The resolved config minus the keys in `ignore` (dotted): what makes a run the run it is."""
     cfg = copy.deepcopy(config)
-    for key in NOT_IDENTITY:
+    for key in ignore:
         *parents, last = key.split(".")
         node = cfg
         for p in parents:
             node = node.get(p, {}) if isinstance(node, dict) else {}
         if isinstance(node, dict):
             node.pop(last, None)
-    return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
+    return cfg
+
+
+def fingerprint(config: dict) -> str:
+    """A short hash of the resolved config minus NOT_IDENTITY: equal for two runs of the same thing."""
+    return hashlib.sha256(json.dumps(identity(config), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def flat(d: dict, prefix: str = "") -> dict:
+    """{"a": {"b": 1}} -> {"a.b": 1}."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            out.update(flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 def _load_file(path: Path):

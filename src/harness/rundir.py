@@ -86,3 +86,75 @@ def git_commit() -> str | None:
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+class RunDirError(RuntimeError):
+    """A run dir that this run must not use: another config's, in use, unreadable."""
+
+
+# may differ between the runs of one run dir: a testing aid
+RESUMABLE_CHANGES = ("trainer.interrupt_at_step",)
+# when to stop, not what each step computes: may change while a run is unfinished or was stopped by
+# its time budget (it then goes on); a finished run keeps the rules it finished under
+STOP_RULES = ("trainer.time_budget_s", "trainer.max_epochs", "trainer.max_steps", "trainer.target_train_acc")
+_locks = {}  # run dir -> open lock file, held for the life of the process
+
+
+def lock(run_dir: Path) -> None:
+    """One process per run dir: an exclusive lock on <run dir>/.lock, holding our PID. The kernel
+    drops it when the process dies (also kill -9), so a dead run never blocks its own resume."""
+    import fcntl
+
+    run_dir = Path(run_dir)
+    if not _writer() or str(run_dir.resolve()) in _locks:
+        return
+    f = open(run_dir / ".lock", "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        holder = f.read().strip() or "?"
+        f.close()
+        raise RunDirError(f"run dir {run_dir} is in use by process {holder}; wait for it, stop it, or choose "
+                          "another dir (hydra.run.dir=...)") from None
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    _locks[str(run_dir.resolve())] = f
+
+
+def unlock(run_dir: Path) -> None:
+    f = _locks.pop(str(Path(run_dir).resolve()), None)
+    if f is not None:
+        f.close()
+
+
+def check_same_config(run_dir: Path, resolved: dict) -> None:
+    """Refuse to use a run dir that holds another config's run, naming the keys that differ."""
+    from omegaconf import OmegaConf
+
+    from .records import NOT_IDENTITY, flat, identity
+
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        return
+    try:
+        old = OmegaConf.to_container(OmegaConf.load(path))
+        if not isinstance(old, dict):
+            raise ValueError("not a mapping")
+    except Exception as e:  # a torn or hand-edited file: say which, and what to do
+        raise RunDirError(f"{path} is not a readable config ({type(e).__name__}); move the run dir away or "
+                          "choose another (hydra.run.dir=...)") from None
+    ignore = NOT_IDENTITY + RESUMABLE_CHANGES
+    a, b = flat(identity(old, ignore)), flat(identity(resolved, ignore))
+    diff = [f"{k}: {a.get(k, '<absent>')!r} -> {b.get(k, '<absent>')!r}" for k in sorted(set(a) | set(b))
+            if a.get(k, "<absent>") != b.get(k, "<absent>")]
+    summary = read_json(Path(run_dir) / SUMMARY) or {}
+    unfinished = summary.get("status") not in ("completed", "diverged") or summary.get("stop_reason") == "time_budget"
+    if diff and unfinished and all(d.split(":")[0] in STOP_RULES for d in diff):
+        return  # a longer run of the same thing
+    if diff:
+        shown = "; ".join(diff[:5]) + (f"; and {len(diff) - 5} more" if len(diff) > 5 else "")
+        raise RunDirError(f"run dir {run_dir} holds a run of another config ({shown}); use a new run dir "
+                          "(hydra.run.dir=... or hydra.sweep.dir=...) or the same overrides to resume it")

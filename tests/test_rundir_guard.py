@@ -1,0 +1,76 @@
+"""A run dir belongs to one config and one process at a time (issue: run dirs that cannot lie)."""
+
+import fcntl
+import os
+
+import pytest
+
+from harness.app import run
+from harness.rundir import RunDirError
+
+BASE = ["trainer.max_epochs=1", "optimizer.lr=0.01"]
+
+
+def snapshot(d):
+    return {p.name: p.read_bytes() for p in d.iterdir() if p.is_file() and p.name != ".lock"}
+
+
+def test_a_run_dir_refuses_another_config_naming_the_keys(make_cfg, tmp_path):
+    run(make_cfg(*BASE), run_dir=tmp_path)
+    before = snapshot(tmp_path)
+    with pytest.raises(RunDirError, match=r"another config \(optimizer\.lr: 0\.01 -> 0\.05\)"):
+        run(make_cfg("trainer.max_epochs=1", "optimizer.lr=0.05"), run_dir=tmp_path)
+    with pytest.raises(RunDirError, match=r"model\.name: 'mlp_1x512' -> 'mlp_3x512'"):
+        run(make_cfg(*BASE, "model=mlp_3x512"), run_dir=tmp_path)
+    assert snapshot(tmp_path) == before  # nothing touched
+
+
+def test_an_interrupted_run_does_not_resume_under_another_config(make_cfg, tmp_path):
+    cut = run(make_cfg(*BASE, "trainer.max_epochs=3", "trainer.interrupt_at_step=4"), run_dir=tmp_path)
+    assert cut["status"] == "interrupted"
+    with pytest.raises(RunDirError, match="optimizer.lr"):
+        run(make_cfg("trainer.max_epochs=3", "optimizer.lr=0.05"), run_dir=tmp_path)
+    done = run(make_cfg(*BASE, "trainer.max_epochs=3"), run_dir=tmp_path)  # the same overrides resume it
+    assert done["status"] == "completed"
+
+
+def test_logging_and_progress_keys_may_change(make_cfg, tmp_path):
+    run(make_cfg(*BASE), run_dir=tmp_path)
+    again = run(make_cfg(*BASE, "trainer.progress=none", "trainer.eval_batch_size=64"), run_dir=tmp_path)
+    assert again["status"] == "completed"
+
+
+def test_a_run_dir_in_use_is_refused_naming_the_holder(make_cfg, tmp_path):
+    with open(tmp_path / ".lock", "w") as holder:  # another open file: the lock conflicts as across processes
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        holder.write("4242")
+        holder.flush()
+        with pytest.raises(RunDirError, match="in use by process 4242"):
+            run(make_cfg(*BASE), run_dir=tmp_path)
+        assert not (tmp_path / "summary.json").exists()
+    # the holder is gone (closed, as when a process dies): the lock goes with it
+    assert run(make_cfg(*BASE), run_dir=tmp_path)["status"] == "completed"
+    assert (tmp_path / ".lock").read_text() == str(os.getpid())
+
+
+def test_an_unreadable_config_is_named(make_cfg, tmp_path):
+    (tmp_path / "config.yaml").write_text("{{{ not yaml")
+    with pytest.raises(RunDirError, match=r"config.yaml is not a readable config"):
+        run(make_cfg(*BASE), run_dir=tmp_path)
+
+
+def test_a_run_dir_that_is_a_file_is_refused(make_cfg, tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(RunDirError, match="is a file"):
+        run(make_cfg(*BASE), run_dir=f)
+    assert f.read_text() == "x"
+
+
+def test_stop_rules_may_change_only_while_a_run_is_unfinished(make_cfg, tmp_path):
+    cut = run(make_cfg(*BASE, "trainer.max_epochs=3", "trainer.interrupt_at_step=4"), run_dir=tmp_path / "a")
+    assert cut["status"] == "interrupted"
+    longer = run(make_cfg(*BASE, "trainer.max_epochs=4"), run_dir=tmp_path / "a")  # not finished: may run longer
+    assert longer["status"] == "completed" and longer["epochs"] == 4
+    with pytest.raises(RunDirError, match=r"trainer\.max_epochs: 4 -> 6"):  # finished: its summary would lie
+        run(make_cfg(*BASE, "trainer.max_epochs=6"), run_dir=tmp_path / "a")
