@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from harness import rundir
 from harness.app import run
 from harness.rundir import RunDirError
 
@@ -74,3 +75,26 @@ def test_stop_rules_may_change_only_while_a_run_is_unfinished(make_cfg, tmp_path
     assert longer["status"] == "completed" and longer["epochs"] == 4
     with pytest.raises(RunDirError, match=r"trainer\.max_epochs: 4 -> 6"):  # finished: its summary would lie
         run(make_cfg(*BASE, "trainer.max_epochs=6"), run_dir=tmp_path / "a")
+
+
+def _steps(d):
+    return [m["step"] for m in rundir.read_metrics(d)]
+
+
+def test_a_restart_from_scratch_does_not_repeat_steps(make_cfg, tmp_path):
+    whole = run(make_cfg(*BASE, "trainer.max_epochs=2"), run_dir=tmp_path / "whole")
+    d = tmp_path / "cut"
+    cut = run(make_cfg(*BASE, "trainer.max_epochs=2", "trainer.interrupt_at_step=4"), run_dir=d)
+    assert cut["status"] == "interrupted"
+    (d / "checkpoint.pt").unlink()  # as if the first checkpoint had never been written (kill -9 before it)
+    again = run(make_cfg(*BASE, "trainer.max_epochs=2"), run_dir=d)
+    assert _steps(d) == _steps(tmp_path / "whole") and len(set(_steps(d))) == len(_steps(d))
+    assert again["test_acc"] == whole["test_acc"]
+
+
+def test_a_torn_last_metrics_line_is_dropped_and_a_damaged_file_is_named(tmp_path, caplog):
+    (tmp_path / "metrics.jsonl").write_text('{"step": 1}\n{"step": 2}\n{"step": 3, "tr')
+    assert _steps(tmp_path) == [1, 2] and "torn last line" in caplog.text
+    (tmp_path / "metrics.jsonl").write_text('{"step": 1}\ngarbage\n{"step": 3}\n')
+    with pytest.raises(RunDirError, match=r"metrics.jsonl: line 2 is not JSON"):
+        rundir.read_metrics(tmp_path)

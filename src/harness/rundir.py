@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import tempfile
@@ -50,10 +51,24 @@ def read_json(path: Path):
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
+    """The metrics history. metrics.jsonl is appended a line at a time, so a crash (kill -9, a full
+    disk) can leave its last line torn: that line is dropped with a warning. A bad line anywhere
+    else means the file was damaged: one line naming it."""
     path = Path(run_dir) / METRICS
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    records = []
+    for i, line in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i == len(lines) - 1:
+                logging.getLogger(__name__).warning("%s: dropped a torn last line (a crash while writing it)", path)
+                break
+            raise RunDirError(f"{path}: line {i + 1} is not JSON; the file is damaged (move the run dir away "
+                              "or delete the file to start the history anew)") from None
+    return records
 
 
 def append_metrics(run_dir: Path, record: dict) -> None:
@@ -65,8 +80,9 @@ def append_metrics(run_dir: Path, record: dict) -> None:
 
 
 def truncate_metrics(run_dir: Path, last_step: int) -> None:
-    """On resume: drop records written after the checkpoint, so the file matches an uninterrupted run."""
-    kept = [r for r in read_metrics(run_dir) if r["step"] <= last_step]
+    """On resume: drop records written after the checkpoint, so the file matches an uninterrupted run
+    (last_step -1: a start from scratch keeps nothing)."""
+    kept = [r for r in read_metrics(run_dir) if r["step"] <= last_step] if last_step >= 0 else []
     write_text(Path(run_dir) / METRICS, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
 
 

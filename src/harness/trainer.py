@@ -157,6 +157,8 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         epoch_loss_sum, epoch_batches = checkpoint["epoch_loss_sum"], checkpoint["epoch_batches"]
         rundir.truncate_metrics(run_dir, step)
         log.info("resumed from %s at epoch %d, step %d", run_dir / rundir.CHECKPOINT, epoch, step)
+    else:  # from scratch: whatever an earlier attempt wrote before its first checkpoint is not history
+        rundir.truncate_metrics(run_dir, -1)
 
     def save_checkpoint():
         rundir.save_checkpoint(run_dir, {
@@ -175,6 +177,8 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
               if wants_probe else None)
     # The init probe is measured once, before the first step, and kept with the run (resume-safe).
     init_probe = rundir.read_json(run_dir / "probe_init.json") or {}
+    if init_probe and checkpoint is None:  # measured by an attempt that died before its first checkpoint
+        rundir.append_metrics(run_dir, probes.finite(init_probe))
     if "init" in c.at and not init_probe and checkpoint is None:
         log.info("Hessian probe at init on %d images ...", len(sample[1]))
         init_probe = {f"init/{k}": v for k, v in probes.hessian_probe(model, *sample, c).items()}
