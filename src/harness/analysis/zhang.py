@@ -238,7 +238,7 @@ def corruption_sweep(runs, out: Path):
             p, mean, lo, hi = (np.array(v, float) for v in zip(*pts))
             err = np.nan_to_num(np.array([mean - lo, hi - mean]))
             ax.errorbar(p, mean, yerr=np.clip(err, 0, None), marker="o", capsize=3)
-        ax.set(xlabel="label corruption p", ylabel=ylabel + " (mean, 95% CI over seeds)", title=title)
+        ax.set(xlabel="label corruption p", ylabel=ylabel, title=f"{title}\n(mean and t 95% CI over seeds)")
         figures.append(save_figure(fig, out / f"{name}.png"))
     return {"corruption_sweep": rows, "verdicts": _figure1bc_verdicts(by_p, fit_of, figures)}, figures
 
