@@ -4,14 +4,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow test-all run bench bench-curvature slurm-timings report reproduce clean
+.PHONY: install test test-slow test-all run bench bench-curvature slurm-timings report reproduce constraints clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[dev,launchers]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,launchers]'
 	touch $(STAMP)
+
+constraints: install   ## regenerate constraints.txt: the exact versions of this venv (the ones the tests passed with)
+	( echo "# Exact versions make install uses (pip -c): regenerate with make constraints; ranges live in pyproject.toml"; \
+	  $(PY) -m pip freeze --exclude-editable | grep -v -i '^hessian-eigenthings' ) > constraints.txt
 
 test: install          ## the fast suite (< 10 min on 2 CPU cores)
 	$(PY) -m pytest -q

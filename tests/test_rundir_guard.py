@@ -98,3 +98,12 @@ def test_a_torn_last_metrics_line_is_dropped_and_a_damaged_file_is_named(tmp_pat
     (tmp_path / "metrics.jsonl").write_text('{"step": 1}\ngarbage\n{"step": 3}\n')
     with pytest.raises(RunDirError, match=r"metrics.jsonl: line 2 is not JSON"):
         rundir.read_metrics(tmp_path)
+
+
+def test_summary_names_the_code_and_the_package_versions(make_cfg, tmp_path):
+    from importlib import metadata
+
+    s = run(make_cfg(*BASE), run_dir=tmp_path)
+    assert s["package_versions"]["torch"] == metadata.version("torch")
+    assert set(s["package_versions"]) >= {"numpy", "hydra-core", "omegaconf", "wandb", "scipy"}
+    assert s["git_commit"] is None or len(s["git_commit"].split("-")[0]) == 40

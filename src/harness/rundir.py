@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -95,11 +96,16 @@ def load_checkpoint(run_dir: Path, map_location="cpu"):
     return torch.load(path, map_location=map_location, weights_only=True) if path.is_file() else None
 
 
+@functools.lru_cache(maxsize=1)
 def git_commit() -> str | None:
+    """The commit of the code this process runs: read once, at the first call (the trainer calls it
+    when imported), with "-dirty" when tracked files differed from it. None outside a checkout."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True,
+                              timeout=5).stdout.strip()
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=5)
-        return out.stdout.strip() or None
+        head = git("rev-parse", "HEAD")
+        return (head + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")) if head else None
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -174,3 +180,20 @@ def check_same_config(run_dir: Path, resolved: dict) -> None:
         shown = "; ".join(diff[:5]) + (f"; and {len(diff) - 5} more" if len(diff) > 5 else "")
         raise RunDirError(f"run dir {run_dir} holds a run of another config ({shown}); use a new run dir "
                           "(hydra.run.dir=... or hydra.sweep.dir=...) or the same overrides to resume it")
+
+
+KEY_PACKAGES = ("torch", "torchvision", "numpy", "scipy", "hydra-core", "omegaconf", "wandb")
+
+
+@functools.lru_cache(maxsize=1)
+def package_versions() -> dict:
+    """The installed versions of the packages whose behaviour the numbers depend on."""
+    from importlib import metadata
+
+    out = {}
+    for name in KEY_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out

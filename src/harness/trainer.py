@@ -25,6 +25,7 @@ from .progress import Progress
 from .transforms import BatchTransform, input_shape
 
 log = logging.getLogger(__name__)
+rundir.git_commit()  # now, not when a run ends: the summary names the code that was imported
 DONE = ("completed", "diverged")  # a run dir in one of these states is not trained again
 
 
@@ -275,6 +276,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
             "noise_scale": schedules.noise_scale(cfg.optimizer.lr, n_train, min(t.batch_size, n_train),
                                                  cfg.optimizer.momentum),
             "torch_version": torch.__version__, "harness_version": __version__, "git_commit": rundir.git_commit(),
+            "package_versions": rundir.package_versions(),
             "run_dir": str(run_dir), **{f"data_{k}": v for k, v in data.info.items()},
             # where it ran: SLURM job (array) ids and how often it was requeued, else None
             **{f"slurm_{k.lower()}": os.environ.get(f"SLURM_{k}") for k in
