@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from . import tracking
 from .config import ConfigError, validate
-from .data import DataNotFoundError
+from .data import DataError, DataNotFoundError
 from .rundir import RunDirError
 
 log = logging.getLogger("harness")
@@ -113,7 +113,7 @@ def _train(cfg, run_dir, resolved, sweep, data):
 def main(cfg: DictConfig):
     try:
         summary = run(cfg)
-    except (ConfigError, DataNotFoundError, RunDirError) as e:
+    except (ConfigError, DataNotFoundError, DataError, RunDirError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     if summary.get("status") == "interrupted":

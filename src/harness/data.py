@@ -27,6 +27,30 @@ class DataNotFoundError(FileNotFoundError):
     pass
 
 
+class DataError(ValueError):
+    """A data file that is there but not what the harness needs (one line: file, key, expected, found)."""
+
+
+IMAGE_SHAPE = (32, 32, 3)
+
+
+def check_arrays(arrays: "Arrays", source) -> "Arrays":
+    """Refuse, before training, arrays that would crash mid-run or silently change the data:
+    uint8 (N, 32, 32, 3) images, integer labels 0..9, one label per image."""
+    for split in ("train", "test"):
+        x, y = getattr(arrays, f"x_{split}"), getattr(arrays, f"y_{split}")
+        if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE:
+            raise DataError(f"{source}: x_{split} must be uint8 (N, 32, 32, 3) images (HWC); found {x.dtype} "
+                            f"{tuple(x.shape)}")
+        if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or len(y) != len(x):
+            raise DataError(f"{source}: y_{split} must be {len(x)} integer labels (one per image); found {y.dtype} "
+                            f"{tuple(y.shape)}")
+        if len(y) and (y.min() < 0 or y.max() >= NUM_CLASSES):
+            raise DataError(f"{source}: y_{split} must be class labels 0..{NUM_CLASSES - 1}; found values "
+                            f"{int(y.min())}..{int(y.max())}")
+    return arrays
+
+
 @dataclass
 class Arrays:
     """Images uint8 (N, 32, 32, 3) HWC, labels int64 (N,)."""
@@ -53,8 +77,21 @@ class DeviceData:
 
 
 def _read_npz(path: Path) -> Arrays:
-    with np.load(path, allow_pickle=False) as d:
-        return Arrays(d["x_train"], d["y_train"].astype(np.int64), d["x_test"], d["y_test"].astype(np.int64))
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in d.files]
+            if missing:
+                raise DataError(f"{path}: no key {missing[0]!r} (expected x_train, y_train, x_test, y_test; "
+                                f"found {', '.join(d.files) or 'none'})")
+            arrays = Arrays(d["x_train"], d["y_train"], d["x_test"], d["y_test"])
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+        if isinstance(e, DataError):
+            raise
+        raise DataError(f"{path}: not a readable .npz (truncated or another format: {type(e).__name__})") from None
+    check_arrays(arrays, path)
+    return Arrays(arrays.x_train, arrays.y_train.astype(np.int64), arrays.x_test, arrays.y_test.astype(np.int64))
 
 
 def _read_batches_py(folder: Path) -> Arrays:
@@ -67,7 +104,8 @@ def _read_batches_py(folder: Path) -> Arrays:
 
     train = [read(f"data_batch_{i}") for i in range(1, 6)]
     x_test, y_test = read("test_batch")
-    return Arrays(np.concatenate([t[0] for t in train]), np.concatenate([t[1] for t in train]), x_test, y_test)
+    return check_arrays(Arrays(np.concatenate([t[0] for t in train]), np.concatenate([t[1] for t in train]),
+                               x_test, y_test), folder)
 
 
 def load_cifar10(root: str | os.PathLike, download: bool = True) -> Arrays:
@@ -139,6 +177,9 @@ def class_balanced_split(labels: np.ndarray, val_size: int, subset: int | None, 
         return [base + (c < extra) for c in range(NUM_CLASSES)]
 
     val_counts = counts(val_size)
+    if any(k > len(idx) for k, idx in zip(val_counts, per_class)):
+        raise DataError(f"data.val_size={val_size} needs {max(val_counts)} images of every class; the training "
+                        f"set has {min(len(i) for i in per_class)} of its rarest class")
     val = np.concatenate([idx[:k] for idx, k in zip(per_class, val_counts)])
     rest = [idx[k:] for idx, k in zip(per_class, val_counts)]
     if subset is None:
@@ -146,7 +187,8 @@ def class_balanced_split(labels: np.ndarray, val_size: int, subset: int | None, 
     else:
         sub_counts = counts(subset)
         if any(k > len(r) for k, r in zip(sub_counts, rest)):
-            raise ValueError(f"data.subset={subset} is larger than the images left after the val split")
+            raise DataError(f"data.subset={subset} is larger than the {sum(len(r) for r in rest)} images left after "
+                            f"the val split (data.val_size={val_size})")
         train = np.concatenate([r[:k] for r, k in zip(rest, sub_counts)])
     return np.sort(train), np.sort(val)
 
