@@ -73,3 +73,66 @@ def test_the_cli_says_it_in_one_line_and_exits_2(tmp_path):
     assert len(lines) == 1 and "y_train must be class labels 0..9" in lines[0]
     assert "Traceback" not in out.stderr
     assert not (tmp_path / "run" / "summary.json").exists()
+
+
+# --- damaged run-dir state ------------------------------------------------------------------------
+
+from harness import rundir  # noqa: E402
+from harness.app import run  # noqa: E402
+from harness.rundir import RunDirError  # noqa: E402
+
+RUN = ["trainer.max_epochs=3", "optimizer.lr=0.01"]
+
+
+def test_a_damaged_latest_checkpoint_falls_back_to_the_previous_one(make_cfg, tmp_path, caplog):
+    whole = run(make_cfg(*RUN), run_dir=tmp_path / "whole")
+    d = tmp_path / "cut"
+    run(make_cfg(*RUN, "trainer.interrupt_at_step=4"), run_dir=d)  # checkpoints at step 3 (epoch end) and 4
+    assert (d / "checkpoint.prev.pt").is_file()
+    (d / "checkpoint.pt").write_bytes((d / "checkpoint.pt").read_bytes()[:100])  # truncated
+    resumed = run(make_cfg(*RUN), run_dir=d)
+    assert "checkpoint.pt does not load" in caplog.text
+    assert (resumed["steps"], resumed["test_acc"], resumed["train_loss"]) == (whole["steps"], whole["test_acc"],
+                                                                             whole["train_loss"])
+    steps = [m["step"] for m in rundir.read_metrics(d)]
+    assert steps == [m["step"] for m in rundir.read_metrics(tmp_path / "whole")]
+
+
+@pytest.mark.parametrize("damage", [b"", b"garbage"])
+def test_unloadable_checkpoints_are_named_with_the_remedy(make_cfg, tmp_path, damage):
+    run(make_cfg(*RUN, "trainer.interrupt_at_step=4"), run_dir=tmp_path)
+    for name in ("checkpoint.pt", "checkpoint.prev.pt"):
+        (tmp_path / name).write_bytes(damage)
+    with pytest.raises(RunDirError, match=r"checkpoint.pt and .*checkpoint.prev.pt do not load .*delete them"):
+        run(make_cfg(*RUN), run_dir=tmp_path)
+
+
+def test_a_garbage_summary_is_named_with_the_remedy(make_cfg, tmp_path):
+    run(make_cfg(*RUN, "trainer.interrupt_at_step=4"), run_dir=tmp_path)
+    (tmp_path / "summary.json").write_text("{not json")
+    with pytest.raises(RunDirError, match=r"summary.json is not valid JSON .*delete it"):
+        run(make_cfg(*RUN), run_dir=tmp_path)
+
+
+def test_ctrl_c_checkpoints_like_sigterm_and_exits_130(tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO
+
+    args = ["experiment=random_labels", "scale=smoke", "logger=none", "data.train_size=600", "trainer.max_epochs=40",
+            "trainer.target_train_acc=null", "trainer.batch_size=16", f"hydra.run.dir={tmp_path}"]
+    proc = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (tmp_path / "metrics.jsonl").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert (s["status"], s["stop_reason"]) == ("interrupted", "sigint") and (tmp_path / "checkpoint.pt").is_file()
+    assert "Traceback" not in err

@@ -117,7 +117,8 @@ def main(cfg: DictConfig):
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     if summary.get("status") == "interrupted":
-        sys.exit(143)  # 128 + SIGTERM: schedulers see the job as pre-empted, not completed
+        # 128 + the signal: schedulers see the job as pre-empted, a shell as Ctrl-C'd, not completed
+        sys.exit(130 if summary.get("stop_reason") == "sigint" else 143)
     print(f"{summary['status']} ({summary['stop_reason']}): train acc {summary.get('train_acc', float('nan')):.4f}, "
           f"test acc {summary.get('test_acc', float('nan')):.4f}, {summary['epochs']:.1f} epochs, "
           f"{summary['wall_time_s']:.0f} s -> {summary['run_dir']}")

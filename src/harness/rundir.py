@@ -48,7 +48,13 @@ def write_text(path: Path, text: str) -> None:
 
 def read_json(path: Path):
     path = Path(path)
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RunDirError(f"{path} is not valid JSON (damaged); delete it (a run resumes from its checkpoint) "
+                          "or move the run dir away") from None
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
@@ -87,13 +93,37 @@ def truncate_metrics(run_dir: Path, last_step: int) -> None:
     write_text(Path(run_dir) / METRICS, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
 
 
+PREVIOUS = "checkpoint.prev.pt"
+
+
 def save_checkpoint(run_dir: Path, state: dict) -> None:
-    atomic_write(Path(run_dir) / CHECKPOINT, lambda f: torch.save(state, f))
+    """The new checkpoint replaces the old one atomically, and the old one is kept as
+    checkpoint.prev.pt: if the latest ever fails to load, the run resumes from the one before."""
+    run_dir = Path(run_dir)
+
+    def write(f):
+        torch.save(state, f)
+        f.flush()
+        if _writer() and (run_dir / CHECKPOINT).is_file():
+            os.replace(run_dir / CHECKPOINT, run_dir / PREVIOUS)
+
+    atomic_write(run_dir / CHECKPOINT, write)
 
 
 def load_checkpoint(run_dir: Path, map_location="cpu"):
-    path = Path(run_dir) / CHECKPOINT
-    return torch.load(path, map_location=map_location, weights_only=True) if path.is_file() else None
+    """The latest readable checkpoint (checkpoint.pt, else checkpoint.prev.pt), or None for none."""
+    log = logging.getLogger(__name__)
+    paths = [p for p in (Path(run_dir) / CHECKPOINT, Path(run_dir) / PREVIOUS) if p.is_file()]
+    for path in paths:
+        try:
+            return torch.load(path, map_location=map_location, weights_only=True)
+        except Exception as e:  # truncated, empty, not a torch file
+            log.warning("%s does not load (%s)%s", path, type(e).__name__,
+                        "; trying the previous checkpoint" if path.name == CHECKPOINT else "")
+    if paths:
+        raise RunDirError(f"{' and '.join(str(p) for p in paths)} do not load (damaged); delete "
+                          f"{'them' if len(paths) > 1 else 'it'} to train this run from scratch, or move the run dir away")
+    return None
 
 
 @functools.lru_cache(maxsize=1)

@@ -71,11 +71,11 @@ def packed_bits(hits: torch.Tensor) -> str:
 
 
 class _SigtermFlag:
-    """SIGTERM (Ctrl-C'd sweeps, schedulers) and SIGUSR2 (SLURM pre-emption / time limit, as
+    """SIGTERM (schedulers, kill), SIGINT (Ctrl-C) and SIGUSR2 (SLURM pre-emption / time limit, as
     submitit asks for it) set a flag; the loop checkpoints and stops. `chain()` then hands a USR2
     to the handler that was there before (submitit's, which requeues the job and exits)."""
 
-    SIGNALS = (signal.SIGTERM, signal.SIGUSR2)
+    SIGNALS = (signal.SIGTERM, signal.SIGUSR2, signal.SIGINT)  # SIGINT: Ctrl-C in a terminal
 
     def __init__(self):
         self.raised = None  # the signal number once one arrived
@@ -341,7 +341,8 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                     save_checkpoint()
                     log.warning("interrupted at step %d; checkpoint in %s: re-run the same command "
                                 "with hydra.run.dir=%s to resume", step, run_dir, run_dir)
-                    summary = finish("interrupted", "preempted" if sigterm.raised == signal.SIGUSR2 else "sigterm")
+                    summary = finish("interrupted", {signal.SIGUSR2: "preempted", signal.SIGINT: "sigint"}.get(
+                        sigterm.raised, "sigterm"))
                     sigterm.chain()
                     return summary
                 over_time = t.time_budget_s and elapsed + time.perf_counter() - started >= t.time_budget_s
