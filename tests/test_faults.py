@@ -136,3 +136,20 @@ def test_ctrl_c_checkpoints_like_sigterm_and_exits_130(tmp_path):
     s = json.loads((tmp_path / "summary.json").read_text())
     assert (s["status"], s["stop_reason"]) == ("interrupted", "sigint") and (tmp_path / "checkpoint.pt").is_file()
     assert "Traceback" not in err
+
+
+def test_a_sweep_with_one_invalid_job_records_it_and_runs_the_rest(tmp_path):
+    import json
+
+    from harness import report
+
+    sweep = tmp_path / "sweep"
+    out = run_cli("-m", "experiment=random_labels", "scale=smoke", "logger=none", "trainer.max_epochs=1",
+                  "optimizer.lr=-1,0.01", f"hydra.sweep.dir={sweep}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "error: invalid config: optimizer.lr=-1" in out.stderr and "Traceback" not in out.stderr
+    first, second = (json.loads((sweep / j / "summary.json").read_text()) for j in ("0", "1"))
+    assert first["status"] == "invalid" and "optimizer.lr" in first["error"]
+    assert second["status"] == "completed"
+    report.report(sweep, tmp_path / "out", wandb_mode="disabled")  # the report leaves the invalid job out
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["runs"] == 1

@@ -115,7 +115,16 @@ def main(cfg: DictConfig):
         summary = run(cfg)
     except (ConfigError, DataNotFoundError, DataError, RunDirError) as e:
         print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+        job_dir, sweep = _hydra_run_info()
+        if sweep is None:
+            sys.exit(2)
+        # one bad job of a multirun: recorded as invalid (not in a dir another run owns), the sweep goes on
+        if not isinstance(e, RunDirError):
+            from . import rundir
+
+            rundir.write_text(job_dir / rundir.CONFIG, OmegaConf.to_yaml(cfg))
+            rundir.write_json(job_dir / rundir.SUMMARY, {"status": "invalid", "error": str(e), "diverged": False})
+        return None
     if summary.get("status") == "interrupted":
         # 128 + the signal: schedulers see the job as pre-empted, a shell as Ctrl-C'd, not completed
         sys.exit(130 if summary.get("stop_reason") == "sigint" else 143)

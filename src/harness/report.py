@@ -135,6 +135,9 @@ def report(sources, out: Path | None = None, wandb_mode: str = "offline", projec
     name = names[0]
     if name not in analysis.ANALYSES:
         raise SystemExit(f"error: no analysis for experiment {name!r}; known: {sorted(analysis.ANALYSES)}")
+    for r in [r for r in runs if r.summary.get("status") == "invalid"]:
+        print(f"warning: run {r.job} was refused ({r.summary.get('error')}): left out", file=sys.stderr)
+    runs = [r for r in runs if r.summary.get("status") != "invalid"]
     runs, dropped = records.deduplicate(runs)
     for job, kept in dropped:
         print(f"warning: run {job} repeats run {kept} (same resolved config): counted once", file=sys.stderr)
