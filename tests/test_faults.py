@@ -153,3 +153,45 @@ def test_a_sweep_with_one_invalid_job_records_it_and_runs_the_rest(tmp_path):
     assert second["status"] == "completed"
     report.report(sweep, tmp_path / "out", wandb_mode="disabled")  # the report leaves the invalid job out
     assert json.loads((tmp_path / "out" / "report.json").read_text())["runs"] == 1
+
+
+# --- config values refused before anything runs ------------------------------------------------------
+
+from harness.config import ConfigError, validate  # noqa: E402
+
+BAD_VALUES = [
+    ("optimizer.nesterov=maybe", "optimizer.nesterov='maybe'"), ("data.augment.crop=maybe", "data.augment.crop"),
+    ("data.augment.flip=1", "data.augment.flip=1"), ("trainer.amp=abc", "trainer.amp='abc'"),
+    ("trainer.compile=yes_please", "trainer.compile"), ("curvature.negative=2", "curvature.negative"),
+    ("adversarial.random_start=sometimes", "adversarial.random_start"),
+    ("trainer.save_predictions=on_tuesdays", "trainer.save_predictions"),
+    ("adversarial.seed=abc", "adversarial.seed='abc'"), ("curvature.seed=abc", "curvature.seed='abc'"),
+    ("curvature.sample_seed=-1", "curvature.sample_seed=-1"), ("seed=18446744073709551617", "seed=18446744073709551617"),
+    ("data.randomization_seed=1.5", "data.randomization_seed=1.5"), ("data.split_seed=-3", "data.split_seed=-3"),
+]
+
+
+@pytest.mark.parametrize("override, named", BAD_VALUES)
+def test_mistyped_values_are_refused_naming_the_key(make_cfg, override, named):
+    with pytest.raises(ConfigError, match="invalid config: " + named.replace(".", r"\.").replace("'", "'?")):
+        validate(make_cfg(override))
+
+
+@pytest.mark.parametrize("args, named", [
+    (["device=cuda"], "device='cuda'"),
+    (["hydra.run.dir="], "hydra.run.dir="),
+    (["optimizer.lr=-1"], "optimizer.lr=-1"),
+    (["trainer.amp=abc"], "trainer.amp='abc'"),
+])
+def test_refused_runs_leave_no_run_dir_behind(tmp_path, args, named):
+    import torch
+
+    if args == ["device=cuda"] and torch.cuda.is_available():
+        pytest.skip("a GPU is visible: device=cuda is valid here")
+    run_dir = tmp_path / "run"
+    extra = [] if any(a.startswith("hydra.run.dir") for a in args) else [f"hydra.run.dir={run_dir}"]
+    out = run_cli("experiment=random_labels", "scale=smoke", "logger=none", *args, *extra, cwd=tmp_path)
+    assert out.returncode == 2, out.stderr[-2000:]
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and named in errors[0] and "Traceback" not in out.stderr
+    assert list(tmp_path.iterdir()) == []  # no run dir, nothing in the current directory

@@ -41,7 +41,11 @@ def _hydra_run_info() -> tuple[Path | None, str | None]:
     if not HydraConfig.initialized():
         return None, None
     hc = HydraConfig.get()
-    sweep = Path(hc.sweep.dir).name if hc.mode == RunMode.MULTIRUN else None
+    multirun = hc.mode == RunMode.MULTIRUN
+    for key, value in (("hydra.sweep.dir", hc.sweep.dir) if multirun else ("hydra.run.dir", hc.run.dir),):
+        if not str(value or "").strip():  # Hydra would write the run into the current directory
+            raise ConfigError(f"invalid config: {key}={value!r}; allowed: a directory path")
+    sweep = Path(hc.sweep.dir).name if multirun else None
     return Path(hc.runtime.output_dir), sweep
 
 
@@ -74,6 +78,10 @@ def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
     from . import distributed, rundir, trainer  # torch is imported here, after the config is known to be good
 
     _share_the_machine()
+    import torch
+
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("invalid config: device='cuda'; allowed: auto | cpu (no CUDA GPU is visible here)")
     distributed.init(trainer.resolve_device(cfg.device).type)
     # under torchrun every rank uses rank 0's run dir; only rank 0 writes it and the W&B run
     run_dir = Path(distributed.broadcast(str(run_dir or hydra_dir or "runs/unnamed")))
@@ -110,13 +118,29 @@ def _train(cfg, run_dir, resolved, sweep, data):
     return summary
 
 
+def _remove_if_untouched(run_dir: Path | None) -> None:
+    """A refused run leaves nothing behind: Hydra made its output dir (.hydra/, the log) before the
+    config was checked; remove it when that is all it holds (an existing run's dir is kept)."""
+    if run_dir is None or not run_dir.is_dir() or run_dir.resolve() == Path.cwd().resolve():
+        return
+    if {p.name for p in run_dir.iterdir()} <= {".hydra", "harness.log"}:
+        import shutil
+
+        logging.shutdown()  # close the log file before its folder goes
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
 def main(cfg: DictConfig):
     try:
         summary = run(cfg)
     except (ConfigError, DataNotFoundError, DataError, RunDirError) as e:
         print(f"error: {e}", file=sys.stderr)
-        job_dir, sweep = _hydra_run_info()
+        try:
+            job_dir, sweep = _hydra_run_info()
+        except ConfigError:
+            job_dir, sweep = None, None
         if sweep is None:
+            _remove_if_untouched(job_dir)
             sys.exit(2)
         # one bad job of a multirun: recorded as invalid (not in a dir another run owns), the sweep goes on
         if not isinstance(e, RunDirError):

@@ -76,10 +76,27 @@ def _number(cfg, key, lo=None, hi=None, *, integer=False, optional=False, lo_ope
         _fail(key, value, f"{kind}{rng}" + (" or null" if optional else ""))
 
 
+BOOLEANS = ("data.download", "data.augment.crop", "data.augment.flip", "optimizer.nesterov", "trainer.amp",
+            "trainer.compile", "trainer.channels_last", "trainer.save_predictions", "curvature.negative",
+            "adversarial.random_start")
+SEEDS = ("seed", "data.randomization_seed", "data.split_seed", "curvature.seed", "curvature.sample_seed",
+         "adversarial.seed")
+MAX_SEED = 2**63 - 1  # what torch.manual_seed, torch.Generator and numpy all take
+
+
+def _bool(cfg, key):
+    value = _get(cfg, key)
+    if not isinstance(value, bool):  # "maybe" or "abc" would otherwise be truthy
+        _fail(key, value, "true | false")
+
+
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError naming the first bad key; return None when the config is usable."""
     _one_of(cfg, "device", DEVICES)
-    _number(cfg, "seed", 0, integer=True)
+    for key in SEEDS:  # seeds are used only after training has started (probes, attacks): check them now
+        _number(cfg, key, 0, MAX_SEED, integer=True)
+    for key in BOOLEANS:
+        _bool(cfg, key)
 
     _one_of(cfg, "data.name", DATASETS)
     _one_of(cfg, "data.preprocess", PREPROCESS)
@@ -87,8 +104,6 @@ def validate(cfg: DictConfig) -> None:
     _number(cfg, "data.corruption_prob", 0.0, 1.0)
     _number(cfg, "data.subset", 10, integer=True, optional=True)
     _number(cfg, "data.val_size", 0, integer=True)
-    _number(cfg, "data.randomization_seed", 0, integer=True)
-    _number(cfg, "data.split_seed", 0, integer=True)
     if cfg.data.name == "synthetic":
         _number(cfg, "data.train_size", 10, integer=True)
         _number(cfg, "data.test_size", 1, integer=True)
