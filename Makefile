@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow test-faults test-all run bench bench-curvature slurm-timings report reproduce constraints clean
+.PHONY: install test test-slow test-sweeps test-faults test-all run bench bench-curvature slurm-timings report reproduce constraints clean
 
 install: $(STAMP)
 
@@ -23,11 +23,14 @@ test: install          ## the fast suite (< 10 min on 2 CPU cores)
 test-slow: install     ## real-data and longer training tests
 	$(PY) -m pytest -q -m slow
 
+test-sweeps: install   ## every experiment's sweep at smoke scale through the CLI, and its report
+	$(PY) -m pytest -q -m sweeps
+
 test-faults: install   ## kill -9 at many moments, then resume exactly
 	$(PY) -m pytest -q -m faults
 
 test-all: install
-	$(PY) -m pytest -q -m 'slow or faults or not (slow or faults)'
+	$(PY) -m pytest -q -m 'slow or faults or sweeps or not (slow or faults or sweeps)'
 
 run: install           ## the main job: memorize random labels (cpu scale, real CIFAR-10)
 	$(PY) -m harness experiment=random_labels

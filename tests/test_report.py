@@ -96,6 +96,7 @@ CHEAP_PROBE = ["curvature.sample_size=64", "curvature.trace_hvps=4", "curvature.
                "curvature.solver=lanczos", "curvature.tol=0.05"]
 
 
+@pytest.mark.sweeps  # the CLI smoke sweeps: make test-sweeps (CI runs them too)
 @pytest.mark.parametrize("experiment, jobs, files, extra", [
     ("zhang_table1", 6, ["table1.csv", "table1.md"], []),
     ("randomizations", 5, ["randomizations.md", "figure1a_loss_vs_steps.png"], []),
