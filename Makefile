@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow test-sweeps test-faults test-all run bench bench-curvature slurm-timings report reproduce constraints clean
+.PHONY: install lint test test-slow test-sweeps test-faults test-all run bench bench-curvature slurm-timings report reproduce constraints clean
 
 install: $(STAMP)
 
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml constraints.txt
 constraints: install   ## regenerate constraints.txt: the exact versions of this venv (the ones the tests passed with)
 	( echo "# Exact versions make install uses (pip -c): regenerate with make constraints; ranges live in pyproject.toml"; \
 	  $(PY) -m pip freeze --exclude-editable | grep -v -i '^hessian-eigenthings' ) > constraints.txt
+
+lint: install          ## ruff: lint and format check (configured in pyproject.toml)
+	$(VENV)/bin/ruff check src tests scripts
+	$(VENV)/bin/ruff format --check src tests scripts
 
 test: install          ## the fast suite (< 10 min on 2 CPU cores)
 	$(PY) -m pytest -q

@@ -36,26 +36,48 @@ from hydra import compose, initialize_config_module
 from PIL import Image
 from torchvision import transforms
 
-from harness import data as data_mod, models, trainer
+from harness import data as data_mod
+from harness import models, trainer
 from harness.app import register_resolvers
 from harness.tracking import Tracker
 from harness.transforms import input_shape
 
 REPO = Path(__file__).resolve().parent.parent
 PERF_DIR = REPO / "experiments" / "performance"
-FIELDS = ["date", "machine", "torch", "commit", "device", "threads", "model", "images", "batch", "workers", "steps",
-          "harness_img_s", "baseline_img_s", "ratio", "note"]
+FIELDS = [
+    "date",
+    "machine",
+    "torch",
+    "commit",
+    "device",
+    "threads",
+    "model",
+    "images",
+    "batch",
+    "workers",
+    "steps",
+    "harness_img_s",
+    "baseline_img_s",
+    "ratio",
+    "note",
+]
 
 
 def git_commit() -> str:
     """Short hash of HEAD, with "-dirty" when tracked files differ from it; "unknown" outside git."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              timeout=30)
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=30
+        )
         if head.returncode != 0 or not head.stdout.strip():
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                               capture_output=True, text=True, timeout=30).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.strip()
         return head.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -75,12 +97,18 @@ def machine(device: str = "cpu") -> str:
     """Platform, CPU count and model, and the device the numbers were measured on (`cpu` or the GPU name)."""
     d = torch.device(device)
     accel = torch.cuda.get_device_name(d) if d.type == "cuda" else "cpu"
-    return f"{platform.system()} {platform.release()} {platform.machine()}; {os.cpu_count()} cpus ({cpu_model()}); {accel}"
+    return (
+        f"{platform.system()} {platform.release()} {platform.machine()}; {os.cpu_count()} cpus ({cpu_model()}); {accel}"
+    )
 
 
 def provenance(device: str = "cpu") -> dict:
-    return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "machine": machine(device), "torch": torch.__version__, "commit": git_commit()}
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(device),
+        "torch": torch.__version__,
+        "commit": git_commit(),
+    }
 
 
 def append_csv(path, fields: list[str], rows: list[dict]) -> None:
@@ -102,12 +130,26 @@ def append_csv(path, fields: list[str], rows: list[dict]) -> None:
 
 def config(model: str, batch: int, steps: int, device: str, images: int):
     with initialize_config_module("harness.configs", version_base="1.3"):
-        return compose("config", overrides=[
-            f"model={model}", "logger=none", "data=synthetic", f"data.train_size={images}", "data.test_size=1000",
-            "data.val_size=0", "data.preprocess=standard", "data.augment.crop=true",
-            "data.augment.flip=true", f"trainer.batch_size={batch}", f"trainer.max_steps={steps}",
-            "trainer.max_epochs=1000", "trainer.progress=none", "trainer.eval_every_epochs=1000",
-            f"device={device}"])
+        return compose(
+            "config",
+            overrides=[
+                f"model={model}",
+                "logger=none",
+                "data=synthetic",
+                f"data.train_size={images}",
+                "data.test_size=1000",
+                "data.val_size=0",
+                "data.preprocess=standard",
+                "data.augment.crop=true",
+                "data.augment.flip=true",
+                f"trainer.batch_size={batch}",
+                f"trainer.max_steps={steps}",
+                "trainer.max_epochs=1000",
+                "trainer.progress=none",
+                "trainer.eval_every_epochs=1000",
+                f"device={device}",
+            ],
+        )
 
 
 class PILDataset(torch.utils.data.Dataset):
@@ -132,12 +174,23 @@ def harness_throughput(cfg) -> float:
 
 def baseline_throughput(cfg, arrays, device, workers: int, warmup: int = 3) -> float:
     d = torch.device(device)
-    tf = transforms.Compose([
-        transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(), transforms.ToTensor(),
-        transforms.Normalize((0.49, 0.48, 0.45), (0.25, 0.24, 0.26))])
-    loader = torch.utils.data.DataLoader(PILDataset(arrays.x_train, arrays.y_train, tf), batch_size=cfg.trainer.batch_size,
-                                         shuffle=True, num_workers=workers, drop_last=True,
-                                         pin_memory=d.type == "cuda", persistent_workers=workers > 0)
+    tf = transforms.Compose(
+        [
+            transforms.RandomCrop(32, padding=4),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize((0.49, 0.48, 0.45), (0.25, 0.24, 0.26)),
+        ]
+    )
+    loader = torch.utils.data.DataLoader(
+        PILDataset(arrays.x_train, arrays.y_train, tf),
+        batch_size=cfg.trainer.batch_size,
+        shuffle=True,
+        num_workers=workers,
+        drop_last=True,
+        pin_memory=d.type == "cuda",
+        persistent_workers=workers > 0,
+    )
     torch.manual_seed(0)
     model = models.build(cfg.model, input_shape("standard")).to(d)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.optimizer.lr, momentum=cfg.optimizer.momentum)
@@ -167,16 +220,28 @@ def main():
     p.add_argument("--images", type=int, default=10_000, help="training set size")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default=str(PERF_DIR / "bench.csv"), help="CSV file the rows are appended to")
-    p.add_argument("--note", default=os.environ.get("BENCH_NOTE", ""),
-                   help="free text for the CSV's note column, e.g. the machine's load (default: $BENCH_NOTE)")
+    p.add_argument(
+        "--note",
+        default=os.environ.get("BENCH_NOTE", ""),
+        help="free text for the CSV's note column, e.g. the machine's load (default: $BENCH_NOTE)",
+    )
     args = p.parse_args()
     register_resolvers()
     device = str(trainer.resolve_device(args.device))
-    meta = {**provenance(device), "device": device, "threads": torch.get_num_threads(), "images": args.images,
-            "batch": args.batch, "workers": args.workers, "note": args.note}
+    meta = {
+        **provenance(device),
+        "device": device,
+        "threads": torch.get_num_threads(),
+        "images": args.images,
+        "batch": args.batch,
+        "workers": args.workers,
+        "note": args.note,
+    }
     append_csv(args.out, FIELDS, [])  # header now (new file) or refuse a file with other columns before measuring
-    print(f"device: {trainer.device_name(torch.device(device))}, torch {torch.__version__}, "
-          f"{args.images} images, batch {args.batch}, baseline DataLoader workers {args.workers}")
+    print(
+        f"device: {trainer.device_name(torch.device(device))}, torch {torch.__version__}, "
+        f"{args.images} images, batch {args.batch}, baseline DataLoader workers {args.workers}"
+    )
     lines = []
     for name in args.models.split(","):
         cnn = name not in ("mlp_1x512", "mlp_3x512")
@@ -187,8 +252,20 @@ def main():
         b = baseline_throughput(cfg, arrays, device, args.workers)
         print(f"  {name}: harness {h:.0f} img/s, baseline {b:.0f} img/s", flush=True)
         lines.append(f"model={name} batch={args.batch} harness_img_s={h:.0f} baseline_img_s={b:.0f} ratio={h / b:.2f}")
-        append_csv(args.out, FIELDS, [{**meta, "model": name, "steps": steps, "harness_img_s": f"{h:.0f}",
-                                       "baseline_img_s": f"{b:.0f}", "ratio": f"{h / b:.3f}"}])
+        append_csv(
+            args.out,
+            FIELDS,
+            [
+                {
+                    **meta,
+                    "model": name,
+                    "steps": steps,
+                    "harness_img_s": f"{h:.0f}",
+                    "baseline_img_s": f"{b:.0f}",
+                    "ratio": f"{h / b:.3f}",
+                }
+            ],
+        )
     print("\n".join(lines))
     print(f"rows appended to {args.out}")
 

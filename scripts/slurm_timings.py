@@ -41,7 +41,9 @@ def timed(cmd, env, timeout=300) -> float:
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     seconds = time.perf_counter() - t0
     if out.returncode != 0:
-        raise SystemExit(f"{' '.join(map(str, cmd))} failed ({out.returncode}):\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(map(str, cmd))} failed ({out.returncode}):\n{out.stdout[-2000:]}{out.stderr[-2000:]}"
+        )
     return seconds
 
 
@@ -50,15 +52,20 @@ def main():
     p.add_argument("--cycles", type=int, default=3, help="start/stop cycles to time")
     p.add_argument("--skip-tests", action="store_true", help="only the start/stop cycles")
     p.add_argument("--out", default=str(PERF_DIR / "slurm_timings.csv"), help="CSV file the rows are appended to")
-    p.add_argument("--note", default=os.environ.get("BENCH_NOTE", ""),
-                   help="free text for the CSV's note column, e.g. the machine's load (default: $BENCH_NOTE)")
+    p.add_argument(
+        "--note",
+        default=os.environ.get("BENCH_NOTE", ""),
+        help="free text for the CSV's note column, e.g. the machine's load (default: $BENCH_NOTE)",
+    )
     args = p.parse_args()
 
     if not slurm_installed():
         print("SLURM missing: scripts/slurm_local.sh install", flush=True)
         if subprocess.run([str(SCRIPT), "install"]).returncode != 0 or not slurm_installed():
-            raise SystemExit("SLURM is not installed and `scripts/slurm_local.sh install` could not install it "
-                             "(needs root or passwordless sudo, and apt)")
+            raise SystemExit(
+                "SLURM is not installed and `scripts/slurm_local.sh install` could not install it "
+                "(needs root or passwordless sudo, and apt)"
+            )
     version = subprocess.run(["slurmctld", "-V"], capture_output=True, text=True).stdout.strip()
     meta = {k: v for k, v in provenance("cpu").items() if k in FIELDS}
     meta.update(slurm=version, note=args.note)
@@ -72,15 +79,28 @@ def main():
             start = timed([str(SCRIPT), "start"], env)
             stop = timed([str(SCRIPT), "stop"], env)
         print(f"cycle {i + 1}: start {start:.2f} s, stop {stop:.2f} s", flush=True)
-        rows += [{**meta, "what": "cluster start (slurm_local.sh start)", "seconds": f"{start:.2f}"},
-                 {**meta, "what": "cluster stop (slurm_local.sh stop)", "seconds": f"{stop:.2f}"}]
+        rows += [
+            {**meta, "what": "cluster start (slurm_local.sh start)", "seconds": f"{start:.2f}"},
+            {**meta, "what": "cluster stop (slurm_local.sh stop)", "seconds": f"{stop:.2f}"},
+        ]
     append_csv(args.out, FIELDS, rows)
     if args.skip_tests:
         print(f"rows appended to {args.out}")
         return
 
-    cmd = [sys.executable, "-m", "pytest", "tests/test_slurm.py", "-m", "slurm", "-s", "-q", "--durations=0",
-           "-p", "no:cacheprovider"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/test_slurm.py",
+        "-m",
+        "slurm",
+        "-s",
+        "-q",
+        "--durations=0",
+        "-p",
+        "no:cacheprovider",
+    ]
     print(" ".join(cmd), flush=True)
     t0 = time.perf_counter()
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1800)
@@ -95,8 +115,13 @@ def main():
             seconds, phase, test = m.groups()
             rows.append({**meta, "what": f"pytest {phase} {test.split('::')[-1]}", "seconds": seconds})
         if m := re.search(r"2-job SLURM sweep: ([\d.]+) s", line):
-            rows.append({**meta, "what": "2-job sweep end to end (timer in test_two_job_sweep_runs_as_two_slurm_jobs)",
-                         "seconds": m.group(1)})
+            rows.append(
+                {
+                    **meta,
+                    "what": "2-job sweep end to end (timer in test_two_job_sweep_runs_as_two_slurm_jobs)",
+                    "seconds": m.group(1),
+                }
+            )
     rows.append({**meta, "what": "pytest tests/test_slurm.py whole run (wall)", "seconds": f"{whole:.1f}"})
     append_csv(args.out, FIELDS, rows)
     for r in rows:

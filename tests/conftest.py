@@ -33,5 +33,11 @@ def real_data_root():
 def run_cli(*args, cwd=None, timeout=300, env=None):
     """`python -m harness ...` in a subprocess, as a user types it."""
     full_env = {**os.environ, "HYDRA_FULL_ERROR": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd or REPO, capture_output=True,
-                          text=True, timeout=timeout, env=full_env)
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )

@@ -58,8 +58,9 @@ def test_pgd_is_at_least_as_strong_as_fgsm_and_both_hurt():
     clean = attacks.robust_accuracy(model, IDENTITY, x, y, "none", 0)
     for eps in (0.01, 0.03):
         f = attacks.robust_accuracy(model, IDENTITY, x, y, "fgsm", eps)
-        p = attacks.robust_accuracy(model, IDENTITY, x, y, "pgd", eps, steps=10,
-                                    generator=torch.Generator().manual_seed(0))
+        p = attacks.robust_accuracy(
+            model, IDENTITY, x, y, "pgd", eps, steps=10, generator=torch.Generator().manual_seed(0)
+        )
         assert p <= f < clean, (eps, clean, f, p)
     assert clean > 0.9
 
@@ -94,7 +95,10 @@ def test_random_sign_noise_is_the_control_it_should_be():
 
 def test_pgd_restarts_can_only_lower_accuracy():
     model, x, y = small_trained_model()
-    one = attacks.robust_accuracy(model, IDENTITY, x, y, "pgd", 0.02, steps=3, generator=torch.Generator().manual_seed(0))
-    five = attacks.robust_accuracy(model, IDENTITY, x, y, "pgd", 0.02, steps=3, restarts=5,
-                                   generator=torch.Generator().manual_seed(0))
+    one = attacks.robust_accuracy(
+        model, IDENTITY, x, y, "pgd", 0.02, steps=3, generator=torch.Generator().manual_seed(0)
+    )
+    five = attacks.robust_accuracy(
+        model, IDENTITY, x, y, "pgd", 0.02, steps=3, restarts=5, generator=torch.Generator().manual_seed(0)
+    )
     assert five <= one  # the first restart is the single run; the others can only add failures

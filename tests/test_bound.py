@@ -26,8 +26,10 @@ def test_bad_arguments_are_rejected():
 
 
 def test_rows_select_the_lowest_validation_error_and_check_the_bound():
-    runs = [{"name": "a", "val_acc": 0.50, "test_acc": 0.49, "val_size": 5000},
-            {"name": "b", "val_acc": 0.55, "test_acc": 0.40, "val_size": 5000}]
+    runs = [
+        {"name": "a", "val_acc": 0.50, "test_acc": 0.49, "val_size": 5000},
+        {"name": "b", "val_acc": 0.55, "test_acc": 0.40, "val_size": 5000},
+    ]
     rows, selected = bound_rows(runs)
     assert selected["run"] == "b"
     slack = validation_bound(5000, 2)

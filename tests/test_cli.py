@@ -28,16 +28,28 @@ def test_bad_config_exits_2_with_the_key_in_the_message(tmp_path):
 
 
 def test_missing_data_names_the_paths_tried(tmp_path):
-    out = run_cli("experiment=random_labels", f"data.root={tmp_path}/none", "data.download=false", "logger=none",
-                  f"hydra.run.dir={tmp_path}/run")
+    out = run_cli(
+        "experiment=random_labels",
+        f"data.root={tmp_path}/none",
+        "data.download=false",
+        "logger=none",
+        f"hydra.run.dir={tmp_path}/run",
+    )
     assert out.returncode == 2
     assert f"{tmp_path}/none/cifar10.npz" in out.stderr and "HARNESS_DATA" in out.stderr
 
 
 def test_multirun_gives_one_run_dir_and_one_offline_wandb_run_per_job(tmp_path):
     sweep = tmp_path / "sweep"
-    out = run_cli("-m", "experiment=random_labels", "scale=smoke", "logger.mode=offline", "seed=1,2",
-                  f"hydra.sweep.dir={sweep}", env={"WANDB_MODE": "offline"})
+    out = run_cli(
+        "-m",
+        "experiment=random_labels",
+        "scale=smoke",
+        "logger.mode=offline",
+        "seed=1,2",
+        f"hydra.sweep.dir={sweep}",
+        env={"WANDB_MODE": "offline"},
+    )
     assert out.returncode == 0, out.stderr
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
     assert [p.name for p in jobs] == ["0", "1"]
@@ -59,8 +71,16 @@ def test_multirun_gives_one_run_dir_and_one_offline_wandb_run_per_job(tmp_path):
 
 def test_joblib_launcher_gives_one_wandb_run_per_parallel_job(tmp_path):
     sweep = tmp_path / "sweep"
-    out = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "experiment=random_labels", "scale=smoke",
-                  "logger.mode=offline", "data.corruption_prob=0.0,1.0", f"hydra.sweep.dir={sweep}")
+    out = run_cli(
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "experiment=random_labels",
+        "scale=smoke",
+        "logger.mode=offline",
+        "data.corruption_prob=0.0,1.0",
+        f"hydra.sweep.dir={sweep}",
+    )
     assert out.returncode == 0, out.stderr
     summaries = [json.loads((sweep / j / "summary.json").read_text()) for j in ("0", "1")]
     assert [s["data_corruption_prob"] for s in summaries] == [0.0, 1.0]
@@ -74,16 +94,25 @@ def test_joblib_launcher_gives_one_wandb_run_per_parallel_job(tmp_path):
 
 def test_wandb_run_is_finished_when_the_job_fails(tmp_path):
     # no data and no download: the job fails after the W&B run started
-    out = run_cli("experiment=random_labels", f"data.root={tmp_path}/none", "data.download=false",
-                  "logger.mode=offline", f"hydra.run.dir={tmp_path}/run")
+    out = run_cli(
+        "experiment=random_labels",
+        f"data.root={tmp_path}/none",
+        "data.download=false",
+        "logger.mode=offline",
+        f"hydra.run.dir={tmp_path}/run",
+    )
     assert out.returncode == 2
     assert read_run(tmp_path / "run")["exit_code"] == 1
 
 
 def test_default_sweep_dirs_are_unique_within_one_second(tmp_path):
     args = ["-m", "experiment=random_labels", "scale=smoke", "logger=none", "trainer.max_epochs=1", "seed=0"]
-    procs = [subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=tmp_path, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "harness", *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
     for p in procs:
         assert p.wait(timeout=120) == 0, p.stderr.read()
     sweeps = list((tmp_path / "multirun" / "random_labels").iterdir())
@@ -91,10 +120,19 @@ def test_default_sweep_dirs_are_unique_within_one_second(tmp_path):
 
 
 def test_sigterm_checkpoints_and_the_same_command_resumes(tmp_path):
-    args = ["experiment=random_labels", "scale=smoke", "logger=none", "data.train_size=1000",
-            "trainer.max_epochs=30", "trainer.target_train_acc=null", "trainer.batch_size=16", f"hydra.run.dir={tmp_path}"]
-    proc = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    args = [
+        "experiment=random_labels",
+        "scale=smoke",
+        "logger=none",
+        "data.train_size=1000",
+        "trainer.max_epochs=30",
+        "trainer.target_train_acc=null",
+        "trainer.batch_size=16",
+        f"hydra.run.dir={tmp_path}",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.time() + 120
     while not (tmp_path / "metrics.jsonl").exists() and time.time() < deadline:
         time.sleep(0.2)
@@ -113,8 +151,14 @@ def test_sigterm_checkpoints_and_the_same_command_resumes(tmp_path):
 
 def test_a_diverged_job_does_not_stop_the_sweep(tmp_path):
     sweep = tmp_path / "sweep"
-    out = run_cli("-m", "experiment=random_labels", "scale=smoke", "logger=none", "optimizer.lr=1e6,0.01",
-                  f"hydra.sweep.dir={sweep}")
+    out = run_cli(
+        "-m",
+        "experiment=random_labels",
+        "scale=smoke",
+        "logger=none",
+        "optimizer.lr=1e6,0.01",
+        f"hydra.sweep.dir={sweep}",
+    )
     assert out.returncode == 0, out.stderr
     first, second = (json.loads((sweep / j / "summary.json").read_text()) for j in ("0", "1"))
     assert first["diverged"] is True and first["status"] == "diverged"
@@ -128,8 +172,14 @@ def test_relaunched_sweep_skips_completed_jobs_and_resumes_the_others(tmp_path):
     done = json.loads((sweep / "0" / "summary.json").read_text())
     mtime = (sweep / "0" / "checkpoint.pt").stat().st_mtime_ns
     # job 1 as if pre-empted mid-run: interrupted summary, checkpoint at step 5
-    first = run_cli("scale=smoke", "logger=none", "seed=1", "trainer.max_epochs=3", "trainer.interrupt_at_step=5",
-                    f"hydra.run.dir={tmp_path / 'cut'}")
+    first = run_cli(
+        "scale=smoke",
+        "logger=none",
+        "seed=1",
+        "trainer.max_epochs=3",
+        "trainer.interrupt_at_step=5",
+        f"hydra.run.dir={tmp_path / 'cut'}",
+    )
     assert first.returncode == 143
     for name in ("summary.json", "checkpoint.pt", "metrics.jsonl"):
         (sweep / "1" / name).write_bytes((tmp_path / "cut" / name).read_bytes())

@@ -15,8 +15,22 @@ def options(group):
     return sorted(p.stem for p in (CONFIGS / group).glob("*.yaml"))
 
 
-@pytest.mark.parametrize("group", ["data", "model", "optimizer", "schedule", "trainer", "logger", "scale", "experiment",
-                                   "table1", "randomization", "victim"])
+@pytest.mark.parametrize(
+    "group",
+    [
+        "data",
+        "model",
+        "optimizer",
+        "schedule",
+        "trainer",
+        "logger",
+        "scale",
+        "experiment",
+        "table1",
+        "randomization",
+        "victim",
+    ],
+)
 def test_every_option_of_every_group_composes_and_validates(make_cfg, group):
     assert options(group), f"config group {group} is empty"
     for option in options(group):
@@ -48,33 +62,37 @@ def test_paper_scale_of_random_labels_is_zhangs_inception(make_cfg):
     assert (cfg.model.name, cfg.optimizer.lr, cfg.schedule.lr) == ("inception_small", 0.1, "exponential")
 
 
-@pytest.mark.parametrize("override, key, allowed", [
-    ("model.name=vgg99", "model.name", "mlp_1x512"),
-    ("data.corruption_prob=1.5", "data.corruption_prob", "[0.0, 1.0]"),
-    ("data.corruption_prob=-0.1", "data.corruption_prob", "[0.0, 1.0]"),
-    ("trainer.batch_size=0", "trainer.batch_size", "[1"),
-    ("device=tpu", "device", "auto | cpu | cuda"),
-    ("optimizer.lr=-1", "optimizer.lr", "(0.0"),
-    ("optimizer.momentum=1.0", "optimizer.momentum", "1.0)"),
-    ("data.input_randomization=inverted", "data.input_randomization", "shuffled_pixels"),
-    ("schedule.milestones=[30,10]", "schedule.milestones", "increasing"),
-    ("data.val_size=60000", "data.val_size", "50000"),
-    ("curvature.at=[middle]", "curvature.at", "init | end"),
-    ("curvature.trace=exact", "curvature.trace", "hutchinson | hutchpp | none"),
-    ("curvature.bn_mode=running", "curvature.bn_mode", "eval | train"),
-    ("curvature.hvp=finite_difference", "curvature.hvp", "forward_over_reverse | reverse_over_reverse"),
-    ("curvature.alphas=[0,10]", "curvature.alphas", "positive"),
-    ("curvature.tol=0", "curvature.tol", "(0.0"),
-    ("model=inception_small curvature.alphas=[10]", "model.name", "without normalisation"),
-    ("adversarial.eps_255=[0,8]", "adversarial.eps_255", "(0, 255]"),
-    ("adversarial.attacks=[cw]", "adversarial.attacks", "fgsm | pgd"),
-    ("adversarial.split=val", "adversarial.split", "test | train"),
-])
+@pytest.mark.parametrize(
+    "override, key, allowed",
+    [
+        ("model.name=vgg99", "model.name", "mlp_1x512"),
+        ("data.corruption_prob=1.5", "data.corruption_prob", "[0.0, 1.0]"),
+        ("data.corruption_prob=-0.1", "data.corruption_prob", "[0.0, 1.0]"),
+        ("trainer.batch_size=0", "trainer.batch_size", "[1"),
+        ("device=tpu", "device", "auto | cpu | cuda"),
+        ("optimizer.lr=-1", "optimizer.lr", "(0.0"),
+        ("optimizer.momentum=1.0", "optimizer.momentum", "1.0)"),
+        ("data.input_randomization=inverted", "data.input_randomization", "shuffled_pixels"),
+        ("schedule.milestones=[30,10]", "schedule.milestones", "increasing"),
+        ("data.val_size=60000", "data.val_size", "50000"),
+        ("curvature.at=[middle]", "curvature.at", "init | end"),
+        ("curvature.trace=exact", "curvature.trace", "hutchinson | hutchpp | none"),
+        ("curvature.bn_mode=running", "curvature.bn_mode", "eval | train"),
+        ("curvature.hvp=finite_difference", "curvature.hvp", "forward_over_reverse | reverse_over_reverse"),
+        ("curvature.alphas=[0,10]", "curvature.alphas", "positive"),
+        ("curvature.tol=0", "curvature.tol", "(0.0"),
+        ("model=inception_small curvature.alphas=[10]", "model.name", "without normalisation"),
+        ("adversarial.eps_255=[0,8]", "adversarial.eps_255", "(0, 255]"),
+        ("adversarial.attacks=[cw]", "adversarial.attacks", "fgsm | pgd"),
+        ("adversarial.split=val", "adversarial.split", "test | train"),
+    ],
+)
 def test_bad_value_is_rejected_before_data_loads(make_cfg, tmp_path, override, key, allowed):
     # A data root with nothing in it and no download: if validation let the value through, the
     # run would fail on missing data instead of on the config.
-    cfg = make_cfg(*override.split(), "data=cifar10", f"data.root={tmp_path / 'nothing'}", "data.download=false",
-                   scale="cpu")
+    cfg = make_cfg(
+        *override.split(), "data=cifar10", f"data.root={tmp_path / 'nothing'}", "data.download=false", scale="cpu"
+    )
     with pytest.raises(ConfigError) as e:
         run(cfg, run_dir=tmp_path / "run")
     message = str(e.value)

@@ -5,14 +5,19 @@ import torch
 
 from harness.app import run
 
-pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(),
-                                                   reason="no CUDA device: the CUDA path is checked on a GPU machine")]
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(
+        not torch.cuda.is_available(), reason="no CUDA device: the CUDA path is checked on a GPU machine"
+    ),
+]
 
 
 @pytest.mark.parametrize("model", ["inception_small", "mlp_1x512"])
 def test_smoke_run_on_cuda(make_cfg, tmp_path, model):
-    s = run(make_cfg(f"model={model}", "device=cuda", "data.augment.crop=true", "data.augment.flip=true"),
-            run_dir=tmp_path)
+    s = run(
+        make_cfg(f"model={model}", "device=cuda", "data.augment.crop=true", "data.augment.flip=true"), run_dir=tmp_path
+    )
     assert s["status"] == "completed"
     assert s["train_acc"] > 0.2
 

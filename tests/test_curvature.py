@@ -158,7 +158,9 @@ def test_eps_sharpness_grows_with_eps_and_with_curvature():
 @pytest.mark.parametrize("variant", ["two_layer", "multi_layer"])
 def test_reparameterization_keeps_the_function_and_scales_the_hessian(variant):
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3)).double()
+    model = nn.Sequential(
+        nn.Flatten(), nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3)
+    ).double()
     x, y = torch.randn(32, 6, dtype=torch.float64), torch.randint(0, 3, (32,))
     risk = C.EmpiricalRisk(model, [(x, y)])
     H = C.exact_hessian(risk)

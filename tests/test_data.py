@@ -56,7 +56,9 @@ def test_prepared_data_is_uint8_on_the_device(make_cfg):
     assert d.info["train_size"] == 512 - 64 and d.info["val_size"] == 64
 
 
-@pytest.mark.skipif(real_data_root() is None, reason="real CIFAR-10 not found: set HARNESS_DATA to the folder of cifar10.npz")
+@pytest.mark.skipif(
+    real_data_root() is None, reason="real CIFAR-10 not found: set HARNESS_DATA to the folder of cifar10.npz"
+)
 def test_real_cifar10_loads_with_the_right_shapes_and_means():
     arrays = data.load_cifar10(real_data_root(), download=False)
     assert arrays.x_train.shape == (50000, 32, 32, 3) and arrays.x_test.shape == (10000, 32, 32, 3)
@@ -69,8 +71,13 @@ def test_real_cifar10_loads_with_the_right_shapes_and_means():
 
 def test_jobs_of_a_sweep_in_one_process_share_the_loaded_dataset(tmp_path):
     arrays = data.make_synthetic(20, 10)
-    np.savez(tmp_path / "cifar10.npz", x_train=arrays.x_train, y_train=arrays.y_train, x_test=arrays.x_test,
-             y_test=arrays.y_test)
+    np.savez(
+        tmp_path / "cifar10.npz",
+        x_train=arrays.x_train,
+        y_train=arrays.y_train,
+        x_test=arrays.x_test,
+        y_test=arrays.y_test,
+    )
     first = data.cached_cifar10(tmp_path, download=False)
     assert data.cached_cifar10(tmp_path, download=False) is first  # not read again
     assert np.array_equal(first.x_train, arrays.x_train)

@@ -10,16 +10,37 @@ from conftest import REPO, run_cli
 from harness import rundir
 
 # unequal shards (75 = 38 + 37) and augmentation: the parts that could make N matter
-ARGS = ["scale=smoke", "logger=none", "trainer.max_epochs=3", "trainer.batch_size=75", "data.augment.crop=true",
-        "data.augment.flip=true", "schedule=exponential"]
+ARGS = [
+    "scale=smoke",
+    "logger=none",
+    "trainer.max_epochs=3",
+    "trainer.batch_size=75",
+    "data.augment.crop=true",
+    "data.augment.flip=true",
+    "schedule=exponential",
+]
 
 
 def test_two_processes_match_one_within_float_tolerance(tmp_path):
     one = run_cli(*ARGS, f"hydra.run.dir={tmp_path / 'one'}")
     assert one.returncode == 0, one.stderr[-2000:]
-    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                          "-m", "harness", *ARGS, f"hydra.run.dir={tmp_path / 'two'}"],
-                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    two = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "harness",
+            *ARGS,
+            f"hydra.run.dir={tmp_path / 'two'}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert two.returncode == 0, two.stderr[-3000:]
     a, b = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("one", "two"))
     assert a["steps"] == b["steps"] > 0

@@ -11,8 +11,12 @@ from harness.data import DataError
 
 def good_arrays(n=20):
     rng = np.random.default_rng(0)
-    return {"x_train": rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), "y_train": np.arange(n) % 10,
-            "x_test": rng.integers(0, 256, (10, 32, 32, 3), dtype=np.uint8), "y_test": np.arange(10) % 10}
+    return {
+        "x_train": rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
+        "y_train": np.arange(n) % 10,
+        "x_test": rng.integers(0, 256, (10, 32, 32, 3), dtype=np.uint8),
+        "y_test": np.arange(10) % 10,
+    }
 
 
 def write_npz(root, **changes):
@@ -66,8 +70,13 @@ def test_subset_and_val_sizes_beyond_the_data_name_their_key():
 
 def test_the_cli_says_it_in_one_line_and_exits_2(tmp_path):
     write_npz(tmp_path, y_train=np.arange(20) % 11)
-    out = run_cli("experiment=random_labels", "logger=none", f"data.root={tmp_path}", "data.val_size=0",
-                  f"hydra.run.dir={tmp_path / 'run'}")
+    out = run_cli(
+        "experiment=random_labels",
+        "logger=none",
+        f"data.root={tmp_path}",
+        "data.val_size=0",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
     assert out.returncode == 2
     lines = [line for line in out.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "y_train must be class labels 0..9" in lines[0]
@@ -92,8 +101,11 @@ def test_a_damaged_latest_checkpoint_falls_back_to_the_previous_one(make_cfg, tm
     (d / "checkpoint.pt").write_bytes((d / "checkpoint.pt").read_bytes()[:100])  # truncated
     resumed = run(make_cfg(*RUN), run_dir=d)
     assert "checkpoint.pt does not load" in caplog.text
-    assert (resumed["steps"], resumed["test_acc"], resumed["train_loss"]) == (whole["steps"], whole["test_acc"],
-                                                                             whole["train_loss"])
+    assert (resumed["steps"], resumed["test_acc"], resumed["train_loss"]) == (
+        whole["steps"],
+        whole["test_acc"],
+        whole["train_loss"],
+    )
     steps = [m["step"] for m in rundir.read_metrics(d)]
     assert steps == [m["step"] for m in rundir.read_metrics(tmp_path / "whole")]
 
@@ -123,10 +135,19 @@ def test_ctrl_c_checkpoints_like_sigterm_and_exits_130(tmp_path):
 
     from conftest import REPO
 
-    args = ["experiment=random_labels", "scale=smoke", "logger=none", "data.train_size=600", "trainer.max_epochs=40",
-            "trainer.target_train_acc=null", "trainer.batch_size=16", f"hydra.run.dir={tmp_path}"]
-    proc = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    args = [
+        "experiment=random_labels",
+        "scale=smoke",
+        "logger=none",
+        "data.train_size=600",
+        "trainer.max_epochs=40",
+        "trainer.target_train_acc=null",
+        "trainer.batch_size=16",
+        f"hydra.run.dir={tmp_path}",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.time() + 120
     while not (tmp_path / "metrics.jsonl").exists() and time.time() < deadline:
         time.sleep(0.2)
@@ -144,8 +165,15 @@ def test_a_sweep_with_one_invalid_job_records_it_and_runs_the_rest(tmp_path):
     from harness import report
 
     sweep = tmp_path / "sweep"
-    out = run_cli("-m", "experiment=random_labels", "scale=smoke", "logger=none", "trainer.max_epochs=1",
-                  "optimizer.lr=-1,0.01", f"hydra.sweep.dir={sweep}")
+    out = run_cli(
+        "-m",
+        "experiment=random_labels",
+        "scale=smoke",
+        "logger=none",
+        "trainer.max_epochs=1",
+        "optimizer.lr=-1,0.01",
+        f"hydra.sweep.dir={sweep}",
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "error: invalid config: optimizer.lr=-1" in out.stderr and "Traceback" not in out.stderr
     first, second = (json.loads((sweep / j / "summary.json").read_text()) for j in ("0", "1"))
@@ -160,14 +188,20 @@ def test_a_sweep_with_one_invalid_job_records_it_and_runs_the_rest(tmp_path):
 from harness.config import ConfigError, validate  # noqa: E402
 
 BAD_VALUES = [
-    ("optimizer.nesterov=maybe", "optimizer.nesterov='maybe'"), ("data.augment.crop=maybe", "data.augment.crop"),
-    ("data.augment.flip=1", "data.augment.flip=1"), ("trainer.amp=abc", "trainer.amp='abc'"),
-    ("trainer.compile=yes_please", "trainer.compile"), ("curvature.negative=2", "curvature.negative"),
+    ("optimizer.nesterov=maybe", "optimizer.nesterov='maybe'"),
+    ("data.augment.crop=maybe", "data.augment.crop"),
+    ("data.augment.flip=1", "data.augment.flip=1"),
+    ("trainer.amp=abc", "trainer.amp='abc'"),
+    ("trainer.compile=yes_please", "trainer.compile"),
+    ("curvature.negative=2", "curvature.negative"),
     ("adversarial.random_start=sometimes", "adversarial.random_start"),
     ("trainer.save_predictions=on_tuesdays", "trainer.save_predictions"),
-    ("adversarial.seed=abc", "adversarial.seed='abc'"), ("curvature.seed=abc", "curvature.seed='abc'"),
-    ("curvature.sample_seed=-1", "curvature.sample_seed=-1"), ("seed=18446744073709551617", "seed=18446744073709551617"),
-    ("data.randomization_seed=1.5", "data.randomization_seed=1.5"), ("data.split_seed=-3", "data.split_seed=-3"),
+    ("adversarial.seed=abc", "adversarial.seed='abc'"),
+    ("curvature.seed=abc", "curvature.seed='abc'"),
+    ("curvature.sample_seed=-1", "curvature.sample_seed=-1"),
+    ("seed=18446744073709551617", "seed=18446744073709551617"),
+    ("data.randomization_seed=1.5", "data.randomization_seed=1.5"),
+    ("data.split_seed=-3", "data.split_seed=-3"),
 ]
 
 
@@ -177,12 +211,15 @@ def test_mistyped_values_are_refused_naming_the_key(make_cfg, override, named):
         validate(make_cfg(override))
 
 
-@pytest.mark.parametrize("args, named", [
-    (["device=cuda"], "device='cuda'"),
-    (["hydra.run.dir="], "hydra.run.dir="),
-    (["optimizer.lr=-1"], "optimizer.lr=-1"),
-    (["trainer.amp=abc"], "trainer.amp='abc'"),
-])
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["device=cuda"], "device='cuda'"),
+        (["hydra.run.dir="], "hydra.run.dir="),
+        (["optimizer.lr=-1"], "optimizer.lr=-1"),
+        (["trainer.amp=abc"], "trainer.amp='abc'"),
+    ],
+)
 def test_refused_runs_leave_no_run_dir_behind(tmp_path, args, named):
     import torch
 

@@ -10,20 +10,35 @@ import time
 import pytest
 from conftest import REPO, run_cli
 
-ARGS = ["experiment=random_labels", "scale=smoke", "logger=none", "data.train_size=400", "trainer.batch_size=16",
-        "trainer.max_epochs=12", "trainer.target_train_acc=null", "trainer.checkpoint_every_epochs=1"]
+ARGS = [
+    "experiment=random_labels",
+    "scale=smoke",
+    "logger=none",
+    "data.train_size=400",
+    "trainer.batch_size=16",
+    "trainer.max_epochs=12",
+    "trainer.target_train_acc=null",
+    "trainer.checkpoint_every_epochs=1",
+]
 
 
 def history(d):
-    return [{k: v for k, v in json.loads(line).items() if k != "wall_time_s"}
-            for line in (d / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return [
+        {k: v for k, v in json.loads(line).items() if k != "wall_time_s"}
+        for line in (d / "metrics.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
 
 
 def kill_after(run_dir, lines: int, extra_s: float):
     """Start the run; SIGKILL it once metrics.jsonl has `lines` lines (0: as soon as the trainer has
     started, before its first checkpoint), plus extra_s."""
-    proc = subprocess.Popen([sys.executable, "-m", "harness", *ARGS, f"hydra.run.dir={run_dir}"], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", *ARGS, f"hydra.run.dir={run_dir}"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     metrics, log = run_dir / "metrics.jsonl", run_dir / "harness.log"
     while time.time() < deadline and proc.poll() is None:
@@ -69,8 +84,9 @@ def test_kill_9_at_many_moments_then_resume_is_exact(tmp_path, reference, lines,
 
 def test_two_runs_into_one_dir_the_second_is_refused(tmp_path):
     args = [*ARGS, "trainer.max_epochs=100000", f"hydra.run.dir={tmp_path}"]  # still running when the second comes
-    proc = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", *args], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.time() + 120
         while not (tmp_path / "metrics.jsonl").exists() and time.time() < deadline:

@@ -69,9 +69,17 @@ def test_b_opt_of_skips_missing_batch_sizes_and_flags_the_edge():
     assert b_opt_of({16: {0: 0.1}, 32: {0: 0.2}, 64: {0: 0.3}}, [0])[1] is True
 
 
-@pytest.mark.parametrize("low, high, slope, verdict", [
-    (0.7, 1.2, 0.9, "reproduced"), (0.2, 0.6, 0.4, "partly"), (-0.5, 1.5, 0.5, "inconclusive"),
-    (-0.4, 0.3, -0.1, "not reproduced"), (1.3, 2.0, 1.6, "partly"), (-1.0, -0.2, -0.6, "not reproduced")])
+@pytest.mark.parametrize(
+    "low, high, slope, verdict",
+    [
+        (0.7, 1.2, 0.9, "reproduced"),
+        (0.2, 0.6, 0.4, "partly"),
+        (-0.5, 1.5, 0.5, "inconclusive"),
+        (-0.4, 0.3, -0.1, "not reproduced"),
+        (1.3, 2.0, 1.6, "partly"),
+        (-1.0, -0.2, -0.6, "not reproduced"),
+    ],
+)
 def test_slope_verdicts(low, high, slope, verdict):
     assert slope_verdict(low, high, slope) == verdict
 
@@ -84,10 +92,21 @@ def c7_sweep(path, law, seeds=(0, 1, 2), noise=0.0, repeat_first=False):
             for b in (16, 32, 64, 128, 256, 512, 1024, 2048):
                 acc = float(surface(b, law(eps)) + rng.normal(0, noise))
                 for _ in range(2 if repeat_first and job == 0 else 1):
-                    fake_run(path / str(job), "batch_lr_scaling",
-                             {"test_acc": acc, "train_acc": 1.0, "val_acc": acc, "data_train_size": 10000,
-                              "noise_scale": eps * (10000 / b - 1)}, [], seed=seed,
-                             optimizer={"lr": eps, "momentum": 0.0}, trainer={"batch_size": b, "target_train_acc": None})
+                    fake_run(
+                        path / str(job),
+                        "batch_lr_scaling",
+                        {
+                            "test_acc": acc,
+                            "train_acc": 1.0,
+                            "val_acc": acc,
+                            "data_train_size": 10000,
+                            "noise_scale": eps * (10000 / b - 1),
+                        },
+                        [],
+                        seed=seed,
+                        optimizer={"lr": eps, "momentum": 0.0},
+                        trainer={"batch_size": b, "target_train_acc": None},
+                    )
                     job += 1
     return path
 
@@ -110,11 +129,13 @@ def test_batch_lr_scaling_report_recovers_b_opt_proportional_to_eps(tmp_path):
 
 
 def test_batch_lr_scaling_verdict_fails_when_b_opt_does_not_grow(tmp_path):
-    flat = report.report(c7_sweep(tmp_path / "flat", lambda eps: 150.0, noise=0.002), tmp_path / "o1",
-                         wandb_mode="disabled")
+    flat = report.report(
+        c7_sweep(tmp_path / "flat", lambda eps: 150.0, noise=0.002), tmp_path / "o1", wandb_mode="disabled"
+    )
     assert {v["claim"]: v["verdict"] for v in _table(flat / "verdicts.csv")}["C7 B_opt ~ eps"] == "not reproduced"
-    slow = report.report(c7_sweep(tmp_path / "slow", lambda eps: 150.0 * (1 + eps), noise=0.001), tmp_path / "o2",
-                         wandb_mode="disabled")  # grows, but with a log-log slope near 0.1, not 1
+    slow = report.report(
+        c7_sweep(tmp_path / "slow", lambda eps: 150.0 * (1 + eps), noise=0.001), tmp_path / "o2", wandb_mode="disabled"
+    )  # grows, but with a log-log slope near 0.1, not 1
     assert {v["claim"]: v["verdict"] for v in _table(slow / "verdicts.csv")}["C7 B_opt ~ eps"] == "partly"
 
 
@@ -130,8 +151,9 @@ def test_the_three_schedules_give_the_papers_lr_and_batch_sequences(make_cfg):
     sequences = {}
     for name in ("decay_lr", "increase_batch", "hybrid"):
         cfg = make_cfg("experiment=schedule_vs_batch", f"schedule={name}", scale="cpu")
-        sequences[name] = [(round(lr, 12), b) for lr, b in
-                           (lr_and_batch_size(cfg.schedule, 0.05, 128, e, 30) for e in (0, 10, 20))]
+        sequences[name] = [
+            (round(lr, 12), b) for lr, b in (lr_and_batch_size(cfg.schedule, 0.05, 128, e, 30) for e in (0, 10, 20))
+        ]
     assert sequences["decay_lr"] == [(0.05, 128), (0.01, 128), (0.002, 128)]
     assert sequences["increase_batch"] == [(0.05, 128), (0.05, 640), (0.05, 3200)]
     assert sequences["hybrid"] == [(0.05, 128), (0.05, 640), (0.01, 640)]
@@ -144,8 +166,14 @@ def schedule_runs(path, acc, steps, seeds=3, spread=0.001):
         for seed in range(seeds):
             a = acc[name] + spread * (seed - (seeds - 1) / 2)
             metrics = [{"step": steps[name], "epoch": 3, "test/acc": a, "train/acc": 0.9, "batch_size": 128}]
-            fake_run(path / str(job), "schedule_vs_batch", {"test_acc": a, "train_acc": 0.9, "steps": steps[name]},
-                     metrics, seed=seed, schedule={"name": name, "lr": "step"})
+            fake_run(
+                path / str(job),
+                "schedule_vs_batch",
+                {"test_acc": a, "train_acc": 0.9, "steps": steps[name]},
+                metrics,
+                seed=seed,
+                schedule={"name": name, "lr": "step"},
+            )
             job += 1
     return path
 
@@ -162,11 +190,14 @@ def test_schedule_report_counts_updates(tmp_path):
     assert _table(out / "verdicts.csv")[0]["verdict"] == "inconclusive"  # one seed: no power
 
 
-@pytest.mark.parametrize("acc, verdict", [
-    ({"constant": 0.45, "decay_lr": 0.50, "increase_batch": 0.501, "hybrid": 0.499}, "reproduced"),
-    ({"constant": 0.50, "decay_lr": 0.50, "increase_batch": 0.501, "hybrid": 0.499}, "partly"),  # control equal too
-    ({"constant": 0.45, "decay_lr": 0.50, "increase_batch": 0.48, "hybrid": 0.499}, "not reproduced"),
-])
+@pytest.mark.parametrize(
+    "acc, verdict",
+    [
+        ({"constant": 0.45, "decay_lr": 0.50, "increase_batch": 0.501, "hybrid": 0.499}, "reproduced"),
+        ({"constant": 0.50, "decay_lr": 0.50, "increase_batch": 0.501, "hybrid": 0.499}, "partly"),  # control equal too
+        ({"constant": 0.45, "decay_lr": 0.50, "increase_batch": 0.48, "hybrid": 0.499}, "not reproduced"),
+    ],
+)
 def test_c8_verdicts(tmp_path, acc, verdict):
     out = report.report(schedule_runs(tmp_path / "s", acc, STEPS), tmp_path / "out", wandb_mode="disabled")
     assert _table(out / "verdicts.csv")[0]["verdict"] == verdict

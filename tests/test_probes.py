@@ -9,8 +9,16 @@ import torch
 from harness import probes, report, rundir, stats
 from harness.app import run
 
-PROBE = ["curvature.sample_size=64", "curvature.trace_hvps=6", "curvature.tol=0.05", "curvature.solver=lanczos",
-         "data.train_size=256", "data.test_size=128", "data.val_size=64", "trainer.batch_size=64"]
+PROBE = [
+    "curvature.sample_size=64",
+    "curvature.trace_hvps=6",
+    "curvature.tol=0.05",
+    "curvature.solver=lanczos",
+    "data.train_size=256",
+    "data.test_size=128",
+    "data.val_size=64",
+    "trainer.batch_size=64",
+]
 
 
 def test_probes_at_init_every_epoch_and_end_are_logged_and_survive_resume(make_cfg, tmp_path):
@@ -30,15 +38,17 @@ def test_probes_at_init_every_epoch_and_end_are_logged_and_survive_resume(make_c
     assert cut["status"] == "interrupted"
     resumed = run(make_cfg(*overrides), run_dir=tmp_path / "cut")
     strip = lambda d: {k: v for k, v in d.items() if "seconds" not in k and "wall" not in k}
-    assert strip(rundir.read_json(tmp_path / "cut" / "probe_init.json")) == \
-        strip(rundir.read_json(tmp_path / "whole" / "probe_init.json"))
+    assert strip(rundir.read_json(tmp_path / "cut" / "probe_init.json")) == strip(
+        rundir.read_json(tmp_path / "whole" / "probe_init.json")
+    )
     for key in ("init_hessian_top_eig", "hessian_top_eig", "hessian_trace", "test_acc"):
         assert resumed[key] == whole[key], key
 
 
 def test_end_probe_only_when_asked(make_cfg, tmp_path):
-    s = run(make_cfg(*PROBE, "curvature.at=[end]", "trainer.max_epochs=1", "curvature.eps_sharpness=1e-3"),
-            run_dir=tmp_path)
+    s = run(
+        make_cfg(*PROBE, "curvature.at=[end]", "trainer.max_epochs=1", "curvature.eps_sharpness=1e-3"), run_dir=tmp_path
+    )
     assert "hessian_top_eig" in s and "init_hessian_top_eig" not in s and s["hessian_eps_sharpness"] > 0
     plain = run(make_cfg(*PROBE, "trainer.max_epochs=1"), run_dir=tmp_path / "plain")
     assert not any(k.startswith(("hessian", "init_hessian")) for k in plain)
@@ -46,10 +56,21 @@ def test_end_probe_only_when_asked(make_cfg, tmp_path):
 
 def test_reparameterization_table_of_a_trained_mlp(make_cfg, tmp_path):
     # the estimators' exactness under reparameterization is in test_curvature; this is the plumbing
-    s = run(make_cfg("experiment=sharp_minima", *PROBE, "trainer.max_epochs=2", "curvature.alphas=[1,0.1]",
-                     "curvature.trace=none", "curvature.eps_sharpness=null"), run_dir=tmp_path / "run")
+    s = run(
+        make_cfg(
+            "experiment=sharp_minima",
+            *PROBE,
+            "trainer.max_epochs=2",
+            "curvature.alphas=[1,0.1]",
+            "curvature.trace=none",
+            "curvature.eps_sharpness=null",
+        ),
+        run_dir=tmp_path / "run",
+    )
     rows = json.loads((tmp_path / "run" / s["reparameterization"]).read_text())
-    assert [(r["variant"], r["alpha"]) for r in rows] == [(v, a) for v in ("two_layer", "multi_layer") for a in (1, 0.1)]
+    assert [(r["variant"], r["alpha"]) for r in rows] == [
+        (v, a) for v in ("two_layer", "multi_layer") for a in (1, 0.1)
+    ]
     by = {(r["variant"], r["alpha"]): r for r in rows}
     for r in rows:  # the same function: outputs and accuracy unchanged
         assert r["max_rel_output_change"] < 1e-5 and r["test_acc"] == pytest.approx(s["test_acc"])
@@ -89,6 +110,8 @@ def test_loglog_slope_and_prescreening():
     rng = np.random.default_rng(0)
     score = rng.normal(size=64)
     res = stats.prescreening(score, score + 0.5 * rng.normal(size=64), 8, draws=2000)
-    assert res["gap_prescreened"] < res["gap_random"] and res["p_prescreened_lower"] > 0.7  # at most 7/8: the random pick is the same one 1 time in 8
+    assert (
+        res["gap_prescreened"] < res["gap_random"] and res["p_prescreened_lower"] > 0.7
+    )  # at most 7/8: the random pick is the same one 1 time in 8
     reversed_ = stats.prescreening(score, -score, 8, draws=2000)  # low score, high gap: screening hurts
     assert reversed_["gap_prescreened"] > reversed_["gap_random"] and reversed_["p_prescreened_lower"] == 0

@@ -14,20 +14,40 @@ from harness.analysis.common import steps_to_fit
 def fake_run(path: Path, name: str, summary: dict, metrics: list, **config):
     """A run dir as the trainer writes it, with only what the analyses read."""
     path.mkdir(parents=True)
-    cfg = {"name": name, "model": {"name": config.pop("model", "mlp_1x512")},
-           "data": {"corruption_prob": config.pop("p", 0.0), "input_randomization": "none"},
-           "trainer": {"target_train_acc": 0.99}, **config}
+    cfg = {
+        "name": name,
+        "model": {"name": config.pop("model", "mlp_1x512")},
+        "data": {"corruption_prob": config.pop("p", 0.0), "input_randomization": "none"},
+        "trainer": {"target_train_acc": 0.99},
+        **config,
+    }
     (path / "config.yaml").write_text(json.dumps(cfg))  # JSON is YAML
-    base = {"status": "completed", "stop_reason": "target_train_acc", "epochs": 1.0, "wall_time_s": 1.0,
-            "data_train_size": 100, "data_val_size": 1000, "data_test_size": 10000, "data_realised_corruption": 0.0}
+    base = {
+        "status": "completed",
+        "stop_reason": "target_train_acc",
+        "epochs": 1.0,
+        "wall_time_s": 1.0,
+        "data_train_size": 100,
+        "data_val_size": 1000,
+        "data_test_size": 10000,
+        "data_realised_corruption": 0.0,
+    }
     (path / "summary.json").write_text(json.dumps({**base, **summary}))
     (path / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in metrics))
 
 
 def curve(fit_step, final_test_acc):
     """Evaluations every 100 steps; train accuracy reaches 0.99 at fit_step."""
-    return [{"step": s, "epoch": s / 100, "train/acc": 0.99 if s >= fit_step else 0.5, "test/acc": final_test_acc,
-             "train/epoch_loss": 1.0 / s} for s in range(100, fit_step + 1, 100)]
+    return [
+        {
+            "step": s,
+            "epoch": s / 100,
+            "train/acc": 0.99 if s >= fit_step else 0.5,
+            "test/acc": final_test_acc,
+            "train/epoch_loss": 1.0 / s,
+        }
+        for s in range(100, fit_step + 1, 100)
+    ]
 
 
 def test_steps_to_fit_is_the_first_evaluation_over_the_threshold():
@@ -41,9 +61,14 @@ def corruption_sweep(tmp_path):
     job = 0
     for p, fits, test_acc in [(0.0, (1000, 1200), 0.5), (0.5, (2000, 2600), 0.3), (1.0, (3300, 3300), 0.1)]:
         for seed, fit in enumerate(fits):
-            fake_run(sweep / str(job), "corruption_sweep", {"test_acc": test_acc, "train_acc": 0.99,
-                                                            "val_acc": test_acc, "data_realised_corruption": 0.9 * p},
-                     curve(fit, test_acc), p=p, seed=seed)
+            fake_run(
+                sweep / str(job),
+                "corruption_sweep",
+                {"test_acc": test_acc, "train_acc": 0.99, "val_acc": test_acc, "data_realised_corruption": 0.9 * p},
+                curve(fit, test_acc),
+                p=p,
+                seed=seed,
+            )
             job += 1
     return sweep
 
@@ -75,10 +100,22 @@ def test_report_is_idempotent(corruption_sweep, tmp_path):
 
 def test_table1_puts_the_papers_numbers_beside_the_measured_ones(tmp_path):
     sweep = tmp_path / "sweep"
-    fake_run(sweep / "0", "zhang_table1", {"train_acc": 1.0, "test_acc": 0.52, "val_acc": 0.5}, curve(500, 0.52),
-             model="mlp_3x512", table1_row="none")
-    fake_run(sweep / "1", "zhang_table1", {"train_acc": 0.995, "test_acc": 0.1, "val_acc": 0.1}, curve(900, 0.1),
-             model="mlp_1x512", table1_row="random_labels")
+    fake_run(
+        sweep / "0",
+        "zhang_table1",
+        {"train_acc": 1.0, "test_acc": 0.52, "val_acc": 0.5},
+        curve(500, 0.52),
+        model="mlp_3x512",
+        table1_row="none",
+    )
+    fake_run(
+        sweep / "1",
+        "zhang_table1",
+        {"train_acc": 0.995, "test_acc": 0.1, "val_acc": 0.1},
+        curve(900, 0.1),
+        model="mlp_1x512",
+        table1_row="random_labels",
+    )
     out = report.report(sweep, tmp_path / "out", wandb_mode="disabled")
     md = (out / "table1.md").read_text()
     assert "| mlp_3x512 | none | 100 | 52.39 | 100 | 52 |" in md
@@ -92,37 +129,86 @@ def test_a_sweep_of_two_experiments_is_refused(tmp_path):
         report.report(tmp_path / "s", tmp_path / "out", wandb_mode="disabled")
 
 
-CHEAP_PROBE = ["curvature.sample_size=64", "curvature.trace_hvps=4", "curvature.eps_sharpness=null",
-               "curvature.solver=lanczos", "curvature.tol=0.05"]
+CHEAP_PROBE = [
+    "curvature.sample_size=64",
+    "curvature.trace_hvps=4",
+    "curvature.eps_sharpness=null",
+    "curvature.solver=lanczos",
+    "curvature.tol=0.05",
+]
 
 
 @pytest.mark.sweeps  # the CLI smoke sweeps: make test-sweeps (CI runs them too)
-@pytest.mark.parametrize("experiment, jobs, files, extra", [
-    ("zhang_table1", 6, ["table1.csv", "table1.md"], []),
-    ("randomizations", 5, ["randomizations.md", "figure1a_loss_vs_steps.png"], []),
-    ("corruption_sweep", 18, ["corruption_sweep.md", "figure1b_time_to_fit.png", "figure1c_test_error.png"], []),
-    # a smaller grid than the experiment's 7 x 4, to keep the test short
-    ("batch_lr_scaling", 6, ["b_opt.csv", "heatmap_test_acc.png", "test_acc_vs_noise_scale.png"],
-     ["trainer.batch_size=16,32,64", "optimizer.lr=0.05,0.1"]),
-    ("schedule_vs_batch", 6, ["schedules.csv", "test_acc_vs_epochs_and_updates.png", "comparisons.csv"],
-     ["schedule.milestones=[1]", "schedule=decay_lr,increase_batch,hybrid", "seed=0,1"]),
-    ("init_curvature", 6, ["init_curvature.csv", "spearman.csv", "curvature_vs_gap.png"],
-     ["model.init_gain=0.5,1.0", "seed=0,1,2", *CHEAP_PROBE]),
-    ("init_curvature_m", 3, ["gap_vs_m.csv", "gap_vs_m_fit.csv", "gap_vs_m.png"], ["data.subset=50,100,200", "seed=0"]),
-    ("learning_curve", 3, ["learning_curve.csv", "power_law_fits.csv", "residuals.csv", "learning_curve.png"],
-     ["data.subset=50,100,200", "seed=0"]),
-    ("adversarial", 3, ["adversarial.csv", "accuracy_vs_eps.png", "panda_figure.png"],
-     ["data.subset=200", "adversarial.test_size=64", "adversarial.pgd_steps=3"]),
-    ("validation_bound", 2, ["resampled_bound.csv", "candidates.csv", "bound_vs_m_val.png", "verdicts.csv"],
-     ["model=mlp_1x512", "optimizer.lr=0.01,0.02"]),
-    ("sharp_minima_keskar", 2, ["keskar.csv", "keskar_runs.csv"],
-     ["trainer.batch_size=32,256", "seed=0", "trainer.target_train_acc=null", *CHEAP_PROBE]),
-])
+@pytest.mark.parametrize(
+    "experiment, jobs, files, extra",
+    [
+        ("zhang_table1", 6, ["table1.csv", "table1.md"], []),
+        ("randomizations", 5, ["randomizations.md", "figure1a_loss_vs_steps.png"], []),
+        ("corruption_sweep", 18, ["corruption_sweep.md", "figure1b_time_to_fit.png", "figure1c_test_error.png"], []),
+        # a smaller grid than the experiment's 7 x 4, to keep the test short
+        (
+            "batch_lr_scaling",
+            6,
+            ["b_opt.csv", "heatmap_test_acc.png", "test_acc_vs_noise_scale.png"],
+            ["trainer.batch_size=16,32,64", "optimizer.lr=0.05,0.1"],
+        ),
+        (
+            "schedule_vs_batch",
+            6,
+            ["schedules.csv", "test_acc_vs_epochs_and_updates.png", "comparisons.csv"],
+            ["schedule.milestones=[1]", "schedule=decay_lr,increase_batch,hybrid", "seed=0,1"],
+        ),
+        (
+            "init_curvature",
+            6,
+            ["init_curvature.csv", "spearman.csv", "curvature_vs_gap.png"],
+            ["model.init_gain=0.5,1.0", "seed=0,1,2", *CHEAP_PROBE],
+        ),
+        (
+            "init_curvature_m",
+            3,
+            ["gap_vs_m.csv", "gap_vs_m_fit.csv", "gap_vs_m.png"],
+            ["data.subset=50,100,200", "seed=0"],
+        ),
+        (
+            "learning_curve",
+            3,
+            ["learning_curve.csv", "power_law_fits.csv", "residuals.csv", "learning_curve.png"],
+            ["data.subset=50,100,200", "seed=0"],
+        ),
+        (
+            "adversarial",
+            3,
+            ["adversarial.csv", "accuracy_vs_eps.png", "panda_figure.png"],
+            ["data.subset=200", "adversarial.test_size=64", "adversarial.pgd_steps=3"],
+        ),
+        (
+            "validation_bound",
+            2,
+            ["resampled_bound.csv", "candidates.csv", "bound_vs_m_val.png", "verdicts.csv"],
+            ["model=mlp_1x512", "optimizer.lr=0.01,0.02"],
+        ),
+        (
+            "sharp_minima_keskar",
+            2,
+            ["keskar.csv", "keskar_runs.csv"],
+            ["trainer.batch_size=32,256", "seed=0", "trainer.target_train_acc=null", *CHEAP_PROBE],
+        ),
+    ],
+)
 def test_experiment_sweeps_run_at_smoke_scale_and_report(tmp_path, experiment, jobs, files, extra):
     sweep = tmp_path / "sweep"
     epochs = "trainer.max_epochs=2" if experiment == "schedule_vs_batch" else "trainer.max_epochs=1"
-    out = run_cli("-m", f"experiment={experiment}", "scale=smoke", "logger=none", epochs, *extra,
-                  f"hydra.sweep.dir={sweep}", timeout=600)
+    out = run_cli(
+        "-m",
+        f"experiment={experiment}",
+        "scale=smoke",
+        "logger=none",
+        epochs,
+        *extra,
+        f"hydra.sweep.dir={sweep}",
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr
     assert len(list(sweep.glob("*/summary.json"))) == jobs
     result = report.report(sweep, tmp_path / "report", wandb_mode="offline")

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO
 
 from harness import records
@@ -10,15 +11,37 @@ from harness.reproduce import PLAN
 
 
 def reproduce(tmp_path, *args):
-    return subprocess.run([sys.executable, "-m", "harness.reproduce", "--root", str(tmp_path / "multirun"),
-                           "--out", str(tmp_path / "experiments"), *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.reproduce",
+            "--root",
+            str(tmp_path / "multirun"),
+            "--out",
+            str(tmp_path / "experiments"),
+            *args,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
+@pytest.mark.sweeps  # CLI sweeps: make test-sweeps
 def test_reproduce_runs_sweeps_reports_and_dashboard_and_resumes(tmp_path):
     smoke = ["scale=smoke", "logger=none", "trainer.max_epochs=1", "data.train_size=300"]
-    out = reproduce(tmp_path, "--only", "random_labels", "validation_bound", "--", *smoke,
-                    "model=mlp_1x512", "optimizer.lr=0.01,0.02")
+    out = reproduce(
+        tmp_path,
+        "--only",
+        "random_labels",
+        "validation_bound",
+        "--",
+        *smoke,
+        "model=mlp_1x512",
+        "optimizer.lr=0.01,0.02",
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "[1/2] random_labels" in out.stdout and "[2/2] validation_bound" in out.stdout
     assert "min left" in out.stdout and "done: 2 report(s)" in out.stdout
@@ -28,8 +51,16 @@ def test_reproduce_runs_sweeps_reports_and_dashboard_and_resumes(tmp_path):
     assert dashboard.count("| *not computed* |") == sum(len(r.claims) for r in PLAN) - 3  # 1 + 2 claims computed
     # again: every run is completed, so nothing trains and the same reports come out
     before = (tmp_path / "experiments" / "validation_bound" / records.RECORDS).read_bytes()
-    again = reproduce(tmp_path, "--only", "random_labels", "validation_bound", "--", *smoke,
-                      "model=mlp_1x512", "optimizer.lr=0.01,0.02")
+    again = reproduce(
+        tmp_path,
+        "--only",
+        "random_labels",
+        "validation_bound",
+        "--",
+        *smoke,
+        "model=mlp_1x512",
+        "optimizer.lr=0.01,0.02",
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     assert (tmp_path / "experiments" / "validation_bound" / records.RECORDS).read_bytes() == before
 

@@ -29,7 +29,8 @@ def test_cosine_goes_from_base_to_zero():
 
 def test_step_decay_keeps_the_batch_size():
     assert sequence(schedule(lr="step", gamma=0.2, milestones=[2, 4])) == (
-        [(0.1, 128)] * 2 + [(0.02, 128)] * 2 + [(0.004, 128)] * 3)
+        [(0.1, 128)] * 2 + [(0.02, 128)] * 2 + [(0.004, 128)] * 3
+    )
 
 
 def test_increase_batch_size_instead_of_decaying_the_lr():

@@ -5,8 +5,10 @@ import json
 import pytest
 from conftest import real_data_root, run_cli
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(real_data_root() is None, reason="real CIFAR-10 not found: set HARNESS_DATA")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(real_data_root() is None, reason="real CIFAR-10 not found: set HARNESS_DATA"),
+]
 
 
 def test_main_job_memorizes_random_cifar10_labels_at_cpu_scale(tmp_path):

@@ -19,8 +19,10 @@ pytestmark = pytest.mark.slurm
 def slurm(tmp_path_factory):
     missing = [b for b in ("slurmctld", "slurmd", "munged", "sbatch") if not shutil.which(b)]
     if missing:
-        pytest.skip(f"SLURM is not installed here ({', '.join(missing)} missing): "
-                    "`scripts/slurm_local.sh install` (root + apt) makes this test run; .ci/run does it")
+        pytest.skip(
+            f"SLURM is not installed here ({', '.join(missing)} missing): "
+            "`scripts/slurm_local.sh install` (root + apt) makes this test run; .ci/run does it"
+        )
     state = tmp_path_factory.mktemp("slurm-local")
     env = {**os.environ, "SLURM_LOCAL_DIR": str(state)}
     started = subprocess.run([str(SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=120)
@@ -32,15 +34,30 @@ def slurm(tmp_path_factory):
     subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, timeout=120)
 
 
-SLURM_SWEEP = ["-m", "hydra/launcher=submitit_slurm", "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=null",
-               "hydra.launcher.timeout_min=10", "scale=smoke", "logger=none", "trainer.progress=log"]
+SLURM_SWEEP = [
+    "-m",
+    "hydra/launcher=submitit_slurm",
+    "hydra.launcher.cpus_per_task=1",
+    "hydra.launcher.mem_gb=null",
+    "hydra.launcher.timeout_min=10",
+    "scale=smoke",
+    "logger=none",
+    "trainer.progress=log",
+]
 
 
 def test_two_job_sweep_runs_as_two_slurm_jobs(slurm, tmp_path):
     sweep = tmp_path / "sweep"
     started = time.perf_counter()
-    out = run_cli(*SLURM_SWEEP, "experiment=random_labels", "seed=0,1", "trainer.max_epochs=1",
-                  f"hydra.sweep.dir={sweep}", env=slurm, timeout=300)
+    out = run_cli(
+        *SLURM_SWEEP,
+        "experiment=random_labels",
+        "seed=0,1",
+        "trainer.max_epochs=1",
+        f"hydra.sweep.dir={sweep}",
+        env=slurm,
+        timeout=300,
+    )
     elapsed = time.perf_counter() - started
     assert out.returncode == 0, out.stderr[-2000:]
     summaries = [json.loads((sweep / j / "summary.json").read_text()) for j in ("0", "1")]
@@ -53,12 +70,25 @@ def test_two_job_sweep_runs_as_two_slurm_jobs(slurm, tmp_path):
 
 def test_preempted_job_is_requeued_and_resumes_to_the_same_numbers(slurm, tmp_path):
     # 120 epochs of 4 steps on synthetic data: long enough to be pre-empted in the middle
-    args = ["scale=smoke", "logger=none", "trainer.max_epochs=120", "trainer.eval_every_epochs=10",
-            "trainer.checkpoint_every_epochs=1000", "trainer.progress=log", "seed=3"]
+    args = [
+        "scale=smoke",
+        "logger=none",
+        "trainer.max_epochs=120",
+        "trainer.eval_every_epochs=10",
+        "trainer.checkpoint_every_epochs=1000",
+        "trainer.progress=log",
+        "seed=3",
+    ]
     sweep = tmp_path / "sweep"
     env = {**slurm, "HYDRA_FULL_ERROR": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "harness", *SLURM_SWEEP, *args, f"hydra.sweep.dir={sweep}"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", *SLURM_SWEEP, *args, f"hydra.sweep.dir={sweep}"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     metrics = sweep / "0" / "metrics.jsonl"
     deadline = time.time() + 120
     while time.time() < deadline and not (metrics.is_file() and len(metrics.read_text().splitlines()) >= 2):
@@ -72,8 +102,9 @@ def test_preempted_job_is_requeued_and_resumes_to_the_same_numbers(slurm, tmp_pa
     # start now (only the wait is shortened; the job, its requeue and its resume are SLURM's)
     deadline = time.time() + 60
     while time.time() < deadline:
-        state = subprocess.run(["squeue", "-h", "-j", job[0], "-o", "%t %r"], env=env, capture_output=True,
-                               text=True).stdout
+        state = subprocess.run(
+            ["squeue", "-h", "-j", job[0], "-o", "%t %r"], env=env, capture_output=True, text=True
+        ).stdout
         if state.startswith("PD"):
             subprocess.run(["scontrol", "update", f"JobId={job[0]}", "StartTime=now"], env=env, check=True)
             break

@@ -34,8 +34,10 @@ def test_power_law_with_offset_recovers_exponent_and_floor():
 
 
 def test_selected_epoch_is_the_best_validation_accuracy():
-    metrics = [{"step": s, "val/acc": v, "test/acc": t} for s, v, t in
-               [(1, 0.3, 0.31), (2, 0.5, 0.49), (3, 0.5, 0.52), (4, 0.45, 0.6)]]
+    metrics = [
+        {"step": s, "val/acc": v, "test/acc": t}
+        for s, v, t in [(1, 0.3, 0.31), (2, 0.5, 0.49), (3, 0.5, 0.52), (4, 0.45, 0.6)]
+    ]
     metrics.insert(0, {"step": 0, "init/hessian/top_eig": 1.0})  # records without evaluations are skipped
     assert selected_epoch(metrics)["step"] == 2  # first of the ties; a later higher test acc is not peeked at
 
@@ -68,6 +70,7 @@ def test_mean_ci_t_interval_and_degenerate_cases():
 
 def test_welch_diff_ci_matches_hand_formula_and_scipy():
     from scipy import stats as ss
+
     a, b = [1, 2, 3, 4, 5], [2, 4, 6, 8, 10, 12]
     r = stats.welch_diff_ci(a, b)
     va, vb = 2.5 / 5, 14.0 / 6  # sample variances / n
@@ -95,6 +98,7 @@ def test_paired_bootstrap_is_much_narrower_with_shared_offsets():
 
 def test_tost_equivalence_and_its_p_value():
     from scipy import stats as ss
+
     rng = np.random.default_rng(0)
     a, b = rng.normal(1, 0.01, 200), rng.normal(1, 0.01, 200)
     eq = stats.tost(a, b, margin=0.05)
@@ -145,7 +149,9 @@ def test_cluster_bootstrap_mean_matches_t_interval_and_skips_failures():
     t = stats.mean_ci(units)
     half = t["high"] - t["mean"]
     assert r["estimate"] == pytest.approx(t["mean"]) and r["n_ok"] == 2000
-    assert r["low"] == pytest.approx(t["low"], abs=0.15 * half) and r["high"] == pytest.approx(t["high"], abs=0.15 * half)
+    assert r["low"] == pytest.approx(t["low"], abs=0.15 * half) and r["high"] == pytest.approx(
+        t["high"], abs=0.15 * half
+    )
     # 3 units resampled are all distinct with probability 3!/3^3 = 2/9; the others fail and are skipped
     part = stats.cluster_bootstrap(lambda u: np.mean(u) if len(set(u)) == 3 else None, [1.0, 2.0, 3.0])
     assert part["n_ok"] == pytest.approx(2000 * 2 / 9, rel=0.15) and part["low"] == part["high"] == 2.0

@@ -14,8 +14,15 @@ def summary_of(path):
 
 
 def test_random_labels_are_memorized(make_cfg, tmp_path):
-    cfg = make_cfg("experiment=random_labels", "data.train_size=300", "data.val_size=0", "trainer.batch_size=32",
-                   "optimizer.lr=0.02", "trainer.max_epochs=60", "trainer.target_train_acc=1.0")
+    cfg = make_cfg(
+        "experiment=random_labels",
+        "data.train_size=300",
+        "data.val_size=0",
+        "trainer.batch_size=32",
+        "optimizer.lr=0.02",
+        "trainer.max_epochs=60",
+        "trainer.target_train_acc=1.0",
+    )
     s = run(cfg, run_dir=tmp_path)
     assert s["status"] == "completed" and s["stop_reason"] == "target_train_acc"
     assert s["train_acc"] == 1.0  # every one of 300 random labels fitted
@@ -30,8 +37,14 @@ def test_true_labels_are_learned(make_cfg, tmp_path):
 
 RESUME_CASES = {
     "mlp_augmented": ["model=mlp_1x512", "data.augment.crop=true", "data.augment.flip=true", "trainer.max_epochs=3"],
-    "inception_batchnorm": ["model=inception_small", "data.train_size=128", "data.test_size=32", "data.val_size=32",
-                            "trainer.batch_size=32", "trainer.max_epochs=2"],
+    "inception_batchnorm": [
+        "model=inception_small",
+        "data.train_size=128",
+        "data.test_size=32",
+        "data.val_size=32",
+        "trainer.batch_size=32",
+        "trainer.max_epochs=2",
+    ],
 }
 
 
@@ -77,8 +90,10 @@ def test_stopping_rules(make_cfg, tmp_path):
     assert (s["stop_reason"], s["steps"]) == ("max_steps", 5)
     s = run(make_cfg("trainer.time_budget_s=0.5", "trainer.max_epochs=100000"), run_dir=tmp_path / "time")
     assert s["stop_reason"] == "time_budget" and s["wall_time_s"] < 10
-    s = run(make_cfg("trainer.target_train_acc=0.5", "trainer.max_epochs=100", "trainer.batch_size=32"),
-            run_dir=tmp_path / "target")
+    s = run(
+        make_cfg("trainer.target_train_acc=0.5", "trainer.max_epochs=100", "trainer.batch_size=32"),
+        run_dir=tmp_path / "target",
+    )
     assert s["stop_reason"] == "target_train_acc" and s["train_acc"] >= 0.5 and s["epochs"] < 100
 
 
@@ -86,8 +101,20 @@ def test_run_dir_contract(make_cfg, tmp_path):
     s = run(make_cfg("trainer.max_epochs=2", "trainer.eval_every_epochs=1"), run_dir=tmp_path)
     for name in ("config.yaml", "metrics.jsonl", "summary.json", "checkpoint.pt"):
         assert (tmp_path / name).is_file(), name
-    for key in ("train_acc", "test_acc", "train_loss", "test_loss", "steps", "epochs", "wall_time_s", "diverged",
-                "status", "torch_version", "harness_version", "device"):
+    for key in (
+        "train_acc",
+        "test_acc",
+        "train_loss",
+        "test_loss",
+        "steps",
+        "epochs",
+        "wall_time_s",
+        "diverged",
+        "status",
+        "torch_version",
+        "harness_version",
+        "device",
+    ):
         assert key in s, key
     records = rundir.read_metrics(tmp_path)
     assert [r["epoch"] for r in records] == [1, 2]
@@ -95,30 +122,52 @@ def test_run_dir_contract(make_cfg, tmp_path):
 
 
 def test_batch_size_schedule_changes_steps_per_epoch_and_keeps_lr(make_cfg, tmp_path):
-    s = run(make_cfg("schedule=increase_batch", "schedule.milestones=[1]", "schedule.batch_growth=2",
-                     "trainer.batch_size=32", "trainer.max_epochs=2"), run_dir=tmp_path)
+    s = run(
+        make_cfg(
+            "schedule=increase_batch",
+            "schedule.milestones=[1]",
+            "schedule.batch_growth=2",
+            "trainer.batch_size=32",
+            "trainer.max_epochs=2",
+        ),
+        run_dir=tmp_path,
+    )
     records = rundir.read_metrics(tmp_path)
     # 448 training images: 14 steps of 32, then 7 of 64
     assert [(r["step"], r["batch_size"], r["lr"]) for r in records] == [(14, 32, 0.01), (21, 64, 0.01)]
     assert s["steps"] == 21
 
 
-@pytest.mark.skipif(__import__("conftest").real_data_root() is None,
-                    reason="real CIFAR-10 not found: set HARNESS_DATA to the folder of cifar10.npz")
+@pytest.mark.skipif(
+    __import__("conftest").real_data_root() is None,
+    reason="real CIFAR-10 not found: set HARNESS_DATA to the folder of cifar10.npz",
+)
 def test_random_labels_on_a_real_cifar10_subset_are_memorized(make_cfg, tmp_path):
     from conftest import real_data_root
 
-    cfg = make_cfg("experiment=random_labels", "data=cifar10", f"data.root={real_data_root()}", "data.subset=1000",
-                   "data.val_size=0", "trainer.batch_size=32", "trainer.max_epochs=80", "trainer.eval_every_epochs=5",
-                   "schedule=constant", "trainer.target_train_acc=0.99", scale="cpu")
+    cfg = make_cfg(
+        "experiment=random_labels",
+        "data=cifar10",
+        f"data.root={real_data_root()}",
+        "data.subset=1000",
+        "data.val_size=0",
+        "trainer.batch_size=32",
+        "trainer.max_epochs=80",
+        "trainer.eval_every_epochs=5",
+        "schedule=constant",
+        "trainer.target_train_acc=0.99",
+        scale="cpu",
+    )
     s = run(cfg, run_dir=tmp_path)
     assert s["train_acc"] >= 0.99 and s["stop_reason"] == "target_train_acc"
     assert 0.05 < s["test_acc"] < 0.15  # real test labels, never corrupted: chance level
 
 
 def test_noise_scale_is_recorded(make_cfg, tmp_path):
-    s = run(make_cfg("trainer.max_epochs=1", "trainer.batch_size=64", "optimizer.lr=0.05",
-                     "optimizer.momentum=0.5"), run_dir=tmp_path)
+    s = run(
+        make_cfg("trainer.max_epochs=1", "trainer.batch_size=64", "optimizer.lr=0.05", "optimizer.momentum=0.5"),
+        run_dir=tmp_path,
+    )
     assert s["noise_scale"] == pytest.approx(0.05 * (448 / 64 - 1) / 0.5)
     assert rundir.read_metrics(tmp_path)[0]["noise_scale"] == pytest.approx(s["noise_scale"])
 
@@ -132,14 +181,23 @@ def test_a_run_stopped_by_its_time_budget_goes_on_with_a_larger_budget(make_cfg,
     assert more["stop_reason"] == "max_epochs" and more["steps"] > first["steps"]
 
 
-FINE = ["experiment=random_labels", "data.train_size=300", "data.val_size=50", "trainer.batch_size=32",
-        "optimizer.lr=0.02", "trainer.max_epochs=60", "trainer.target_train_acc=0.9", "trainer.eval_every_epochs=1"]
+FINE = [
+    "experiment=random_labels",
+    "data.train_size=300",
+    "data.val_size=50",
+    "trainer.batch_size=32",
+    "optimizer.lr=0.02",
+    "trainer.max_epochs=60",
+    "trainer.target_train_acc=0.9",
+    "trainer.eval_every_epochs=1",
+]
 
 
 def test_time_to_fit_is_measured_at_step_resolution_near_the_target(make_cfg, tmp_path):
     coarse = run(make_cfg(*FINE), run_dir=tmp_path / "coarse")
-    fine = run(make_cfg(*FINE, "trainer.fine_eval_within=0.3", "trainer.fine_eval_every_steps=2"),
-               run_dir=tmp_path / "fine")
+    fine = run(
+        make_cfg(*FINE, "trainer.fine_eval_within=0.3", "trainer.fine_eval_every_steps=2"), run_dir=tmp_path / "fine"
+    )
     metrics = rundir.read_metrics(tmp_path / "fine")
     fine_steps = [m["step"] for m in metrics if m.get("fine_eval")]
     assert fine_steps and all(s % 2 == 0 for s in fine_steps)
@@ -157,8 +215,11 @@ def test_resume_is_exact_with_fine_evaluation(make_cfg, tmp_path):
     cut = run(make_cfg(*overrides, f"trainer.interrupt_at_step={cut_at}"), run_dir=tmp_path / "cut")
     assert cut["status"] == "interrupted"
     resumed = run(make_cfg(*overrides), run_dir=tmp_path / "cut")
-    assert (resumed["steps"], resumed["train_acc"], resumed["test_acc"]) == (whole["steps"], whole["train_acc"],
-                                                                             whole["test_acc"])
+    assert (resumed["steps"], resumed["train_acc"], resumed["test_acc"]) == (
+        whole["steps"],
+        whole["train_acc"],
+        whole["test_acc"],
+    )
     strip = lambda rs: [{k: v for k, v in r.items() if k != "wall_time_s"} for r in rs]
     assert strip(rundir.read_metrics(tmp_path / "cut")) == strip(rundir.read_metrics(tmp_path / "whole"))
 

@@ -19,19 +19,32 @@ def verdicts(out):
 
 def random_label_runs(path, train_acc, test_acc, seeds=(0, 1)):
     for seed in seeds:
-        fake_run(path / str(seed), "random_labels",
-                 {"train_acc": train_acc, "test_acc": test_acc, "val_acc": test_acc, "data_test_size": 10000,
-                  "data_realised_corruption": 0.9, "steps": 100},
-                 curve(900, test_acc), seed=seed)
+        fake_run(
+            path / str(seed),
+            "random_labels",
+            {
+                "train_acc": train_acc,
+                "test_acc": test_acc,
+                "val_acc": test_acc,
+                "data_test_size": 10000,
+                "data_realised_corruption": 0.9,
+                "steps": 100,
+            },
+            curve(900, test_acc),
+            seed=seed,
+        )
     return path
 
 
-@pytest.mark.parametrize("train_acc, test_acc, verdict", [
-    (0.995, 0.1003, "reproduced"),      # memorized, test at chance
-    (0.995, 0.113, "partly"),           # memorized, but 11.3% is outside chance's interval for 10,000 images
-    (0.97, 0.10, "partly"),             # not quite memorized
-    (0.60, 0.10, "not reproduced"),
-])
+@pytest.mark.parametrize(
+    "train_acc, test_acc, verdict",
+    [
+        (0.995, 0.1003, "reproduced"),  # memorized, test at chance
+        (0.995, 0.113, "partly"),  # memorized, but 11.3% is outside chance's interval for 10,000 images
+        (0.97, 0.10, "partly"),  # not quite memorized
+        (0.60, 0.10, "not reproduced"),
+    ],
+)
 def test_random_labels_verdict(tmp_path, train_acc, test_acc, verdict):
     out = report.report(random_label_runs(tmp_path / "s", train_acc, test_acc), tmp_path / "out", wandb_mode="disabled")
     assert verdicts(out)["C1 random labels memorized"]["verdict"] == verdict
@@ -40,8 +53,13 @@ def test_random_labels_verdict(tmp_path, train_acc, test_acc, verdict):
 def test_figure1a_verdict(tmp_path):
     for job, kind in enumerate(["true_labels", "random_labels", "shuffled_pixels", "random_pixels", "gaussian"]):
         fit = 500 if kind != "gaussian" else 10**6  # gaussian never fits in the fake budget
-        fake_run(tmp_path / "s" / str(job), "randomizations", {"train_acc": 0.99, "test_acc": 0.1},
-                 curve(fit, 0.1)[:20], randomization=kind)
+        fake_run(
+            tmp_path / "s" / str(job),
+            "randomizations",
+            {"train_acc": 0.99, "test_acc": 0.1},
+            curve(fit, 0.1)[:20],
+            randomization=kind,
+        )
     out = report.report(tmp_path / "s", tmp_path / "out", wandb_mode="disabled")
     assert verdicts(out)["C1 Figure 1a: randomizations fitted"]["verdict"] == "partly"
 
@@ -52,11 +70,25 @@ def prediction_runs(path, k, val_err, test_err, n_val=5000, n_test=10000, seed=0
     for j in range(k):
         val = rng.random(n_val) >= val_err[j]
         test = rng.random(n_test) >= test_err[j]
-        preds = {"val_size": n_val, "test_size": n_test, "val_correct": np.packbits(val).tobytes().hex(),
-                 "test_correct": np.packbits(test).tobytes().hex()}
-        fake_run(path / str(j), "validation_bound", {"train_acc": 1.0, "test_acc": float(test.mean()),
-                                                     "val_acc": float(val.mean()), "data_val_size": n_val,
-                                                     "predictions": "predictions.json"}, [], seed=j)
+        preds = {
+            "val_size": n_val,
+            "test_size": n_test,
+            "val_correct": np.packbits(val).tobytes().hex(),
+            "test_correct": np.packbits(test).tobytes().hex(),
+        }
+        fake_run(
+            path / str(j),
+            "validation_bound",
+            {
+                "train_acc": 1.0,
+                "test_acc": float(test.mean()),
+                "val_acc": float(val.mean()),
+                "data_val_size": n_val,
+                "predictions": "predictions.json",
+            },
+            [],
+            seed=j,
+        )
         (path / str(j) / "predictions.json").write_text(json.dumps(preds))
     return path
 
@@ -76,8 +108,9 @@ def test_validation_bound_holds_when_val_and_test_come_from_one_distribution(tmp
 
 def test_validation_bound_fails_when_the_validation_set_flatters(tmp_path):
     # val error 0.3 but test error 0.5: the validation set does not represent the test distribution
-    out = report.report(prediction_runs(tmp_path / "s", 4, [0.3] * 4, [0.5] * 4), tmp_path / "out",
-                        wandb_mode="disabled")
+    out = report.report(
+        prediction_runs(tmp_path / "s", 4, [0.3] * 4, [0.5] * 4), tmp_path / "out", wandb_mode="disabled"
+    )
     assert verdicts(out)["C4 validation bound holds"]["verdict"] == "not reproduced"
 
 
@@ -108,8 +141,7 @@ def test_a_bad_records_file_is_refused_naming_it(tmp_path):
 
 def test_dashboard_lists_every_claim_and_computes_none_without_records(tmp_path):
     root = tmp_path / "experiments"
-    out = report.report(random_label_runs(tmp_path / "s", 0.995, 0.1003), root / "random_labels",
-                        wandb_mode="disabled")
+    out = report.report(random_label_runs(tmp_path / "s", 0.995, 0.1003), root / "random_labels", wandb_mode="disabled")
     (root / "zhang_table1").mkdir()
     (root / "zhang_table1" / "verdicts.csv").write_text("claim,verdict\nC1 Table 1,reproduced\n")  # no records
     table = dashboard.write(root)
@@ -138,9 +170,20 @@ def corruption_runs(path, fits, test_acc):
     job = 0
     for p, steps in fits.items():
         for seed, fit in enumerate(steps):
-            fake_run(path / str(job), "corruption_sweep",
-                     {"test_acc": test_acc[p], "train_acc": 0.99, "val_acc": test_acc[p], "data_test_size": 10000,
-                      "data_realised_corruption": 0.9 * p}, curve(fit, test_acc[p]), p=p, seed=seed)
+            fake_run(
+                path / str(job),
+                "corruption_sweep",
+                {
+                    "test_acc": test_acc[p],
+                    "train_acc": 0.99,
+                    "val_acc": test_acc[p],
+                    "data_test_size": 10000,
+                    "data_realised_corruption": 0.9 * p,
+                },
+                curve(fit, test_acc[p]),
+                p=p,
+                seed=seed,
+            )
             job += 1
     return path
 
@@ -148,16 +191,23 @@ def corruption_runs(path, fits, test_acc):
 ACC = {0.0: 0.45, 0.5: 0.3, 1.0: 0.1}
 
 
-@pytest.mark.parametrize("fits, acc, v1b, v1c", [
-    ({0.0: [1000, 1100, 1200], 0.5: [1500, 1600, 1700], 1.0: [2200, 2300, 2400]}, ACC, "reproduced", "reproduced"),
-    # p = 1 no slower than p = 0 within the seeds' spread
-    ({0.0: [1000, 2000, 3000], 0.5: [1500, 1600, 1700], 1.0: [1100, 2100, 2900]}, ACC, "partly", "reproduced"),
-    # 20x slower: not "a small constant factor"
-    ({0.0: [100, 100, 200], 0.5: [1500, 1600, 1700], 1.0: [2200, 2300, 2400]}, ACC, "not reproduced", "reproduced"),
-    # test accuracy at p = 1 stays well above chance
-    ({0.0: [1000, 1100, 1200], 0.5: [1500, 1600, 1700], 1.0: [2200, 2300, 2400]}, {**ACC, 1.0: 0.2},
-     "reproduced", "partly"),
-])
+@pytest.mark.parametrize(
+    "fits, acc, v1b, v1c",
+    [
+        ({0.0: [1000, 1100, 1200], 0.5: [1500, 1600, 1700], 1.0: [2200, 2300, 2400]}, ACC, "reproduced", "reproduced"),
+        # p = 1 no slower than p = 0 within the seeds' spread
+        ({0.0: [1000, 2000, 3000], 0.5: [1500, 1600, 1700], 1.0: [1100, 2100, 2900]}, ACC, "partly", "reproduced"),
+        # 20x slower: not "a small constant factor"
+        ({0.0: [100, 100, 200], 0.5: [1500, 1600, 1700], 1.0: [2200, 2300, 2400]}, ACC, "not reproduced", "reproduced"),
+        # test accuracy at p = 1 stays well above chance
+        (
+            {0.0: [1000, 1100, 1200], 0.5: [1500, 1600, 1700], 1.0: [2200, 2300, 2400]},
+            {**ACC, 1.0: 0.2},
+            "reproduced",
+            "partly",
+        ),
+    ],
+)
 def test_figure1bc_verdicts(tmp_path, fits, acc, v1b, v1c):
     out = report.report(corruption_runs(tmp_path / "s", fits, acc), tmp_path / "out", wandb_mode="disabled")
     v = verdicts(out)
@@ -167,8 +217,9 @@ def test_figure1bc_verdicts(tmp_path, fits, acc, v1b, v1c):
 def test_the_readme_verdict_is_the_computed_one(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    (out / "README.md").write_text("# Random labels\n\nintro\n\n<!-- computed:begin -->\nold: reproduced\n"
-                                   "<!-- computed:end -->\n\ndiscussion\n")
+    (out / "README.md").write_text(
+        "# Random labels\n\nintro\n\n<!-- computed:begin -->\nold: reproduced\n<!-- computed:end -->\n\ndiscussion\n"
+    )
     report.report(random_label_runs(tmp_path / "s", 0.6, 0.1), out, wandb_mode="disabled")
     text = (out / "README.md").read_text()
     assert "**C1 random labels memorized: not reproduced.**" in text and "old: reproduced" not in text

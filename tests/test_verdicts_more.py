@@ -27,26 +27,37 @@ def run_report(sweep, tmp_path):
 
 # --- C1 Table 1 ----------------------------------------------------------------------------------
 
+
 def table1_runs(path, cells, seeds=(0,)):
     """cells: [(model, column, train_acc, test_acc)], one run per seed each."""
     job = 0
     for model, column, train, test in cells:
         for seed in seeds:
-            fake_run(path / str(job), "zhang_table1", {"train_acc": train, "test_acc": test, "val_acc": test},
-                     curve(500, test), model=model, table1_row=column, seed=seed)
+            fake_run(
+                path / str(job),
+                "zhang_table1",
+                {"train_acc": train, "test_acc": test, "val_acc": test},
+                curve(500, test),
+                model=model,
+                table1_row=column,
+                seed=seed,
+            )
             job += 1
     return path
 
 
-@pytest.mark.parametrize("cells, verdict", [
-    ([("mlp_3x512", "none", 1.0, 0.52), ("mlp_1x512", "random_labels", 0.995, 0.1003)], "reproduced"),
-    # the true-label MLP does not fit the training set: random labels alone are memorized
-    ([("mlp_3x512", "none", 0.90, 0.52), ("mlp_1x512", "random_labels", 0.995, 0.1003)], "partly"),
-    # memorized, but 11.5% on 10,000 test images is outside chance's interval (9.4-10.6%)
-    ([("mlp_3x512", "none", 1.0, 0.52), ("mlp_1x512", "random_labels", 0.995, 0.115)], "partly"),
-    ([("mlp_3x512", "none", 1.0, 0.52), ("mlp_1x512", "random_labels", 0.60, 0.10)], "not reproduced"),
-    ([("mlp_3x512", "none", 1.0, 0.52)], "inconclusive"),
-])
+@pytest.mark.parametrize(
+    "cells, verdict",
+    [
+        ([("mlp_3x512", "none", 1.0, 0.52), ("mlp_1x512", "random_labels", 0.995, 0.1003)], "reproduced"),
+        # the true-label MLP does not fit the training set: random labels alone are memorized
+        ([("mlp_3x512", "none", 0.90, 0.52), ("mlp_1x512", "random_labels", 0.995, 0.1003)], "partly"),
+        # memorized, but 11.5% on 10,000 test images is outside chance's interval (9.4-10.6%)
+        ([("mlp_3x512", "none", 1.0, 0.52), ("mlp_1x512", "random_labels", 0.995, 0.115)], "partly"),
+        ([("mlp_3x512", "none", 1.0, 0.52), ("mlp_1x512", "random_labels", 0.60, 0.10)], "not reproduced"),
+        ([("mlp_3x512", "none", 1.0, 0.52)], "inconclusive"),
+    ],
+)
 def test_table1_verdict(tmp_path, cells, verdict):
     out = run_report(table1_runs(tmp_path / "s", cells), tmp_path)
     assert verdicts(out)["C1 Table 1"] == verdict
@@ -70,20 +81,40 @@ def test_table1_averages_several_seeds_per_cell(tmp_path):
 
 # --- C2 adversarial ------------------------------------------------------------------------------
 
+
 def adversarial_runs(path, victims):
     """victims: [(name, corruption p, clean acc, {(attack, eps_255): acc})], 1,000 attacked images each."""
     for job, (victim, p, clean, attacked) in enumerate(victims):
         d = path / str(job)
-        fake_run(d, "adversarial", {"train_acc": 0.9, "test_acc": clean, "val_acc": clean,
-                                    "adversarial": "adversarial.json"}, [], p=p, victim=victim, seed=0,
-                 adversarial={"split": "test" if p == 0 else "train"})
+        fake_run(
+            d,
+            "adversarial",
+            {"train_acc": 0.9, "test_acc": clean, "val_acc": clean, "adversarial": "adversarial.json"},
+            [],
+            p=p,
+            victim=victim,
+            seed=0,
+            adversarial={"split": "test" if p == 0 else "train"},
+        )
         rows = [{"attack": "none", "eps_255": 0, "eps": 0.0, "accuracy": clean, "images": 1000}]
-        rows += [{"attack": a, "eps_255": k, "eps": k / 255, "accuracy": acc, "images": 1000}
-                 for (a, k), acc in attacked.items()]
+        rows += [
+            {"attack": a, "eps_255": k, "eps": k / 255, "accuracy": acc, "images": 1000}
+            for (a, k), acc in attacked.items()
+        ]
         (d / "adversarial.json").write_text(json.dumps(rows))
         image = np.full((3, 4, 4), 0.5, np.float32)
-        np.savez(d / "adversarial_example.npz", clean=image, adversarial=image + 8 / 255, label=3, clean_pred=3,
-                 clean_conf=0.9, adv_pred=5, adv_conf=0.8, eps_255=8, attack="fgsm")
+        np.savez(
+            d / "adversarial_example.npz",
+            clean=image,
+            adversarial=image + 8 / 255,
+            label=3,
+            clean_pred=3,
+            clean_conf=0.9,
+            adv_pred=5,
+            adv_conf=0.8,
+            eps_255=8,
+            attack="fgsm",
+        )
     return path
 
 
@@ -92,14 +123,17 @@ ROBUST = {("fgsm", 8): 0.40, ("pgd", 8): 0.35, ("noise", 8): 0.49}
 CONTRAST = ("mlp_random_labels", 1.0, 1.0, {("pgd", 8): 0.9})  # random labels: not part of the claim
 
 
-@pytest.mark.parametrize("victims, verdict", [
-    ([("mlp", 0.0, 0.50, BROKEN), ("cnn", 0.0, 0.60, BROKEN), CONTRAST], "reproduced"),
-    ([("mlp", 0.0, 0.50, BROKEN), ("cnn", 0.0, 0.60, ROBUST), CONTRAST], "partly"),
-    # 35% under PGD: the upper bound 38% is not below half of clean's lower bound (0.5 x 57%)
-    ([("mlp", 0.0, 0.60, ROBUST), CONTRAST], "not reproduced"),
-    ([("mlp", 0.0, 0.50, {("pgd", 4): 0.05})], "inconclusive"),  # no 8/255
-    ([CONTRAST], "inconclusive"),  # no victim trained on true labels
-])
+@pytest.mark.parametrize(
+    "victims, verdict",
+    [
+        ([("mlp", 0.0, 0.50, BROKEN), ("cnn", 0.0, 0.60, BROKEN), CONTRAST], "reproduced"),
+        ([("mlp", 0.0, 0.50, BROKEN), ("cnn", 0.0, 0.60, ROBUST), CONTRAST], "partly"),
+        # 35% under PGD: the upper bound 38% is not below half of clean's lower bound (0.5 x 57%)
+        ([("mlp", 0.0, 0.60, ROBUST), CONTRAST], "not reproduced"),
+        ([("mlp", 0.0, 0.50, {("pgd", 4): 0.05})], "inconclusive"),  # no 8/255
+        ([CONTRAST], "inconclusive"),  # no victim trained on true labels
+    ],
+)
 def test_adversarial_verdict(tmp_path, victims, verdict):
     out = run_report(adversarial_runs(tmp_path / "s", victims), tmp_path)
     assert verdicts(out)["C2 adversarial non-robustness"] == verdict
@@ -120,24 +154,45 @@ ALPHAS = (0.1, 1, 10, 100)
 
 
 def reparam_rows(change=1e-5, accs=None, eig_power=2):
-    return [{"variant": v, "alpha": a, "max_abs_output_change": 0.0 if a == 1 else change,
-             "test_acc": (accs or {}).get(a, 0.453), "top_eig": 3.0 * max(a, 1 / a) ** eig_power, "trace": 50.0,
-             "trace_se": 1.0, "eps_sharpness": 2500.0, "hvps": 53} for v in ("two_layer", "multi_layer") for a in ALPHAS]
+    return [
+        {
+            "variant": v,
+            "alpha": a,
+            "max_abs_output_change": 0.0 if a == 1 else change,
+            "test_acc": (accs or {}).get(a, 0.453),
+            "top_eig": 3.0 * max(a, 1 / a) ** eig_power,
+            "trace": 50.0,
+            "trace_se": 1.0,
+            "eps_sharpness": 2500.0,
+            "hvps": 53,
+        }
+        for v in ("two_layer", "multi_layer")
+        for a in ALPHAS
+    ]
 
 
 def reparam_run(path, rows):
-    fake_run(path, "sharp_minima", {"train_acc": 0.99, "test_acc": 0.453, "val_acc": 0.45,
-                                    "reparameterization": "reparameterization.json"}, [], tags=["sharp_minima"], seed=0)
+    fake_run(
+        path,
+        "sharp_minima",
+        {"train_acc": 0.99, "test_acc": 0.453, "val_acc": 0.45, "reparameterization": "reparameterization.json"},
+        [],
+        tags=["sharp_minima"],
+        seed=0,
+    )
     (path / "reparameterization.json").write_text(json.dumps(rows))
     return path.parent
 
 
-@pytest.mark.parametrize("rows, verdict", [
-    (reparam_rows(), "reproduced"),
-    (reparam_rows(change=0.3), "not reproduced"),  # the rescaled net is not the same function
-    (reparam_rows(accs={100: 0.44}), "not reproduced"),  # test accuracy moved
-    (reparam_rows(eig_power=0.5), "not reproduced"),  # top eigenvalue spans only 10x
-])
+@pytest.mark.parametrize(
+    "rows, verdict",
+    [
+        (reparam_rows(), "reproduced"),
+        (reparam_rows(change=0.3), "not reproduced"),  # the rescaled net is not the same function
+        (reparam_rows(accs={100: 0.44}), "not reproduced"),  # test accuracy moved
+        (reparam_rows(eig_power=0.5), "not reproduced"),  # top eigenvalue spans only 10x
+    ],
+)
 def test_dinh_verdict(tmp_path, rows, verdict):
     out = run_report(reparam_run(tmp_path / "s" / "0", rows), tmp_path)
     v = verdicts(out)
@@ -150,10 +205,22 @@ def keskar_runs(path, groups):
     job = 0
     for b, seeds in groups.items():
         for seed, (acc, sharp) in enumerate(seeds):
-            fake_run(path / str(job), "sharp_minima",
-                     {"train_acc": 0.99, "test_acc": acc, "val_acc": acc, "hessian_top_eig": sharp / 10,
-                      "hessian_trace": sharp * 2, "hessian_eps_sharpness": sharp}, [],
-                     tags=["sharp_minima", "keskar"], trainer={"batch_size": b, "target_train_acc": 0.99}, seed=seed)
+            fake_run(
+                path / str(job),
+                "sharp_minima",
+                {
+                    "train_acc": 0.99,
+                    "test_acc": acc,
+                    "val_acc": acc,
+                    "hessian_top_eig": sharp / 10,
+                    "hessian_trace": sharp * 2,
+                    "hessian_eps_sharpness": sharp,
+                },
+                [],
+                tags=["sharp_minima", "keskar"],
+                trainer={"batch_size": b, "target_train_acc": 0.99},
+                seed=seed,
+            )
             job += 1
     return path
 
@@ -162,14 +229,17 @@ SMALL = [(0.800, 30.0), (0.810, 28.0), (0.805, 29.0)]
 LARGE = [(0.770, 700.0), (0.775, 710.0), (0.772, 690.0)]
 
 
-@pytest.mark.parametrize("groups, verdict", [
-    ({128: SMALL, 1000: LARGE}, "reproduced"),
-    # sharper, but the accuracies overlap within the seeds' spread
-    ({128: SMALL, 1000: [(0.81, 700.0), (0.76, 710.0), (0.79, 690.0)]}, "partly"),
-    # the large batch is not sharper
-    ({128: SMALL, 1000: [(a, s) for (a, _), (_, s) in zip(LARGE, SMALL)]}, "not reproduced"),
-    ({128: SMALL[:2], 1000: LARGE[:2]}, "inconclusive"),  # 2 seeds per group
-])
+@pytest.mark.parametrize(
+    "groups, verdict",
+    [
+        ({128: SMALL, 1000: LARGE}, "reproduced"),
+        # sharper, but the accuracies overlap within the seeds' spread
+        ({128: SMALL, 1000: [(0.81, 700.0), (0.76, 710.0), (0.79, 690.0)]}, "partly"),
+        # the large batch is not sharper
+        ({128: SMALL, 1000: [(a, s) for (a, _), (_, s) in zip(LARGE, SMALL)]}, "not reproduced"),
+        ({128: SMALL[:2], 1000: LARGE[:2]}, "inconclusive"),  # 2 seeds per group
+    ],
+)
 def test_keskar_verdict(tmp_path, groups, verdict):
     out = run_report(keskar_runs(tmp_path / "s", groups), tmp_path)
     v = verdicts(out)
@@ -201,22 +271,40 @@ def init_runs(path, gains, gap_rank=None, trace_se=1.0, job=0):
         for i in range(8):
             rank = i if gap_rank is None else gap_rank[i]
             trace, gap = 100 * g + 10 * i, g + 0.01 * rank
-            fake_run(path / str(job), "init_curvature",
-                     {"train_acc": 0.9, "test_acc": 0.5, "val_acc": 0.5, "init_hessian_top_eig": trace / 20,
-                      "init_hessian_trace": trace, "init_hessian_trace_se": trace_se, "init_hessian_loss": 2.3,
-                      "train_loss": 0.5, "test_loss": 0.5 + gap, "gen_gap_loss": gap, "gen_gap_err": 0.4},
-                     [], tags=["init_curvature"], seed=i)
+            fake_run(
+                path / str(job),
+                "init_curvature",
+                {
+                    "train_acc": 0.9,
+                    "test_acc": 0.5,
+                    "val_acc": 0.5,
+                    "init_hessian_top_eig": trace / 20,
+                    "init_hessian_trace": trace,
+                    "init_hessian_trace_se": trace_se,
+                    "init_hessian_loss": 2.3,
+                    "train_loss": 0.5,
+                    "test_loss": 0.5 + gap,
+                    "gen_gap_loss": gap,
+                    "gen_gap_err": 0.4,
+                },
+                [],
+                tags=["init_curvature"],
+                seed=i,
+            )
             set_init_gain(path / str(job), g)
             job += 1
     return path
 
 
-@pytest.mark.parametrize("gains, gap_rank, trace_se, verdict", [
-    ((1.0,), None, 1.0, "reproduced"),  # rho 1 within the gain, se 1 against a spread of 24
-    ((0.5, 1.0), UNRELATED, 1.0, "partly"),  # unrelated within each gain, related across gains
-    ((1.0,), UNRELATED, 1.0, "not reproduced"),
-    ((1.0,), UNRELATED, 100.0, "inconclusive"),  # the trace's noise exceeds its spread
-])
+@pytest.mark.parametrize(
+    "gains, gap_rank, trace_se, verdict",
+    [
+        ((1.0,), None, 1.0, "reproduced"),  # rho 1 within the gain, se 1 against a spread of 24
+        ((0.5, 1.0), UNRELATED, 1.0, "partly"),  # unrelated within each gain, related across gains
+        ((1.0,), UNRELATED, 1.0, "not reproduced"),
+        ((1.0,), UNRELATED, 100.0, "inconclusive"),  # the trace's noise exceeds its spread
+    ],
+)
 def test_init_curvature_verdict(tmp_path, gains, gap_rank, trace_se, verdict):
     out = run_report(init_runs(tmp_path / "s", gains, gap_rank, trace_se), tmp_path)
     v = verdicts(out)
@@ -240,22 +328,39 @@ def gap_vs_m_runs(path, gap_of_m, sizes=(500, 1000, 2000, 4000, 8000)):
     for m in sizes:
         for seed in range(3):
             gap = gap_of_m(m) * (1 + 0.03 * (seed - 1)) * (1 + 0.02 * (-1) ** (m // 500 % 3))
-            fake_run(path / str(job), "init_curvature",
-                     {"train_acc": 0.9, "test_acc": 0.5, "val_acc": 0.5, "data_train_size": m, "train_loss": 0.5,
-                      "test_loss": 0.5 + gap, "gen_gap_loss": gap, "gen_gap_err": gap / 2},
-                     [], tags=["init_curvature", "gap_vs_m"], subset=m, seed=seed)
+            fake_run(
+                path / str(job),
+                "init_curvature",
+                {
+                    "train_acc": 0.9,
+                    "test_acc": 0.5,
+                    "val_acc": 0.5,
+                    "data_train_size": m,
+                    "train_loss": 0.5,
+                    "test_loss": 0.5 + gap,
+                    "gen_gap_loss": gap,
+                    "gen_gap_err": gap / 2,
+                },
+                [],
+                tags=["init_curvature", "gap_vs_m"],
+                subset=m,
+                seed=seed,
+            )
             set_init_gain(path / str(job), 1.0)
             job += 1
     return path
 
 
-@pytest.mark.parametrize("gap_of_m, verdict", [
-    (lambda m: 100 / m, "reproduced"),
-    (lambda m: 2 * m ** -0.3, "partly"),  # falls, but far slower than 1/m
-    (lambda m: 1.0, "not reproduced"),  # flat after its (noise) peak: CI around 0, far from -1
-    # rises over the whole range: the falling part (the theory's regime) never reached
-    (lambda m: 0.001 * m ** 0.5, "inconclusive"),
-])
+@pytest.mark.parametrize(
+    "gap_of_m, verdict",
+    [
+        (lambda m: 100 / m, "reproduced"),
+        (lambda m: 2 * m**-0.3, "partly"),  # falls, but far slower than 1/m
+        (lambda m: 1.0, "not reproduced"),  # flat after its (noise) peak: CI around 0, far from -1
+        # rises over the whole range: the falling part (the theory's regime) never reached
+        (lambda m: 0.001 * m**0.5, "inconclusive"),
+    ],
+)
 def test_gap_vs_m_verdict(tmp_path, gap_of_m, verdict):
     out = run_report(gap_vs_m_runs(tmp_path / "s", gap_of_m), tmp_path)
     assert verdicts(out)["C5 gap ~ 1/m"] == verdict
@@ -282,22 +387,46 @@ def learning_curve_runs(path, err_of_m, sizes=(500, 1000, 2000, 4000, 8000), mod
     for m in sizes:
         for seed in range(3):
             err = err_of_m(m) * (1 + 0.01 * (seed - 1))
-            evals = [{"step": 10 * e, "epoch": e, "train/acc": 0.9, "val/acc": 1 - err - 0.01 * (EPOCHS - e),
-                      "test/acc": 1 - err - 0.01 * (EPOCHS - e), "test/loss": 1.0} for e in range(1, EPOCHS + 1)]
-            fake_run(path / str(job), "learning_curve", {"train_acc": 0.9, "test_acc": 1 - err, "val_acc": 1 - err,
-                                                         "data_train_size": m, "data_val_size": 5000},
-                     evals, model=model, subset=m, seed=seed)
+            evals = [
+                {
+                    "step": 10 * e,
+                    "epoch": e,
+                    "train/acc": 0.9,
+                    "val/acc": 1 - err - 0.01 * (EPOCHS - e),
+                    "test/acc": 1 - err - 0.01 * (EPOCHS - e),
+                    "test/loss": 1.0,
+                }
+                for e in range(1, EPOCHS + 1)
+            ]
+            fake_run(
+                path / str(job),
+                "learning_curve",
+                {
+                    "train_acc": 0.9,
+                    "test_acc": 1 - err,
+                    "val_acc": 1 - err,
+                    "data_train_size": m,
+                    "data_val_size": 5000,
+                },
+                evals,
+                model=model,
+                subset=m,
+                seed=seed,
+            )
             job += 1
     return path
 
 
-@pytest.mark.parametrize("err_of_m, verdict", [
-    (lambda m: 4 * m ** -0.3, "reproduced"),
-    # linear in ln m: a power law fits the small sizes but a + c ln m extrapolates better
-    (lambda m: 0.75 - 0.08 * np.log(m / 500), "partly"),
-    (lambda m: 0.5, "not reproduced"),  # flat: the exponent's CI includes 0
-    (lambda m: 4e3 * m ** -1.5, "not reproduced"),  # steeper than the theory's -1
-])
+@pytest.mark.parametrize(
+    "err_of_m, verdict",
+    [
+        (lambda m: 4 * m**-0.3, "reproduced"),
+        # linear in ln m: a power law fits the small sizes but a + c ln m extrapolates better
+        (lambda m: 0.75 - 0.08 * np.log(m / 500), "partly"),
+        (lambda m: 0.5, "not reproduced"),  # flat: the exponent's CI includes 0
+        (lambda m: 4e3 * m**-1.5, "not reproduced"),  # steeper than the theory's -1
+    ],
+)
 def test_learning_curve_verdict(tmp_path, err_of_m, verdict):
     out = run_report(learning_curve_runs(tmp_path / "s", err_of_m), tmp_path)
     assert verdicts(out)["C6 power-law learning curve"] == verdict
@@ -308,19 +437,19 @@ def test_learning_curve_verdict(tmp_path, err_of_m, verdict):
 
 
 def test_learning_curve_with_three_sizes_is_inconclusive(tmp_path):
-    out = run_report(learning_curve_runs(tmp_path / "s", lambda m: 4 * m ** -0.3, sizes=(500, 1000, 2000)), tmp_path)
+    out = run_report(learning_curve_runs(tmp_path / "s", lambda m: 4 * m**-0.3, sizes=(500, 1000, 2000)), tmp_path)
     assert verdicts(out)["C6 power-law learning curve"] == "inconclusive"
 
 
 def test_learning_curve_mixed_models_is_partly(tmp_path):
-    sweep = learning_curve_runs(tmp_path / "s", lambda m: 4 * m ** -0.3)
+    sweep = learning_curve_runs(tmp_path / "s", lambda m: 4 * m**-0.3)
     learning_curve_runs(sweep, lambda m: 0.5, model="alexnet_small", job=100)
     assert verdicts(run_report(sweep, tmp_path))["C6 power-law learning curve"] == "partly"
 
 
 def test_offset_fit_with_its_floor_at_a_bound_says_so(tmp_path):
     # a pure power law has no floor: the offset fit's c sits at its lower bound 0
-    out = run_report(learning_curve_runs(tmp_path / "s", lambda m: 4 * m ** -0.3), tmp_path)
+    out = run_report(learning_curve_runs(tmp_path / "s", lambda m: 4 * m**-0.3), tmp_path)
     offset = next(r for r in table(out, "power_law_fits") if r["form"] == "a m^b + c")
     assert offset["c_at_bound"] == "yes"
     assert offset["note"] == "c at bound: offset fit degenerates to the plain power law"
@@ -329,7 +458,7 @@ def test_offset_fit_with_its_floor_at_a_bound_says_so(tmp_path):
 
 
 def test_learning_curve_validation_bound_counts_the_evaluated_epochs(tmp_path):
-    out = run_report(learning_curve_runs(tmp_path / "s", lambda m: 4 * m ** -0.3), tmp_path)
+    out = run_report(learning_curve_runs(tmp_path / "s", lambda m: 4 * m**-0.3), tmp_path)
     rows = table(out, "validation_bound")
     assert len(rows) == 15 and all(int(r["num_models"]) == EPOCHS for r in rows)
     assert all(r["selected"] == "yes" and r["holds"] == "yes" for r in rows)
@@ -342,13 +471,25 @@ def test_learning_curve_validation_bound_counts_the_evaluated_epochs(tmp_path):
 def test_prescreening_difference_has_an_interval_over_the_inits(tmp_path):
     # the gap follows the trace exactly within a gain: screening on the trace always lowers the gap
     out = run_report(init_runs(tmp_path / "s", (1.0,)), tmp_path)
-    rows = [r for r in table(out, "prescreening") if r["runs"] == "init_gain=1.0" and r["score"] == "trace"
-            and r["gap"] == "gap_loss" and r["n_candidates"] == "4"]
+    rows = [
+        r
+        for r in table(out, "prescreening")
+        if r["runs"] == "init_gain=1.0"
+        and r["score"] == "trace"
+        and r["gap"] == "gap_loss"
+        and r["n_candidates"] == "4"
+    ]
     assert len(rows) == 1
     lo, hi = float(rows[0]["difference_ci95_low"]), float(rows[0]["difference_ci95_high"])
     assert lo <= float(rows[0]["difference"]) <= hi < 0
     # unrelated gaps: the interval straddles 0
     out = run_report(init_runs(tmp_path / "u", (1.0,), UNRELATED), tmp_path / "u2")
-    row = next(r for r in table(out, "prescreening") if r["runs"] == "init_gain=1.0" and r["score"] == "trace"
-               and r["gap"] == "gap_loss" and r["n_candidates"] == "4")
+    row = next(
+        r
+        for r in table(out, "prescreening")
+        if r["runs"] == "init_gain=1.0"
+        and r["score"] == "trace"
+        and r["gap"] == "gap_loss"
+        and r["n_candidates"] == "4"
+    )
     assert float(row["difference_ci95_low"]) < 0 < float(row["difference_ci95_high"])

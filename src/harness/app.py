@@ -67,8 +67,12 @@ def _share_the_machine() -> None:
     torch.set_num_threads(max(1, cores // n_jobs))
     if torch.cuda.device_count() > 1:
         torch.cuda.set_device(int(hc.job.num) % torch.cuda.device_count())
-    log.info("joblib job %s: %d torch threads%s", hc.job.num, torch.get_num_threads(),
-             f", GPU {torch.cuda.current_device()}" if torch.cuda.device_count() > 1 else "")
+    log.info(
+        "joblib job %s: %d torch threads%s",
+        hc.job.num,
+        torch.get_num_threads(),
+        f", GPU {torch.cuda.current_device()}" if torch.cuda.device_count() > 1 else "",
+    )
 
 
 def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
@@ -152,7 +156,9 @@ def main(cfg: DictConfig):
     if summary.get("status") == "interrupted":
         # 128 + the signal: schedulers see the job as pre-empted, a shell as Ctrl-C'd, not completed
         sys.exit(130 if summary.get("stop_reason") == "sigint" else 143)
-    print(f"{summary['status']} ({summary['stop_reason']}): train acc {summary.get('train_acc', float('nan')):.4f}, "
-          f"test acc {summary.get('test_acc', float('nan')):.4f}, {summary['epochs']:.1f} epochs, "
-          f"{summary['wall_time_s']:.0f} s -> {summary['run_dir']}")
+    print(
+        f"{summary['status']} ({summary['stop_reason']}): train acc {summary.get('train_acc', float('nan')):.4f}, "
+        f"test acc {summary.get('test_acc', float('nan')):.4f}, {summary['epochs']:.1f} epochs, "
+        f"{summary['wall_time_s']:.0f} s -> {summary['run_dir']}"
+    )
     return summary.get("val_acc", summary.get("test_acc"))  # the objective for Hydra sweepers

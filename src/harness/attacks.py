@@ -23,8 +23,17 @@ def fgsm(model, normalize, x, y, eps: float):
     return (x + eps * _input_grad(model, normalize, x, y).sign()).clamp(0, 1).detach()
 
 
-def pgd(model, normalize, x, y, eps: float, steps: int = 10, step_size: float | None = None,
-        random_start: bool = True, generator: torch.Generator | None = None):
+def pgd(
+    model,
+    normalize,
+    x,
+    y,
+    eps: float,
+    steps: int = 10,
+    step_size: float | None = None,
+    random_start: bool = True,
+    generator: torch.Generator | None = None,
+):
     """`steps` signed-gradient steps of `step_size` (default 2.5 eps / steps, Madry et al.), each
     projected back onto the eps-ball around x and onto [0, 1]; optionally from a uniform random
     point of the ball."""
@@ -54,8 +63,18 @@ def predict(model, normalize, x):
     return cls, conf
 
 
-def robust_accuracy(model, normalize, x, y, attack: str, eps: float, batch_size: int = 500, restarts: int = 1,
-                    generator: torch.Generator | None = None, **pgd_kwargs) -> float:
+def robust_accuracy(
+    model,
+    normalize,
+    x,
+    y,
+    attack: str,
+    eps: float,
+    batch_size: int = 500,
+    restarts: int = 1,
+    generator: torch.Generator | None = None,
+    **pgd_kwargs,
+) -> float:
     """Accuracy on the attacked images (attack: "none", "fgsm", "pgd" or "noise"). With PGD
     restarts, an image counts as correct only if it survives every restart (from its own random
     start): the accuracy under the strongest of them."""

@@ -27,8 +27,18 @@ def bound_rows(runs: list[dict], delta: float = 0.05) -> tuple[list[dict], dict 
     for r in usable:
         slack = validation_bound(r["val_size"], len(usable), delta)
         val_err, test_err = 1 - r["val_acc"], 1 - r["test_acc"]
-        rows.append({"run": r["name"], "m_val": r["val_size"], "num_models": len(usable), "delta": delta,
-                     "val_error": val_err, "bound": slack, "val_error_plus_bound": val_err + slack,
-                     "test_error": test_err, "holds": test_err <= val_err + slack})
+        rows.append(
+            {
+                "run": r["name"],
+                "m_val": r["val_size"],
+                "num_models": len(usable),
+                "delta": delta,
+                "val_error": val_err,
+                "bound": slack,
+                "val_error_plus_bound": val_err + slack,
+                "test_error": test_err,
+                "holds": test_err <= val_err + slack,
+            }
+        )
     selected = min(rows, key=lambda row: row["val_error"]) if rows else None
     return rows, selected

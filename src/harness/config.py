@@ -76,11 +76,26 @@ def _number(cfg, key, lo=None, hi=None, *, integer=False, optional=False, lo_ope
         _fail(key, value, f"{kind}{rng}" + (" or null" if optional else ""))
 
 
-BOOLEANS = ("data.download", "data.augment.crop", "data.augment.flip", "optimizer.nesterov", "trainer.amp",
-            "trainer.compile", "trainer.channels_last", "trainer.save_predictions", "curvature.negative",
-            "adversarial.random_start")
-SEEDS = ("seed", "data.randomization_seed", "data.split_seed", "curvature.seed", "curvature.sample_seed",
-         "adversarial.seed")
+BOOLEANS = (
+    "data.download",
+    "data.augment.crop",
+    "data.augment.flip",
+    "optimizer.nesterov",
+    "trainer.amp",
+    "trainer.compile",
+    "trainer.channels_last",
+    "trainer.save_predictions",
+    "curvature.negative",
+    "adversarial.random_start",
+)
+SEEDS = (
+    "seed",
+    "data.randomization_seed",
+    "data.split_seed",
+    "curvature.seed",
+    "curvature.sample_seed",
+    "adversarial.seed",
+)
 MAX_SEED = 2**63 - 1  # what torch.manual_seed, torch.Generator and numpy all take
 
 
@@ -111,8 +126,11 @@ def validate(cfg: DictConfig) -> None:
     else:
         train_size = 50_000
     if cfg.data.val_size + (cfg.data.subset or 0) > train_size or cfg.data.val_size >= train_size:
-        _fail("data.val_size", cfg.data.val_size,
-              f"val_size + subset <= {train_size} (the training set), got subset={cfg.data.subset}")
+        _fail(
+            "data.val_size",
+            cfg.data.val_size,
+            f"val_size + subset <= {train_size} (the training set), got subset={cfg.data.subset}",
+        )
 
     _one_of(cfg, "model.name", MODELS)
     _one_of(cfg, "model.init", INITS)
@@ -165,8 +183,12 @@ def validate(cfg: DictConfig) -> None:
         _fail("curvature.alphas", list(c.alphas), "a list of positive numbers")
     _list_of(cfg, "curvature.variants", REPARAMETERIZATIONS)
     if c.alphas and cfg.model.name not in ("mlp_1x512", "mlp_3x512"):
-        _fail("model.name", cfg.model.name, "a chain of ReLU layers without normalisation (mlp_1x512 | "
-              "mlp_3x512) when curvature.alphas is set (the reparameterization argument needs it)")
+        _fail(
+            "model.name",
+            cfg.model.name,
+            "a chain of ReLU layers without normalisation (mlp_1x512 | "
+            "mlp_3x512) when curvature.alphas is set (the reparameterization argument needs it)",
+        )
 
     a = cfg.adversarial
     if not all(_is_number(x) and 0 < x <= 255 for x in a.eps_255):

@@ -76,7 +76,13 @@ class MatrixOperator(HessianOperator):
     """A known symmetric matrix behind the same interface: for tests and benchmarks."""
 
     def __init__(self, matrix: torch.Tensor):
-        self.matrix, self.dim, self.device, self.dtype, self.hvps = matrix, matrix.shape[0], matrix.device, matrix.dtype, 0
+        self.matrix, self.dim, self.device, self.dtype, self.hvps = (
+            matrix,
+            matrix.shape[0],
+            matrix.device,
+            matrix.dtype,
+            0,
+        )
 
     def hvp(self, v: torch.Tensor) -> torch.Tensor:
         self.hvps += 1
@@ -162,7 +168,7 @@ class EmpiricalRisk(HessianOperator):
         out = None
         with bn_mode(self.model, self.bn_mode):
             for x, y in self.batches:
-                grad_fn = grad(lambda p: self._batch_loss(p, x, y))
+                grad_fn = grad(lambda p, x=x, y=y: self._batch_loss(p, x, y))
                 if self.hvp_mode == "forward_over_reverse":
                     _, hv = jvp(grad_fn, (params,), (tangent,))
                 else:
@@ -172,7 +178,6 @@ class EmpiricalRisk(HessianOperator):
                 out = hv if out is None else out + hv
         self.hvps += 1
         return out.detach()
-
 
 
 def make_batches(x: torch.Tensor, y: torch.Tensor, chunk_size: int) -> list:
@@ -202,8 +207,16 @@ def _start_vector(dim: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(dim)
 
 
-def top_eigenvalues(risk: EmpiricalRisk, k: int = 1, which: str = "LA", tol: float = 1e-3,
-                    seed: int = 0, maxiter: int | None = None, ncv: int = 10, solver: str = "arpack") -> dict:
+def top_eigenvalues(
+    risk: EmpiricalRisk,
+    k: int = 1,
+    which: str = "LA",
+    tol: float = 1e-3,
+    seed: int = 0,
+    maxiter: int | None = None,
+    ncv: int = 10,
+    solver: str = "arpack",
+) -> dict:
     """The k largest (which="LA") or most negative ("SA") Hessian eigenvalues by implicitly
     restarted Lanczos (ARPACK via scipy.sparse.linalg.eigsh), with relative tolerance `tol`.
     `ncv` is the Lanczos basis size: ARPACK's first pass alone costs ncv + 1 HVPs.
@@ -217,11 +230,22 @@ def top_eigenvalues(risk: EmpiricalRisk, k: int = 1, which: str = "LA", tol: flo
     if solver != "arpack":
         raise ValueError(f"solver={solver!r}; allowed: arpack | lanczos")
     start, t0 = risk.hvps, time.perf_counter()
-    vals, vecs = eigsh(risk.operator(), k=k, which=which, tol=tol, v0=_start_vector(risk.dim, seed),
-                       maxiter=maxiter, ncv=max(2 * k + 1, min(ncv, risk.dim - 1)))
+    vals, vecs = eigsh(
+        risk.operator(),
+        k=k,
+        which=which,
+        tol=tol,
+        v0=_start_vector(risk.dim, seed),
+        maxiter=maxiter,
+        ncv=max(2 * k + 1, min(ncv, risk.dim - 1)),
+    )
     order = np.argsort(-vals if which == "LA" else vals)
-    return {"eigenvalues": vals[order].tolist(), "eigenvectors": vecs[:, order], "hvps": risk.hvps - start,
-            "seconds": time.perf_counter() - t0}
+    return {
+        "eigenvalues": vals[order].tolist(),
+        "eigenvectors": vecs[:, order],
+        "hvps": risk.hvps - start,
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def _lanczos(risk: HessianOperator, v0: torch.Tensor, steps: int):
@@ -243,8 +267,9 @@ def _lanczos(risk: HessianOperator, v0: torch.Tensor, steps: int):
         basis.append(w / beta)
 
 
-def lanczos_top(risk: EmpiricalRisk, k: int = 1, which: str = "LA", tol: float = 1e-3, seed: int = 0,
-                max_steps: int = 100) -> dict:
+def lanczos_top(
+    risk: EmpiricalRisk, k: int = 1, which: str = "LA", tol: float = 1e-3, seed: int = 0, max_steps: int = 100
+) -> dict:
     """The same eigenvalues as top_eigenvalues, by plain Lanczos that checks ARPACK's convergence
     test (Ritz residual |beta_j s_ji| <= tol |theta_i|) after every step and stops at the first step
     where the k wanted Ritz values pass it: ARPACK must first fill its whole basis of ncv vectors,
@@ -253,14 +278,18 @@ def lanczos_top(risk: EmpiricalRisk, k: int = 1, which: str = "LA", tol: float =
 
     t0, start = time.perf_counter(), risk.hvps
     v0 = torch.from_numpy(_start_vector(risk.dim, seed)).to(risk.device, risk.dtype)
-    for alphas, betas, beta, basis in _lanczos(risk, v0, max_steps):
+    for alphas, betas, beta, basis in _lanczos(risk, v0, max_steps):  # noqa: B007 (basis is used after)
         theta, s = eigh_tridiagonal(alphas, betas)
         order = np.argsort(-theta if which == "LA" else theta)[:k]
         if len(alphas) >= k and np.all(np.abs(beta * s[-1, order]) <= tol * np.abs(theta[order])):
             break
     vecs = torch.stack(basis[: len(alphas)], 1).double().cpu().numpy() @ s[:, order]
-    return {"eigenvalues": theta[order].tolist(), "eigenvectors": vecs, "hvps": risk.hvps - start,
-            "seconds": time.perf_counter() - t0}
+    return {
+        "eigenvalues": theta[order].tolist(),
+        "eigenvectors": vecs,
+        "hvps": risk.hvps - start,
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def power_iteration(risk: EmpiricalRisk, max_hvps: int = 1000, rtol: float = 1e-3, seed: int = 0) -> dict:
@@ -330,7 +359,7 @@ def slq_density(risk: EmpiricalRisk, steps: int = 30, vectors: int = 4, seed: in
     g = torch.Generator().manual_seed(seed)
     nodes, weights = [], []
     for v in _rademacher(vectors, risk.dim, g, risk.device, risk.dtype):
-        for alphas, betas, _, _ in _lanczos(risk, v, steps):  # ARPACK's restarts would lose the moments
+        for alphas, betas, _, _ in _lanczos(risk, v, steps):  # noqa: B007 (the last ones are used) ARPACK's restarts would lose the moments
             pass
         theta, u = eigh_tridiagonal(alphas, betas)
         nodes.append(theta)
@@ -342,7 +371,12 @@ def slq_density(risk: EmpiricalRisk, steps: int = 30, vectors: int = 4, seed: in
         k = np.exp(-((grid - nodes[None]) ** 2) / (2 * sigma**2)) / (sigma * math.sqrt(2 * math.pi))
         return (k * weights[None]).sum(1)
 
-    return {"nodes": nodes, "weights": weights, "density": density, "trace_estimate": float(risk.dim * (nodes @ weights))}
+    return {
+        "nodes": nodes,
+        "weights": weights,
+        "density": density,
+        "trace_estimate": float(risk.dim * (nodes @ weights)),
+    }
 
 
 def eps_sharpness(risk: EmpiricalRisk, eps: float = 1e-3, maxiter: int = 10) -> dict:
@@ -364,7 +398,8 @@ def eps_sharpness(risk: EmpiricalRisk, eps: float = 1e-3, maxiter: int = 10) -> 
 
     # Start at a random corner-ish point: at y = 0 of a minimum the gradient is ~0 and L-BFGS-B stops.
     y0 = np.random.default_rng(0).uniform(-1, 1, size=radius.shape) * radius * 0.5
-    res = minimize(neg, y0, jac=True, method="L-BFGS-B", bounds=np.stack([-radius, radius], 1),
-                   options={"maxiter": maxiter})
+    res = minimize(
+        neg, y0, jac=True, method="L-BFGS-B", bounds=np.stack([-radius, radius], 1), options={"maxiter": maxiter}
+    )
     f_max = max(-res.fun, f0)
     return {"sharpness": 100 * (f_max - f0) / (1 + f0), "loss": f0, "max_loss": f_max, "evaluations": evals}

@@ -34,20 +34,24 @@ class DataError(ValueError):
 IMAGE_SHAPE = (32, 32, 3)
 
 
-def check_arrays(arrays: "Arrays", source) -> "Arrays":
+def check_arrays(arrays: Arrays, source) -> Arrays:
     """Refuse, before training, arrays that would crash mid-run or silently change the data:
     uint8 (N, 32, 32, 3) images, integer labels 0..9, one label per image."""
     for split in ("train", "test"):
         x, y = getattr(arrays, f"x_{split}"), getattr(arrays, f"y_{split}")
         if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE:
-            raise DataError(f"{source}: x_{split} must be uint8 (N, 32, 32, 3) images (HWC); found {x.dtype} "
-                            f"{tuple(x.shape)}")
+            raise DataError(
+                f"{source}: x_{split} must be uint8 (N, 32, 32, 3) images (HWC); found {x.dtype} {tuple(x.shape)}"
+            )
         if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or len(y) != len(x):
-            raise DataError(f"{source}: y_{split} must be {len(x)} integer labels (one per image); found {y.dtype} "
-                            f"{tuple(y.shape)}")
+            raise DataError(
+                f"{source}: y_{split} must be {len(x)} integer labels (one per image); found {y.dtype} {tuple(y.shape)}"
+            )
         if len(y) and (y.min() < 0 or y.max() >= NUM_CLASSES):
-            raise DataError(f"{source}: y_{split} must be class labels 0..{NUM_CLASSES - 1}; found values "
-                            f"{int(y.min())}..{int(y.max())}")
+            raise DataError(
+                f"{source}: y_{split} must be class labels 0..{NUM_CLASSES - 1}; found values "
+                f"{int(y.min())}..{int(y.max())}"
+            )
     return arrays
 
 
@@ -83,8 +87,10 @@ def _read_npz(path: Path) -> Arrays:
         with np.load(path, allow_pickle=False) as d:
             missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in d.files]
             if missing:
-                raise DataError(f"{path}: no key {missing[0]!r} (expected x_train, y_train, x_test, y_test; "
-                                f"found {', '.join(d.files) or 'none'})")
+                raise DataError(
+                    f"{path}: no key {missing[0]!r} (expected x_train, y_train, x_test, y_test; "
+                    f"found {', '.join(d.files) or 'none'})"
+                )
             arrays = Arrays(d["x_train"], d["y_train"], d["x_test"], d["y_test"])
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
         if isinstance(e, DataError):
@@ -104,8 +110,9 @@ def _read_batches_py(folder: Path) -> Arrays:
 
     train = [read(f"data_batch_{i}") for i in range(1, 6)]
     x_test, y_test = read("test_batch")
-    return check_arrays(Arrays(np.concatenate([t[0] for t in train]), np.concatenate([t[1] for t in train]),
-                               x_test, y_test), folder)
+    return check_arrays(
+        Arrays(np.concatenate([t[0] for t in train]), np.concatenate([t[1] for t in train]), x_test, y_test), folder
+    )
 
 
 def load_cifar10(root: str | os.PathLike, download: bool = True) -> Arrays:
@@ -178,8 +185,10 @@ def class_balanced_split(labels: np.ndarray, val_size: int, subset: int | None, 
 
     val_counts = counts(val_size)
     if any(k > len(idx) for k, idx in zip(val_counts, per_class)):
-        raise DataError(f"data.val_size={val_size} needs {max(val_counts)} images of every class; the training "
-                        f"set has {min(len(i) for i in per_class)} of its rarest class")
+        raise DataError(
+            f"data.val_size={val_size} needs {max(val_counts)} images of every class; the training "
+            f"set has {min(len(i) for i in per_class)} of its rarest class"
+        )
     val = np.concatenate([idx[:k] for idx, k in zip(per_class, val_counts)])
     rest = [idx[k:] for idx, k in zip(per_class, val_counts)]
     if subset is None:
@@ -187,8 +196,10 @@ def class_balanced_split(labels: np.ndarray, val_size: int, subset: int | None, 
     else:
         sub_counts = counts(subset)
         if any(k > len(r) for k, r in zip(sub_counts, rest)):
-            raise DataError(f"data.subset={subset} is larger than the {sum(len(r) for r in rest)} images left after "
-                            f"the val split (data.val_size={val_size})")
+            raise DataError(
+                f"data.subset={subset} is larger than the {sum(len(r) for r in rest)} images left after "
+                f"the val split (data.val_size={val_size})"
+            )
         train = np.concatenate([r[:k] for r, k in zip(rest, sub_counts)])
     return np.sort(train), np.sort(val)
 
@@ -228,5 +239,6 @@ def prepare(cfg, device: torch.device) -> DeviceData:
     def labels(y):
         return torch.from_numpy(np.ascontiguousarray(y)).to(device)
 
-    return DeviceData(images(x_train), labels(y_train), images(x_val), labels(y_val),
-                      images(x_test), labels(y_test), mean, std, info)
+    return DeviceData(
+        images(x_train), labels(y_train), images(x_val), labels(y_val), images(x_test), labels(y_test), mean, std, info
+    )

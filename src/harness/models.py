@@ -57,11 +57,19 @@ def small_inception(batch_norm: bool = True) -> nn.Sequential:
     bn = batch_norm
     return nn.Sequential(
         ConvModule(3, 96, 3, batch_norm=bn),
-        Inception(96, 32, 32, bn), Inception(64, 32, 48, bn), Downsample(80, 80, bn),
-        Inception(160, 112, 48, bn), Inception(160, 96, 64, bn), Inception(160, 80, 80, bn),
-        Inception(160, 48, 96, bn), Downsample(144, 96, bn),
-        Inception(240, 176, 160, bn), Inception(336, 176, 160, bn),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(336, NUM_CLASSES),
+        Inception(96, 32, 32, bn),
+        Inception(64, 32, 48, bn),
+        Downsample(80, 80, bn),
+        Inception(160, 112, 48, bn),
+        Inception(160, 96, 64, bn),
+        Inception(160, 80, 80, bn),
+        Inception(160, 48, 96, bn),
+        Downsample(144, 96, bn),
+        Inception(240, 176, 160, bn),
+        Inception(336, 176, 160, bn),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(336, NUM_CLASSES),
     )
 
 
@@ -70,14 +78,23 @@ def small_alexnet(input_size: int = 28) -> nn.Sequential:
 
     def block(cin):
         # TF's lrn(depth_radius=4, alpha=0.001/9): PyTorch divides alpha by size, hence 0.001.
-        return [nn.Conv2d(cin, 64, 5, padding=2), nn.ReLU(inplace=True),
-                nn.MaxPool2d(3, stride=2, padding=1), nn.LocalResponseNorm(9, alpha=0.001, beta=0.75, k=1.0)]
+        return [
+            nn.Conv2d(cin, 64, 5, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, stride=2, padding=1),
+            nn.LocalResponseNorm(9, alpha=0.001, beta=0.75, k=1.0),
+        ]
 
     side = math.ceil(math.ceil(input_size / 2) / 2)
     return nn.Sequential(
-        *block(3), *block(64), nn.Flatten(),
-        nn.Linear(64 * side * side, 384), nn.ReLU(inplace=True),
-        nn.Linear(384, 192), nn.ReLU(inplace=True), nn.Linear(192, NUM_CLASSES),
+        *block(3),
+        *block(64),
+        nn.Flatten(),
+        nn.Linear(64 * side * side, 384),
+        nn.ReLU(inplace=True),
+        nn.Linear(384, 192),
+        nn.ReLU(inplace=True),
+        nn.Linear(192, NUM_CLASSES),
     )
 
 
@@ -85,8 +102,11 @@ class BasicBlock(nn.Module):
     def __init__(self, cin, cout, stride):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout),
+            nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(cout),
         )
         self.shortcut = nn.Sequential()
         if stride != 1 or cin != cout:
@@ -128,8 +148,14 @@ def wide_resnet(depth: int = 16, widen: int = 4) -> nn.Sequential:
         for i in range(blocks):
             layers.append(WideBasic(cin, cout, stride if i == 0 else 1))
             cin = cout
-    return nn.Sequential(*layers, nn.BatchNorm2d(cin), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1),
-                         nn.Flatten(), nn.Linear(cin, NUM_CLASSES))
+    return nn.Sequential(
+        *layers,
+        nn.BatchNorm2d(cin),
+        nn.ReLU(inplace=True),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(cin, NUM_CLASSES),
+    )
 
 
 INITS = {

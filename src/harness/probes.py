@@ -35,10 +35,11 @@ def hessian_probe(model, x, y, cfg) -> dict:
     for i, value in enumerate(top["eigenvalues"][1:], start=2):
         out[f"hessian/eig_{i}"] = value
     if cfg.negative:
-        out["hessian/min_eig"] = curvature.top_eigenvalues(risk, k=1, which="SA", tol=cfg.tol, seed=cfg.seed,
-                                                             solver=cfg.solver)["eigenvalues"][0]
+        out["hessian/min_eig"] = curvature.top_eigenvalues(
+            risk, k=1, which="SA", tol=cfg.tol, seed=cfg.seed, solver=cfg.solver
+        )["eigenvalues"][0]
     if cfg.trace != "none":
-        estimate = (curvature.hutchinson_trace if cfg.trace == "hutchinson" else curvature.hutchpp_trace)
+        estimate = curvature.hutchinson_trace if cfg.trace == "hutchinson" else curvature.hutchpp_trace
         tr = estimate(risk, cfg.trace_hvps, seed=cfg.seed)
         out["hessian/trace"], out["hessian/trace_se"] = tr["trace"], tr["se"]
     if cfg.eps_sharpness:
@@ -69,11 +70,16 @@ def reparameterization_rows(model, x, y, test_x, test_y, cfg) -> list[dict]:
             scaled = reparameterize.rescale(model, scales_of(model, alpha))
             logits = _logits(scaled, test_x)
             probe = hessian_probe(scaled, x, y, cfg)
-            rows.append({"variant": variant, "alpha": alpha,
-                         "max_abs_output_change": float((logits - base).abs().max()),
-                         "max_rel_output_change": float((logits - base).abs().max() / base.abs().max()),
-                         "test_acc": float((logits.argmax(1) == test_y).float().mean()),
-                         **{k.replace("hessian/", ""): v for k, v in probe.items()}})
+            rows.append(
+                {
+                    "variant": variant,
+                    "alpha": alpha,
+                    "max_abs_output_change": float((logits - base).abs().max()),
+                    "max_rel_output_change": float((logits - base).abs().max() / base.abs().max()),
+                    "test_acc": float((logits.argmax(1) == test_y).float().mean()),
+                    **{k.replace("hessian/", ""): v for k, v in probe.items()},
+                }
+            )
     return rows
 
 
@@ -90,10 +96,19 @@ def adversarial_rows(model, pixels, normalize, test_x, test_y, cfg) -> tuple[lis
     for attack in cfg.attacks:
         for k in cfg.eps_255:
             kwargs = {**pgd, "restarts": cfg.pgd_restarts} if attack == "pgd" else {}
-            acc = attacks.robust_accuracy(model, normalize, x, y, attack, k / 255,
-                                          generator=torch.Generator().manual_seed(cfg.seed), **kwargs)
-            rows.append({"attack": attack, "eps_255": k, "eps": k / 255, "accuracy": acc, "images": len(y),
-                         **({"pgd_steps": cfg.pgd_steps, "pgd_restarts": cfg.pgd_restarts} if attack == "pgd" else {})})
+            acc = attacks.robust_accuracy(
+                model, normalize, x, y, attack, k / 255, generator=torch.Generator().manual_seed(cfg.seed), **kwargs
+            )
+            rows.append(
+                {
+                    "attack": attack,
+                    "eps_255": k,
+                    "eps": k / 255,
+                    "accuracy": acc,
+                    "images": len(y),
+                    **({"pgd_steps": cfg.pgd_steps, "pgd_restarts": cfg.pgd_restarts} if attack == "pgd" else {}),
+                }
+            )
     was = model.training
     model.eval()
     pred, conf = attacks.predict(model, normalize, x)
@@ -103,9 +118,17 @@ def adversarial_rows(model, pixels, normalize, test_x, test_y, cfg) -> tuple[lis
     adv = attacks.fgsm(model, normalize, x0, y0, eps)
     adv_pred, adv_conf = attacks.predict(model, normalize, adv)
     model.train(was)
-    example = {"clean": x0[0].cpu().numpy(), "adversarial": adv[0].cpu().numpy(), "label": int(y0),
-               "clean_pred": int(pred[i]), "clean_conf": float(conf[i]), "adv_pred": int(adv_pred[0]),
-               "adv_conf": float(adv_conf[0]), "eps_255": max(cfg.eps_255), "attack": "fgsm"}
+    example = {
+        "clean": x0[0].cpu().numpy(),
+        "adversarial": adv[0].cpu().numpy(),
+        "label": int(y0),
+        "clean_pred": int(pred[i]),
+        "clean_conf": float(conf[i]),
+        "adv_pred": int(adv_pred[0]),
+        "adv_conf": float(adv_conf[0]),
+        "eps_255": max(cfg.eps_255),
+        "attack": "fgsm",
+    }
     return rows, example
 
 

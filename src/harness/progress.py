@@ -22,8 +22,14 @@ class Progress:
         if self.mode == "bar":
             from tqdm import tqdm
 
-            self.bar = tqdm(total=steps, initial=done, desc=f"epoch {epoch + 1}/{self.max_epochs}",
-                            leave=False, dynamic_ncols=True, file=sys.stderr)
+            self.bar = tqdm(
+                total=steps,
+                initial=done,
+                desc=f"epoch {epoch + 1}/{self.max_epochs}",
+                leave=False,
+                dynamic_ncols=True,
+                file=sys.stderr,
+            )
             self.bar.set_postfix(self.postfix, refresh=False)
         self.epoch, self.steps = epoch, steps
 
@@ -36,8 +42,7 @@ class Progress:
                 self.bar.set_postfix(self.postfix, refresh=False)
         elif self.mode == "log" and time.monotonic() - self.last_log > self.log_every_s:
             self.last_log = time.monotonic()
-            log.info("epoch %d/%d step %d/%d loss %.4f", self.epoch + 1, self.max_epochs, position,
-                     self.steps, loss())
+            log.info("epoch %d/%d step %d/%d loss %.4f", self.epoch + 1, self.max_epochs, position, self.steps, loss())
 
     def end_epoch(self) -> None:
         if self.bar is not None:
@@ -46,8 +51,11 @@ class Progress:
 
     def evaluated(self, record: dict) -> None:
         self.postfix = {k.split("/")[0]: f"{record[k]:.3f}" for k in ("train/acc", "test/acc") if k in record}
-        line = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()
-                        if k in ("epoch", "step", "lr", "train/loss", "train/acc", "val/acc", "test/loss", "test/acc"))
+        line = " ".join(
+            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in record.items()
+            if k in ("epoch", "step", "lr", "train/loss", "train/acc", "val/acc", "test/loss", "test/acc")
+        )
         if self.mode != "none":
             log.info("eval %s", line)
         self.last_log = time.monotonic()

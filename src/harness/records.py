@@ -30,24 +30,36 @@ from . import rundir
 log = logging.getLogger(__name__)
 RECORDS = "runs.jsonl.gz"
 # small result files a run may leave beside summary.json; the analyses read them through Run.files
-RESULT_FILES = ("probe_init.json", "reparameterization.json", "adversarial.json", "adversarial_example.npz",
-                "predictions.json")
+RESULT_FILES = (
+    "probe_init.json",
+    "reparameterization.json",
+    "adversarial.json",
+    "adversarial_example.npz",
+    "predictions.json",
+)
 # config keys that do not change what a run computes: where data and logs live, how progress is shown,
 # labels, and cadences that resume-exactness makes irrelevant
-NOT_IDENTITY = ("logger", "tags", "data.root", "trainer.progress", "trainer.log_every_s",
-                "trainer.checkpoint_every_epochs", "trainer.eval_batch_size")
+NOT_IDENTITY = (
+    "logger",
+    "tags",
+    "data.root",
+    "trainer.progress",
+    "trainer.log_every_s",
+    "trainer.checkpoint_every_epochs",
+    "trainer.eval_batch_size",
+)
 
 
 @dataclass
 class Run:
     """One run as the analyses see it, from a run dir or from a record."""
 
-    job: str               # the run's path relative to the source it was read from (sweep dir or record file)
+    job: str  # the run's path relative to the source it was read from (sweep dir or record file)
     config: dict
     summary: dict
     metrics: list
     overrides: list = field(default_factory=list)  # the job's own Hydra overrides
-    files: dict = field(default_factory=dict)      # RESULT_FILES present, loaded (npz -> dict of lists)
+    files: dict = field(default_factory=dict)  # RESULT_FILES present, loaded (npz -> dict of lists)
 
     @property
     def label(self) -> str:
@@ -60,8 +72,14 @@ class Run:
         return fingerprint(self.config)
 
     def to_record(self) -> dict:
-        return {"job": self.job, "overrides": self.overrides, "config": self.config, "summary": self.summary,
-                "metrics": self.metrics, "files": self.files}
+        return {
+            "job": self.job,
+            "overrides": self.overrides,
+            "config": self.config,
+            "summary": self.summary,
+            "metrics": self.metrics,
+            "files": self.files,
+        }
 
 
 def identity(config: dict, ignore=NOT_IDENTITY) -> dict:
@@ -105,8 +123,14 @@ def read_run_dir(d: Path, root: Path) -> Run:
     overrides_file = d / ".hydra" / "overrides.yaml"
     overrides = list(OmegaConf.load(overrides_file)) if overrides_file.is_file() else []
     files = {name: _load_file(d / name) for name in RESULT_FILES if (d / name).is_file()}
-    return Run(d.relative_to(root).as_posix() if d != root else d.name, cfg,
-               json.loads((d / rundir.SUMMARY).read_text()), rundir.read_metrics(d), overrides, files)
+    return Run(
+        d.relative_to(root).as_posix() if d != root else d.name,
+        cfg,
+        json.loads((d / rundir.SUMMARY).read_text()),
+        rundir.read_metrics(d),
+        overrides,
+        files,
+    )
 
 
 def _sort_key(run: Run):

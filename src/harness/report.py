@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import sys
 from pathlib import Path
 
@@ -50,9 +49,19 @@ def write_table(out: Path, name: str, rows: list[dict]) -> None:
 
 
 def validation_bound_table(runs: list[Run], delta: float = 0.05):
-    rows, selected = bound_rows([{"name": r.label, "val_acc": r.summary.get("val_acc"),
-                                  "test_acc": r.summary.get("test_acc"), "val_size": r.summary.get("data_val_size")}
-                                 for r in runs if r.summary.get("status") == "completed"], delta)
+    rows, selected = bound_rows(
+        [
+            {
+                "name": r.label,
+                "val_acc": r.summary.get("val_acc"),
+                "test_acc": r.summary.get("test_acc"),
+                "val_size": r.summary.get("data_val_size"),
+            }
+            for r in runs
+            if r.summary.get("status") == "completed"
+        ],
+        delta,
+    )
     for row in rows:
         row["selected"] = row is selected
     return rows
@@ -62,12 +71,17 @@ def run_facts(runs: list[Run]) -> dict:
     """What the dashboard says about a report's runs: how many, seeds, scale, hardware, wall time."""
     devices = sorted({str(r.summary.get("device", "?")).split(" (")[0] for r in runs})
     machines = sorted({r.summary.get("device", "?") for r in runs})
-    return {"runs": len(runs), "completed": sum(r.summary.get("status") == "completed" for r in runs),
-            "seeds": len({r.config.get("seed") for r in runs}),
-            "scales": sorted({str(r.config.get("scale")) for r in runs}), "hardware": machines,
-            "device_kinds": devices, "wall_time_s": round(sum(r.summary.get("wall_time_s") or 0 for r in runs), 1),
-            "torch_versions": sorted({str(r.summary.get("torch_version")) for r in runs}),
-            "commits": sorted({str(r.summary.get("git_commit"))[:8] for r in runs})}
+    return {
+        "runs": len(runs),
+        "completed": sum(r.summary.get("status") == "completed" for r in runs),
+        "seeds": len({r.config.get("seed") for r in runs}),
+        "scales": sorted({str(r.config.get("scale")) for r in runs}),
+        "hardware": machines,
+        "device_kinds": devices,
+        "wall_time_s": round(sum(r.summary.get("wall_time_s") or 0 for r in runs), 1),
+        "torch_versions": sorted({str(r.summary.get("torch_version")) for r in runs}),
+        "commits": sorted({str(r.summary.get("git_commit"))[:8] for r in runs}),
+    }
 
 
 def check_verdicts(rows: list[dict]) -> None:
@@ -81,14 +95,22 @@ BEGIN, END = "<!-- computed:begin -->", "<!-- computed:end -->"
 
 def computed_section(verdicts: list[dict], facts: dict) -> str:
     """The part of an experiment's README that the report writes: verdicts and run facts."""
-    lines = [BEGIN, "<!-- written by `python -m harness.report` / `make report` from the run records: do not edit -->",
-             "", f"Runs: {facts['runs']} ({facts['completed']} completed; {facts['repeats_dropped']} repeats dropped), "
-             f"seeds: {facts['seeds']}, scale: {', '.join(facts['scales'])}, hardware: {'; '.join(facts['hardware'])}, "
-             f"torch {', '.join(facts['torch_versions'])}, summed run wall time {facts['wall_time_s'] / 60:.1f} min. "
-             "Records: [runs.jsonl.gz](runs.jsonl.gz).", ""]
+    lines = [
+        BEGIN,
+        "<!-- written by `python -m harness.report` / `make report` from the run records: do not edit -->",
+        "",
+        f"Runs: {facts['runs']} ({facts['completed']} completed; {facts['repeats_dropped']} repeats dropped), "
+        f"seeds: {facts['seeds']}, scale: {', '.join(facts['scales'])}, hardware: {'; '.join(facts['hardware'])}, "
+        f"torch {', '.join(facts['torch_versions'])}, summed run wall time {facts['wall_time_s'] / 60:.1f} min. "
+        "Records: [runs.jsonl.gz](runs.jsonl.gz).",
+        "",
+    ]
     for v in verdicts:
-        lines += [f"**{v['claim']}: {v['verdict']}.** {v['measured']}.  ",
-                  f"Paper: {v['paper'] or '-'}. Criterion (fixed in the analysis code): {v['criterion']}.", ""]
+        lines += [
+            f"**{v['claim']}: {v['verdict']}.** {v['measured']}.  ",
+            f"Paper: {v['paper'] or '-'}. Criterion (fixed in the analysis code): {v['criterion']}.",
+            "",
+        ]
     return "\n".join(lines + [END])
 
 
@@ -109,13 +131,22 @@ def log_to_wandb(mode: str, where: Path, name: str, tables: dict, figures: list[
         return
     import wandb
 
-    run = wandb.init(project=project, group=name, job_type="analysis", name=f"report-{name}",
-                     dir=str(where), mode=mode, config={"sources": str(where)})
+    run = wandb.init(
+        project=project,
+        group=name,
+        job_type="analysis",
+        name=f"report-{name}",
+        dir=str(where),
+        mode=mode,
+        config={"sources": str(where)},
+    )
     try:
         for table_name, rows in tables.items():
             if rows:
                 columns = list(rows[0])
-                run.log({table_name: wandb.Table(columns=columns, data=[[fmt(r.get(c)) for c in columns] for r in rows])})
+                run.log(
+                    {table_name: wandb.Table(columns=columns, data=[[fmt(r.get(c)) for c in columns] for r in rows])}
+                )
         for fig in figures:
             run.log({fig.stem: wandb.Image(str(fig))})
     finally:
@@ -128,7 +159,9 @@ def report(sources, out: Path | None = None, wandb_mode: str = "offline", projec
     sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
     runs = load(sources)
     if not runs:
-        raise SystemExit(f"error: no runs (run dirs with {rundir.SUMMARY}, or records) in {', '.join(map(str, sources))}")
+        raise SystemExit(
+            f"error: no runs (run dirs with {rundir.SUMMARY}, or records) in {', '.join(map(str, sources))}"
+        )
     names = sorted({r.config["name"] for r in runs})
     if len(names) != 1:
         raise SystemExit(f"error: a report covers one experiment; {', '.join(map(str, sources))} holds {names}")
@@ -148,8 +181,12 @@ def report(sources, out: Path | None = None, wandb_mode: str = "offline", projec
     check_verdicts(tables.get("verdicts", []))
     for table_name, rows in tables.items():
         write_table(out, table_name, rows)
-    facts = {"experiment": name, **run_facts(runs), "repeats_dropped": len(dropped),
-             "figures": [f.name for f in figures]}
+    facts = {
+        "experiment": name,
+        **run_facts(runs),
+        "repeats_dropped": len(dropped),
+        "figures": [f.name for f in figures],
+    }
     rundir.write_json(out / "report.json", facts)
     update_readme(out, tables.get("verdicts", []), facts)
     records.write_records(out / records.RECORDS, runs)

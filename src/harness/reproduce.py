@@ -25,42 +25,91 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Report:
-    name: str                 # the folder experiments/<name>/ and the experiment's `name`
-    claims: tuple[str, ...]   # the dashboard rows this report decides (its verdicts' `claim`)
+    name: str  # the folder experiments/<name>/ and the experiment's `name`
+    claims: tuple[str, ...]  # the dashboard rows this report decides (its verdicts' `claim`)
     sweeps: tuple[tuple[str, str], ...]  # (sweep dir under multirun/, overrides of `python -m harness -m`)
-    minutes: float = 10.0     # expected wall time on the 2-core machine (for the progress estimate)
+    minutes: float = 10.0  # expected wall time on the 2-core machine (for the progress estimate)
 
 
 PLAN = (
-    Report("random_labels", ("C1 random labels memorized",),
-           (("random_labels/cpu", "experiment=random_labels"),), minutes=5),
+    Report(
+        "random_labels",
+        ("C1 random labels memorized",),
+        (("random_labels/cpu", "experiment=random_labels"),),
+        minutes=5,
+    ),
     Report("zhang_table1", ("C1 Table 1",), (("zhang_table1/cpu", "experiment=zhang_table1"),), minutes=25),
-    Report("randomizations", ("C1 Figure 1a: randomizations fitted",),
-           (("randomizations/cpu", "experiment=randomizations"),), minutes=3),
-    Report("corruption_sweep", ("C1 Figure 1b: time to fit vs p", "C1 Figure 1c: test error vs p"),
-           (("corruption_sweep/cpu", "experiment=corruption_sweep"),), minutes=10),
-    Report("adversarial", ("C2 adversarial non-robustness",), (("adversarial/cpu", "experiment=adversarial"),), minutes=25),
-    Report("sharp_minima", ("C3 Dinh: same function, any sharpness", "C3 Keskar: large batch sharper and worse"),
-           (("sharp_minima/reparam", "experiment=sharp_minima"),
-            ("sharp_minima/keskar", "experiment=sharp_minima_keskar")), minutes=30),
-    Report("validation_bound", ("C4 validation bound holds", "C4 validation bound is informative"),
-           (("validation_bound/cpu", "experiment=validation_bound"),), minutes=5),
-    Report("init_curvature", ("C5 curvature at init predicts the gap", "C5 gap ~ 1/m"),
-           (("init_curvature/gains", "experiment=init_curvature"),
-            ("init_curvature/m", "experiment=init_curvature_m")), minutes=55),
-    Report("learning_curve", ("C6 power-law learning curve",),
-           (("learning_curve/mlp", "experiment=learning_curve"),
-            ("learning_curve/cnn", "experiment=learning_curve_cnn")), minutes=35),
-    Report("batch_lr_scaling", ("C7 B_opt ~ eps", "C7 B_opt ~ N", "C7 B_opt ~ 1/(1-m)"),
-           (("batch_lr_scaling/eps", "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.01,0.025,0.05,0.1,0.2 "
-                                     "trainer.batch_size=16,32,64,128,256,512,1024,2048,4096"),
+    Report(
+        "randomizations",
+        ("C1 Figure 1a: randomizations fitted",),
+        (("randomizations/cpu", "experiment=randomizations"),),
+        minutes=3,
+    ),
+    Report(
+        "corruption_sweep",
+        ("C1 Figure 1b: time to fit vs p", "C1 Figure 1c: test error vs p"),
+        (("corruption_sweep/cpu", "experiment=corruption_sweep"),),
+        minutes=10,
+    ),
+    Report(
+        "adversarial", ("C2 adversarial non-robustness",), (("adversarial/cpu", "experiment=adversarial"),), minutes=25
+    ),
+    Report(
+        "sharp_minima",
+        ("C3 Dinh: same function, any sharpness", "C3 Keskar: large batch sharper and worse"),
+        (
+            ("sharp_minima/reparam", "experiment=sharp_minima"),
+            ("sharp_minima/keskar", "experiment=sharp_minima_keskar"),
+        ),
+        minutes=30,
+    ),
+    Report(
+        "validation_bound",
+        ("C4 validation bound holds", "C4 validation bound is informative"),
+        (("validation_bound/cpu", "experiment=validation_bound"),),
+        minutes=5,
+    ),
+    Report(
+        "init_curvature",
+        ("C5 curvature at init predicts the gap", "C5 gap ~ 1/m"),
+        (("init_curvature/gains", "experiment=init_curvature"), ("init_curvature/m", "experiment=init_curvature_m")),
+        minutes=55,
+    ),
+    Report(
+        "learning_curve",
+        ("C6 power-law learning curve",),
+        (("learning_curve/mlp", "experiment=learning_curve"), ("learning_curve/cnn", "experiment=learning_curve_cnn")),
+        minutes=35,
+    ),
+    Report(
+        "batch_lr_scaling",
+        ("C7 B_opt ~ eps", "C7 B_opt ~ N", "C7 B_opt ~ 1/(1-m)"),
+        (
+            (
+                "batch_lr_scaling/eps",
+                "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.01,0.025,0.05,0.1,0.2 "
+                "trainer.batch_size=16,32,64,128,256,512,1024,2048,4096",
+            ),
             # N = 10,000 and m = 0 come from the eps sweep; B = 16 is left out where the optimum is far above it
-            ("batch_lr_scaling/n", "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.05 data.subset=2500,5000,20000 "
-                                   "trainer.batch_size=32,64,128,256,512,1024,2048"),
-            ("batch_lr_scaling/m", "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.01 "
-                                   "optimizer.momentum=0.5,0.9,0.95 trainer.batch_size=32,64,128,256,512,1024,2048")), minutes=45),
-    Report("schedule_vs_batch", ("C8 increase the batch size instead of decaying the lr",),
-           (("schedule_vs_batch/cpu", "experiment=schedule_vs_batch"),), minutes=35),
+            (
+                "batch_lr_scaling/n",
+                "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.05 data.subset=2500,5000,20000 "
+                "trainer.batch_size=32,64,128,256,512,1024,2048",
+            ),
+            (
+                "batch_lr_scaling/m",
+                "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.01 "
+                "optimizer.momentum=0.5,0.9,0.95 trainer.batch_size=32,64,128,256,512,1024,2048",
+            ),
+        ),
+        minutes=45,
+    ),
+    Report(
+        "schedule_vs_batch",
+        ("C8 increase the batch size instead of decaying the lr",),
+        (("schedule_vs_batch/cpu", "experiment=schedule_vs_batch"),),
+        minutes=35,
+    ),
 )
 
 
@@ -120,19 +169,27 @@ def main(argv=None):
         # the plan's estimates, corrected by how fast the reports so far went against theirs
         pace = elapsed / done_minutes if done_minutes and elapsed > 0 else 1.0
         left = (planned - done_minutes) * pace
-        print(f"[{k}/{len(todo)}] {rep.name}: {len(rep.sweeps)} sweep(s); elapsed {elapsed:.1f} min, "
-              f"about {left:.0f} min left", flush=True)
+        print(
+            f"[{k}/{len(todo)}] {rep.name}: {len(rep.sweeps)} sweep(s); elapsed {elapsed:.1f} min, "
+            f"about {left:.0f} min left",
+            flush=True,
+        )
         dirs = [args.root / d for d, _ in rep.sweeps]
         for sweep_dir, (_, overrides) in zip(dirs, rep.sweeps):
             if _sweep(overrides, sweep_dir, args.overrides) != 0:
-                print(f"error: a sweep of {rep.name} failed; run the same command again to go on from there",
-                      file=sys.stderr)
+                print(
+                    f"error: a sweep of {rep.name} failed; run the same command again to go on from there",
+                    file=sys.stderr,
+                )
                 return 1
         report([d for d in dirs if d.is_dir()], args.out / rep.name, wandb_mode="disabled")
         done_minutes += rep.minutes
     dashboard.write(args.out)
-    print(f"done: {len(todo)} report(s) in {(time.monotonic() - started) / 60:.1f} min; dashboard in "
-          f"{args.out / 'README.md'}", flush=True)
+    print(
+        f"done: {len(todo)} report(s) in {(time.monotonic() - started) / 60:.1f} min; dashboard in "
+        f"{args.out / 'README.md'}",
+        flush=True,
+    )
     return 0
 
 

@@ -53,8 +53,10 @@ def read_json(path: Path):
     try:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise RunDirError(f"{path} is not valid JSON (damaged); delete it (a run resumes from its checkpoint) "
-                          "or move the run dir away") from None
+        raise RunDirError(
+            f"{path} is not valid JSON (damaged); delete it (a run resumes from its checkpoint) "
+            "or move the run dir away"
+        ) from None
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
@@ -73,8 +75,10 @@ def read_metrics(run_dir: Path) -> list[dict]:
             if i == len(lines) - 1:
                 logging.getLogger(__name__).warning("%s: dropped a torn last line (a crash while writing it)", path)
                 break
-            raise RunDirError(f"{path}: line {i + 1} is not JSON; the file is damaged (move the run dir away "
-                              "or delete the file to start the history anew)") from None
+            raise RunDirError(
+                f"{path}: line {i + 1} is not JSON; the file is damaged (move the run dir away "
+                "or delete the file to start the history anew)"
+            ) from None
     return records
 
 
@@ -118,11 +122,17 @@ def load_checkpoint(run_dir: Path, map_location="cpu"):
         try:
             return torch.load(path, map_location=map_location, weights_only=True)
         except Exception as e:  # truncated, empty, not a torch file
-            log.warning("%s does not load (%s)%s", path, type(e).__name__,
-                        "; trying the previous checkpoint" if path.name == CHECKPOINT else "")
+            log.warning(
+                "%s does not load (%s)%s",
+                path,
+                type(e).__name__,
+                "; trying the previous checkpoint" if path.name == CHECKPOINT else "",
+            )
     if paths:
-        raise RunDirError(f"{' and '.join(str(p) for p in paths)} do not load (damaged); delete "
-                          f"{'them' if len(paths) > 1 else 'it'} to train this run from scratch, or move the run dir away")
+        raise RunDirError(
+            f"{' and '.join(str(p) for p in paths)} do not load (damaged); delete "
+            f"{'them' if len(paths) > 1 else 'it'} to train this run from scratch, or move the run dir away"
+        )
     return None
 
 
@@ -130,9 +140,12 @@ def load_checkpoint(run_dir: Path, map_location="cpu"):
 def git_commit() -> str | None:
     """The commit of the code this process runs: read once, at the first call (the trainer calls it
     when imported), with "-dirty" when tracked files differed from it. None outside a checkout."""
+
     def git(*args):
-        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True,
-                              timeout=5).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+
     try:
         head = git("rev-parse", "HEAD")
         return (head + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")) if head else None
@@ -167,8 +180,10 @@ def lock(run_dir: Path) -> None:
         f.seek(0)
         holder = f.read().strip() or "?"
         f.close()
-        raise RunDirError(f"run dir {run_dir} is in use by process {holder}; wait for it, stop it, or choose "
-                          "another dir (hydra.run.dir=...)") from None
+        raise RunDirError(
+            f"run dir {run_dir} is in use by process {holder}; wait for it, stop it, or choose "
+            "another dir (hydra.run.dir=...)"
+        ) from None
     f.seek(0)
     f.truncate()
     f.write(str(os.getpid()))
@@ -196,20 +211,27 @@ def check_same_config(run_dir: Path, resolved: dict) -> None:
         if not isinstance(old, dict):
             raise ValueError("not a mapping")
     except Exception as e:  # a torn or hand-edited file: say which, and what to do
-        raise RunDirError(f"{path} is not a readable config ({type(e).__name__}); move the run dir away or "
-                          "choose another (hydra.run.dir=...)") from None
+        raise RunDirError(
+            f"{path} is not a readable config ({type(e).__name__}); move the run dir away or "
+            "choose another (hydra.run.dir=...)"
+        ) from None
     ignore = NOT_IDENTITY + RESUMABLE_CHANGES
     a, b = flat(identity(old, ignore)), flat(identity(resolved, ignore))
-    diff = [f"{k}: {a.get(k, '<absent>')!r} -> {b.get(k, '<absent>')!r}" for k in sorted(set(a) | set(b))
-            if a.get(k, "<absent>") != b.get(k, "<absent>")]
+    diff = [
+        f"{k}: {a.get(k, '<absent>')!r} -> {b.get(k, '<absent>')!r}"
+        for k in sorted(set(a) | set(b))
+        if a.get(k, "<absent>") != b.get(k, "<absent>")
+    ]
     summary = read_json(Path(run_dir) / SUMMARY) or {}
     unfinished = summary.get("status") not in ("completed", "diverged") or summary.get("stop_reason") == "time_budget"
     if diff and unfinished and all(d.split(":")[0] in STOP_RULES for d in diff):
         return  # a longer run of the same thing
     if diff:
         shown = "; ".join(diff[:5]) + (f"; and {len(diff) - 5} more" if len(diff) > 5 else "")
-        raise RunDirError(f"run dir {run_dir} holds a run of another config ({shown}); use a new run dir "
-                          "(hydra.run.dir=... or hydra.sweep.dir=...) or the same overrides to resume it")
+        raise RunDirError(
+            f"run dir {run_dir} holds a run of another config ({shown}); use a new run dir "
+            "(hydra.run.dir=... or hydra.sweep.dir=...) or the same overrides to resume it"
+        )
 
 
 KEY_PACKAGES = ("torch", "torchvision", "numpy", "scipy", "hydra-core", "omegaconf", "wandb")

@@ -30,8 +30,12 @@ def loglog_slope(m, v) -> dict:
     """Least-squares slope and intercept of log v against log m (v > 0), with R^2."""
     lm, lv = np.log(np.asarray(m, float)), np.log(np.asarray(v, float))
     fit = stats.linregress(lm, lv)
-    return {"slope": float(fit.slope), "intercept": float(fit.intercept), "r2": float(fit.rvalue**2),
-            "slope_se": float(fit.stderr)}
+    return {
+        "slope": float(fit.slope),
+        "intercept": float(fit.intercept),
+        "r2": float(fit.rvalue**2),
+        "slope_se": float(fit.stderr),
+    }
 
 
 def fit_power_law(m, eps, offset: bool = False) -> dict:
@@ -57,8 +61,13 @@ def fit_power_law(m, eps, offset: bool = False) -> dict:
     log_a, b, c = res.x
     # a floor pinned at 0 or at the smallest error is not estimated but imposed by the bound: flag it
     at_bound = bool(c <= 1e-6 * c_max or c >= (1 - 1e-6) * c_max)
-    return {"a": float(np.exp(log_a)), "b": float(b), "c": float(c),
-            "rmse_log": float(np.sqrt(np.mean(res.fun**2))), "c_at_bound": at_bound}
+    return {
+        "a": float(np.exp(log_a)),
+        "b": float(b),
+        "c": float(c),
+        "rmse_log": float(np.sqrt(np.mean(res.fun**2))),
+        "c_at_bound": at_bound,
+    }
 
 
 def bootstrap_exponent(m, eps, offset: bool = False, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
@@ -84,10 +93,14 @@ def prescreening(score, gap, n_candidates: int, draws: int = 10000, seed: int = 
     c = rng.random((draws, len(score))).argsort(1)[:, :n_candidates]
     picked = gap[c[np.arange(draws), np.argmin(score[c], axis=1)]]
     random = gap[c[np.arange(draws), rng.integers(0, n_candidates, draws)]]
-    return {"n_candidates": n_candidates, "gap_prescreened": float(picked.mean()), "gap_random": float(random.mean()),
-            "difference": float(picked.mean() - random.mean()),
-            "difference_se": float((picked - random).std(ddof=1) / np.sqrt(draws)),
-            "p_prescreened_lower": float(np.mean(picked < random))}
+    return {
+        "n_candidates": n_candidates,
+        "gap_prescreened": float(picked.mean()),
+        "gap_random": float(random.mean()),
+        "difference": float(picked.mean() - random.mean()),
+        "difference_se": float((picked - random).std(ddof=1) / np.sqrt(draws)),
+        "p_prescreened_lower": float(np.mean(picked < random)),
+    }
 
 
 def _clean(values) -> np.ndarray:
@@ -132,7 +145,8 @@ def _welch(a, b):
 
 
 def welch_diff_ci(a, b, level: float = 0.95) -> dict:
-    """mean(a) - mean(b) with a Welch t interval and two-sided p; use it to compare two groups of seeds, unequal variances."""
+    """mean(a) - mean(b) with a Welch t interval and two-sided p; use it to compare two groups of
+    seeds, unequal variances."""
     diff, se, df, na, nb = _welch(a, b)
     if se == 0:  # both groups constant: the difference is exact
         p = 1.0 if diff == 0 else 0.0
@@ -143,7 +157,8 @@ def welch_diff_ci(a, b, level: float = 0.95) -> dict:
 
 
 def bootstrap_diff_ci(a, b, paired: bool = False, n_boot: int = 4000, level: float = 0.95, seed: int = 0) -> dict:
-    """Percentile bootstrap CI of mean(a) - mean(b); paired=True resamples (a_i, b_i) pairs, e.g. two methods on the same seeds."""
+    """Percentile bootstrap CI of mean(a) - mean(b); paired=True resamples (a_i, b_i) pairs, e.g. two
+    methods on the same seeds."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     rng = np.random.default_rng(seed)
     if paired:
@@ -153,14 +168,16 @@ def bootstrap_diff_ci(a, b, paired: bool = False, n_boot: int = 4000, level: flo
         d = a - b
         boot = d[rng.integers(0, len(d), (n_boot, len(d)))].mean(axis=1)
     else:
-        boot = (a[rng.integers(0, len(a), (n_boot, len(a)))].mean(axis=1)
-                - b[rng.integers(0, len(b), (n_boot, len(b)))].mean(axis=1))
+        boot = a[rng.integers(0, len(a), (n_boot, len(a)))].mean(axis=1) - b[
+            rng.integers(0, len(b), (n_boot, len(b)))
+        ].mean(axis=1)
     lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
     return {"diff": float(a.mean() - b.mean()), "low": float(lo), "high": float(hi)}
 
 
 def tost(a, b, margin: float, alpha: float = 0.05) -> dict:
-    """Welch two one-sided tests that |mean(a) - mean(b)| < margin; use it to claim "no effect" (equivalence), not a failed t-test."""
+    """Welch two one-sided tests that |mean(a) - mean(b)| < margin; use it to claim "no effect"
+    (equivalence), not a failed t-test."""
     diff, se, df, _, _ = _welch(a, b)
     if se == 0:
         p = 0.0 if abs(diff) < margin else 1.0
@@ -170,12 +187,19 @@ def tost(a, b, margin: float, alpha: float = 0.05) -> dict:
         p = float(max(p_above_lower, p_below_upper))
     # the (1 - 2 alpha) interval lies inside (-margin, margin) exactly when both one-sided tests reject
     ci = welch_diff_ci(a, b, level=1 - 2 * alpha)
-    return {"diff": diff, "low": ci["low"], "high": ci["high"], "p_value": p, "equivalent": bool(p < alpha),
-            "margin": float(margin)}
+    return {
+        "diff": diff,
+        "low": ci["low"],
+        "high": ci["high"],
+        "p_value": p,
+        "equivalent": bool(p < alpha),
+        "margin": float(margin),
+    }
 
 
 def holm(p_values, alpha: float = 0.05) -> dict:
-    """Holm-Bonferroni step-down adjusted p-values (in input order) and rejections; use it when one verdict rests on several tests."""
+    """Holm-Bonferroni step-down adjusted p-values (in input order) and rejections; use it when one
+    verdict rests on several tests."""
     p = np.asarray(p_values, float)
     m = len(p)
     order = np.argsort(p)
@@ -209,8 +233,15 @@ def slope_ci(x, y, log: bool = False, through_origin: bool = False, level: float
     se = float(np.sqrt(sse / df / sxx)) if df > 0 else float("nan")
     half = stats.t.ppf((1 + level) / 2, df) * se if df > 0 else float("nan")
     r2 = 1 - sse / sst if sst > 0 else float("nan")
-    return {"slope": slope, "se": se, "low": slope - half, "high": slope + half, "intercept": intercept,
-            "r2": float(r2), "n": n}
+    return {
+        "slope": slope,
+        "se": se,
+        "low": slope - half,
+        "high": slope + half,
+        "intercept": intercept,
+        "r2": float(r2),
+        "n": n,
+    }
 
 
 def cluster_bootstrap(fn, units, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> dict:
@@ -225,13 +256,18 @@ def cluster_bootstrap(fn, units, n_boot: int = 2000, level: float = 0.95, seed: 
             boot.append(float(v))
     lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]) if boot else (np.nan, np.nan)
     est = fn(units)
-    return {"estimate": float("nan") if est is None else float(est), "low": float(lo), "high": float(hi),
-            "n_ok": len(boot)}
+    return {
+        "estimate": float("nan") if est is None else float(est),
+        "low": float(lo),
+        "high": float(hi),
+        "n_ok": len(boot),
+    }
 
 
 def power_law_vs_log(m, err, n_holdout: int = 2) -> dict:
     """Fit err = a m^b and err = a + c ln m on all but the n_holdout largest distinct m, and compare their
-    held-out RMSE (in err units); use it to test whether a power law extrapolates better than the obvious alternative."""
+    held-out RMSE (in err units); use it to test whether a power law extrapolates better than the
+    obvious alternative."""
     m, err = np.asarray(m, float), np.asarray(err, float)
     heldout_m = np.unique(m)[-n_holdout:]
     fit, held = m < heldout_m.min(), m >= heldout_m.min()
@@ -241,7 +277,14 @@ def power_law_vs_log(m, err, n_holdout: int = 2) -> dict:
     power_rmse = float(np.sqrt(np.mean((pl["a"] * m[held] ** pl["b"] - err[held]) ** 2)))
     log_c, log_a = np.polyfit(np.log(m[fit]), err[fit], 1)  # least squares in linear space, as the model is linear
     log_rmse = float(np.sqrt(np.mean((log_a + log_c * np.log(m[held]) - err[held]) ** 2)))
-    return {"power_a": pl["a"], "power_b": pl["b"], "power_rmse_heldout": power_rmse,
-            "log_a": float(log_a), "log_c": float(log_c), "log_rmse_heldout": log_rmse,
-            "heldout_m": [float(v) for v in heldout_m],
-            "better": "power_law" if power_rmse <= log_rmse else "log", "n_fit": int(fit.sum())}
+    return {
+        "power_a": pl["a"],
+        "power_b": pl["b"],
+        "power_rmse_heldout": power_rmse,
+        "log_a": float(log_a),
+        "log_c": float(log_c),
+        "log_rmse_heldout": log_rmse,
+        "heldout_m": [float(v) for v in heldout_m],
+        "better": "power_law" if power_rmse <= log_rmse else "log",
+        "n_fit": int(fit.sum()),
+    }

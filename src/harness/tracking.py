@@ -49,9 +49,17 @@ def start(logger_cfg, run_dir: Path, config: dict, group: str, tags: list, name:
         id_file.write_text(run_id)
     os.environ.setdefault("WANDB_SILENT", "true")
     run = wandb.init(
-        project=logger_cfg.project, entity=logger_cfg.entity, group=group, job_type=logger_cfg.job_type,
-        tags=list(tags), name=name, config=config, dir=str(run_dir), mode=logger_cfg.mode,
-        id=run_id, resume="allow",
+        project=logger_cfg.project,
+        entity=logger_cfg.entity,
+        group=group,
+        job_type=logger_cfg.job_type,
+        tags=list(tags),
+        name=name,
+        config=config,
+        dir=str(run_dir),
+        mode=logger_cfg.mode,
+        id=run_id,
+        resume="allow",
     )
     log.info("W&B run %s (%s) in %s", run.id, logger_cfg.mode, run.dir)
     return Tracker(run)

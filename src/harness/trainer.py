@@ -20,7 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import __version__, data as data_mod, distributed, models, probes, rundir, schedules
+from . import __version__, distributed, models, probes, rundir, schedules
+from . import data as data_mod
 from .progress import Progress
 from .transforms import BatchTransform, input_shape
 
@@ -111,8 +112,11 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     t = cfg.trainer
     previous = rundir.read_json(run_dir / rundir.SUMMARY)
     # A run that ran out of time budget goes on when asked again with a larger budget.
-    more_time = previous and previous.get("stop_reason") == "time_budget" and (
-        t.time_budget_s is None or t.time_budget_s > previous["wall_time_s"])
+    more_time = (
+        previous
+        and previous.get("stop_reason") == "time_budget"
+        and (t.time_budget_s is None or t.time_budget_s > previous["wall_time_s"])
+    )
     if previous and previous.get("status") in DONE and not more_time:
         log.info("run dir %s is already %s: not training again", run_dir, previous["status"])
         return previous
@@ -121,14 +125,20 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     cuda = device.type == "cuda"
     if data is None:
         data = data_mod.prepare(cfg.data, device)
-    transform = BatchTransform(cfg.data.preprocess, cfg.data.augment.crop, cfg.data.augment.flip,
-                               data.channel_mean, data.channel_std)
+    transform = BatchTransform(
+        cfg.data.preprocess, cfg.data.augment.crop, cfg.data.augment.flip, data.channel_mean, data.channel_std
+    )
     torch.manual_seed(cfg.seed)
     model = models.build(cfg.model, input_shape(cfg.data.preprocess)).to(device)
     if cuda and t.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.optimizer.lr, momentum=cfg.optimizer.momentum,
-                                nesterov=cfg.optimizer.nesterov, weight_decay=cfg.optimizer.weight_decay)
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=cfg.optimizer.lr,
+        momentum=cfg.optimizer.momentum,
+        nesterov=cfg.optimizer.nesterov,
+        weight_decay=cfg.optimizer.weight_decay,
+    )
     world = distributed.world_size()
     forward = model
     if world > 1:
@@ -162,20 +172,32 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         rundir.truncate_metrics(run_dir, -1)
 
     def save_checkpoint():
-        rundir.save_checkpoint(run_dir, {
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "generator": generator.get_state(), "epoch": epoch, "step": step, "position": position,
-            "perm": perm, "elapsed_s": elapsed + time.perf_counter() - started,
-            "epoch_loss_sum": epoch_loss_sum, "epoch_batches": epoch_batches,
-        })
+        rundir.save_checkpoint(
+            run_dir,
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "generator": generator.get_state(),
+                "epoch": epoch,
+                "step": step,
+                "position": position,
+                "perm": perm,
+                "elapsed_s": elapsed + time.perf_counter() - started,
+                "epoch_loss_sum": epoch_loss_sum,
+                "epoch_batches": epoch_batches,
+            },
+        )
 
     n_train = len(data.train_y)
     last_eval: dict = {}
     train_acc_seen: dict = {}  # the latest train accuracy, for fine evaluation near the target
     c = cfg.curvature
     wants_probe = bool(c.at or c.every_epochs or c.alphas)
-    sample = (probes.curvature_sample(data.train_x, data.train_y, to_input, c.sample_size, c.sample_seed)
-              if wants_probe else None)
+    sample = (
+        probes.curvature_sample(data.train_x, data.train_y, to_input, c.sample_size, c.sample_seed)
+        if wants_probe
+        else None
+    )
     # The init probe is measured once, before the first step, and kept with the run (resume-safe).
     init_probe = rundir.read_json(run_dir / "probe_init.json") or {}
     if init_probe and checkpoint is None:  # measured by an attempt that died before its first checkpoint
@@ -187,15 +209,22 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         rundir.write_json(run_dir / "probe_init.json", probes.finite(init_probe))
         rundir.append_metrics(run_dir, probes.finite(init_probe))
         tracker.log(init_probe, step=0)
-        log.info("at init: top eigenvalue %.4g, trace %.4g", init_probe["init/hessian/top_eig"],
-                 init_probe.get("init/hessian/trace", float("nan")))
+        log.info(
+            "at init: top eigenvalue %.4g, trace %.4g",
+            init_probe["init/hessian/top_eig"],
+            init_probe.get("init/hessian/trace", float("nan")),
+        )
     images_seen, train_time = 0, 0.0
 
     def run_eval():
         nonlocal last_eval
-        record = {"step": step, "epoch": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
-                  "lr": lr, "batch_size": batch_size,
-                  "noise_scale": schedules.noise_scale(lr, n_train, batch_size, cfg.optimizer.momentum)}
+        record = {
+            "step": step,
+            "epoch": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
+            "lr": lr,
+            "batch_size": batch_size,
+            "noise_scale": schedules.noise_scale(lr, n_train, batch_size, cfg.optimizer.momentum),
+        }
         splits = {"train": (data.train_x, data.train_y), "test": (data.test_x, data.test_y)}
         if len(data.val_y):
             splits["val"] = (data.val_x, data.val_y)
@@ -219,8 +248,12 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         """Time to fit at step resolution: close to the target, the full training set is evaluated
         every few steps instead of once per epoch."""
         acc = latest_train_acc()
-        return (t.fine_eval_within and t.target_train_acc is not None and acc is not None
-                and acc >= t.target_train_acc - t.fine_eval_within)
+        return (
+            t.fine_eval_within
+            and t.target_train_acc is not None
+            and acc is not None
+            and acc >= t.target_train_acc - t.fine_eval_within
+        )
 
     def latest_train_acc():
         """The last full-train-set accuracy in metrics.jsonl (what an uninterrupted run last saw)."""
@@ -230,10 +263,16 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         return train_acc_seen["acc"]
 
     def fine_eval() -> float:
-        loss, acc = evaluate(forward, data.train_x, data.train_y, lambda b, train: to_input(b, train),
-                             t.eval_batch_size, autocast)
-        record = {"step": step, "epoch": epoch + position / steps, "train/loss": loss, "train/acc": acc,
-                  "fine_eval": True}
+        loss, acc = evaluate(
+            forward, data.train_x, data.train_y, lambda b, train: to_input(b, train), t.eval_batch_size, autocast
+        )
+        record = {
+            "step": step,
+            "epoch": epoch + position / steps,
+            "train/loss": loss,
+            "train/acc": acc,
+            "fine_eval": True,
+        }
         rundir.append_metrics(run_dir, record)
         tracker.log(record, step=step)
         train_acc_seen["acc"] = acc
@@ -243,8 +282,9 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         """Which val and test examples the final model gets right, for resampling validation sets (C4)."""
         out = {"val_size": len(data.val_y), "test_size": len(data.test_y)}
         for split, (x, y) in (("val", (data.val_x, data.val_y)), ("test", (data.test_x, data.test_y))):
-            *_, hits = evaluate(forward, x, y, lambda b, train: to_input(b, train), t.eval_batch_size, autocast,
-                                per_example=True)
+            *_, hits = evaluate(
+                forward, x, y, lambda b, train: to_input(b, train), t.eval_batch_size, autocast, per_example=True
+            )
             out[f"{split}_correct"] = packed_bits(hits)
         rundir.write_json(run_dir / "predictions.json", out)
         return "predictions.json"
@@ -258,8 +298,9 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
             summary["reparameterization"] = "reparameterization.json"
         if cfg.adversarial.eps_255 and status == "completed":
             split = (data.test_x, data.test_y) if cfg.adversarial.split == "test" else (data.train_x, data.train_y)
-            rows, example = probes.adversarial_rows(model, transform.pixels, transform.normalize, *split,
-                                                    cfg.adversarial)
+            rows, example = probes.adversarial_rows(
+                model, transform.pixels, transform.normalize, *split, cfg.adversarial
+            )
             rundir.write_json(run_dir / "adversarial.json", rows)
             rundir.atomic_write(run_dir / "adversarial_example.npz", lambda f: np.savez_compressed(f, **example))
             summary.update({f"adv_{r['attack']}_acc_eps{r['eps_255']:g}": r["accuracy"] for r in rows if r["eps_255"]})
@@ -267,21 +308,34 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
             summary["adversarial"] = "adversarial.json"
         if t.save_predictions and status == "completed":
             summary["predictions"] = save_predictions()
-        summary.update({
-            "status": status, "stop_reason": stop_reason, "diverged": status == "diverged",
-            "steps": step, "epochs": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
-            "wall_time_s": wall, "train_images_per_s": images_seen / train_time if train_time else None,
-            "num_parameters": models.num_parameters(model), "device": device_name(device),
-            # at the run's initial lr and batch size: the x-axis of Smith & Le's collapse plots
-            "noise_scale": schedules.noise_scale(cfg.optimizer.lr, n_train, min(t.batch_size, n_train),
-                                                 cfg.optimizer.momentum),
-            "torch_version": torch.__version__, "harness_version": __version__, "git_commit": rundir.git_commit(),
-            "package_versions": rundir.package_versions(),
-            "run_dir": str(run_dir), **{f"data_{k}": v for k, v in data.info.items()},
-            # where it ran: SLURM job (array) ids and how often it was requeued, else None
-            **{f"slurm_{k.lower()}": os.environ.get(f"SLURM_{k}") for k in
-               ("JOB_ID", "ARRAY_JOB_ID", "ARRAY_TASK_ID", "RESTART_COUNT")},
-        })
+        summary.update(
+            {
+                "status": status,
+                "stop_reason": stop_reason,
+                "diverged": status == "diverged",
+                "steps": step,
+                "epochs": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
+                "wall_time_s": wall,
+                "train_images_per_s": images_seen / train_time if train_time else None,
+                "num_parameters": models.num_parameters(model),
+                "device": device_name(device),
+                # at the run's initial lr and batch size: the x-axis of Smith & Le's collapse plots
+                "noise_scale": schedules.noise_scale(
+                    cfg.optimizer.lr, n_train, min(t.batch_size, n_train), cfg.optimizer.momentum
+                ),
+                "torch_version": torch.__version__,
+                "harness_version": __version__,
+                "git_commit": rundir.git_commit(),
+                "package_versions": rundir.package_versions(),
+                "run_dir": str(run_dir),
+                **{f"data_{k}": v for k, v in data.info.items()},
+                # where it ran: SLURM job (array) ids and how often it was requeued, else None
+                **{
+                    f"slurm_{k.lower()}": os.environ.get(f"SLURM_{k}")
+                    for k in ("JOB_ID", "ARRAY_JOB_ID", "ARRAY_TASK_ID", "RESTART_COUNT")
+                },
+            }
+        )
         rundir.write_json(run_dir / rundir.SUMMARY, summary)
         tracker.summary(summary)
         return summary
@@ -292,8 +346,9 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     model.train()
     with _SigtermFlag() as sigterm:
         while stop_reason is None:
-            lr, batch_size = schedules.lr_and_batch_size(cfg.schedule, cfg.optimizer.lr, t.batch_size,
-                                                         epoch, t.max_epochs)
+            lr, batch_size = schedules.lr_and_batch_size(
+                cfg.schedule, cfg.optimizer.lr, t.batch_size, epoch, t.max_epochs
+            )
             if epoch >= t.max_epochs:
                 stop_reason = "max_epochs"
                 break
@@ -318,8 +373,9 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                 loss.backward()
                 optimizer.step()
                 if world > 1:  # the global batch's loss, and a stop signal that any rank received
-                    shared = distributed.all_reduce_sum(torch.stack([
-                        loss.detach() / world, torch.tensor(float(bool(sigterm.raised)), device=device)]))
+                    shared = distributed.all_reduce_sum(
+                        torch.stack([loss.detach() / world, torch.tensor(float(bool(sigterm.raised)), device=device)])
+                    )
                     loss = shared[0]
                     if shared[1] > 0 and not sigterm.raised:
                         sigterm.raised = signal.SIGTERM
@@ -339,10 +395,17 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                     train_time += time.perf_counter() - tick
                     progress.end_epoch()
                     save_checkpoint()
-                    log.warning("interrupted at step %d; checkpoint in %s: re-run the same command "
-                                "with hydra.run.dir=%s to resume", step, run_dir, run_dir)
-                    summary = finish("interrupted", {signal.SIGUSR2: "preempted", signal.SIGINT: "sigint"}.get(
-                        sigterm.raised, "sigterm"))
+                    log.warning(
+                        "interrupted at step %d; checkpoint in %s: re-run the same command "
+                        "with hydra.run.dir=%s to resume",
+                        step,
+                        run_dir,
+                        run_dir,
+                    )
+                    summary = finish(
+                        "interrupted",
+                        {signal.SIGUSR2: "preempted", signal.SIGINT: "sigint"}.get(sigterm.raised, "sigterm"),
+                    )
                     sigterm.chain()
                     return summary
                 over_time = t.time_budget_s and elapsed + time.perf_counter() - started >= t.time_budget_s
@@ -370,6 +433,5 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
             last_eval.update(end_probe)
             rundir.append_metrics(run_dir, probes.finite({"step": step, **end_probe}))
             tracker.log(end_probe, step=step)
-    log.info("finished (%s): train acc %.4f, test acc %.4f", stop_reason, last_eval["train/acc"],
-             last_eval["test/acc"])
+    log.info("finished (%s): train acc %.4f, test acc %.4f", stop_reason, last_eval["train/acc"], last_eval["test/acc"])
     return finish("completed", stop_reason)

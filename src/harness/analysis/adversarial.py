@@ -31,12 +31,24 @@ def adversarial(runs, out):
         for x in results:
             if x["attack"] != "none":
                 lo, hi = _binomial(x["accuracy"], x["images"])
-                rows.append({"victim": _victim(r), "model": r.config["model"]["name"],
-                             "split": r.config["adversarial"]["split"], "true_labels": _true_labels(r),
-                             "train_acc": r.summary["train_acc"], "clean_acc": clean, "clean_acc_ci95_low": clean_ci[0],
-                             "clean_acc_ci95_high": clean_ci[1], "attack": x["attack"], "eps_255": x["eps_255"],
-                             "accuracy": x["accuracy"], "accuracy_ci95_low": lo, "accuracy_ci95_high": hi,
-                             "images": x["images"]})
+                rows.append(
+                    {
+                        "victim": _victim(r),
+                        "model": r.config["model"]["name"],
+                        "split": r.config["adversarial"]["split"],
+                        "true_labels": _true_labels(r),
+                        "train_acc": r.summary["train_acc"],
+                        "clean_acc": clean,
+                        "clean_acc_ci95_low": clean_ci[0],
+                        "clean_acc_ci95_high": clean_ci[1],
+                        "attack": x["attack"],
+                        "eps_255": x["eps_255"],
+                        "accuracy": x["accuracy"],
+                        "accuracy_ci95_low": lo,
+                        "accuracy_ci95_high": hi,
+                        "images": x["images"],
+                    }
+                )
     tables = {"adversarial": rows}
     if rows:
         figures.append(_accuracy_figure(rows, out))
@@ -64,11 +76,20 @@ def _c2_verdict(rows, figure):
     eps ("noise" rows), where run, is reported beside as the control: a flip by any perturbation
     of that size would not be adversarial."""
     pgd = [r for r in rows if r["true_labels"] and r["attack"] == "pgd" and r["eps_255"] == EPS_255]
-    criterion = (f"every true-label victim: PGD accuracy at {EPS_255}/255, 95% upper bound < {FLIPPED:g} x clean "
-                 f"accuracy's 95% lower bound (our threshold: the survey gives no number); some victims -> partly")
+    criterion = (
+        f"every true-label victim: PGD accuracy at {EPS_255}/255, 95% upper bound < {FLIPPED:g} x clean "
+        f"accuracy's 95% lower bound (our threshold: the survey gives no number); some victims -> partly"
+    )
     if not pgd:
-        return verdict_row(_C2, "inconclusive", criterion, f"no true-label victim attacked by PGD at {EPS_255}/255",
-                           paper=_C2_PAPER, seeds=0, figure=figure)
+        return verdict_row(
+            _C2,
+            "inconclusive",
+            criterion,
+            f"no true-label victim attacked by PGD at {EPS_255}/255",
+            paper=_C2_PAPER,
+            seeds=0,
+            figure=figure,
+        )
     flipped = [r["accuracy_ci95_high"] < FLIPPED * r["clean_acc_ci95_low"] for r in pgd]
     verdict = "reproduced" if all(flipped) else "partly" if any(flipped) else "not reproduced"
     noise = {r["victim"]: r for r in rows if r["attack"] == "noise" and r["eps_255"] == EPS_255}
@@ -76,10 +97,20 @@ def _c2_verdict(rows, figure):
         f"{r['victim']}: clean {pct(r['clean_acc'])} [{pct(r['clean_acc_ci95_low'])}, {pct(r['clean_acc_ci95_high'])}]"
         f" -> PGD {pct(r['accuracy'])} [{pct(r['accuracy_ci95_low'])}, {pct(r['accuracy_ci95_high'])}]"
         + (f", random sign noise {pct(noise[r['victim']]['accuracy'])}" if r["victim"] in noise else "")
-        + f" ({r['images']} images)" for r in pgd)
+        + f" ({r['images']} images)"
+        for r in pgd
+    )
     runs_per_victim = Counter(r["victim"] for r in pgd)  # one run (seed) per victim in the standard sweep
-    return verdict_row(_C2, verdict, criterion, measured, paper=_C2_PAPER, seeds=min(runs_per_victim.values()),
-                       figure=figure, victims=len(runs_per_victim))
+    return verdict_row(
+        _C2,
+        verdict,
+        criterion,
+        measured,
+        paper=_C2_PAPER,
+        seeds=min(runs_per_victim.values()),
+        figure=figure,
+        victims=len(runs_per_victim),
+    )
 
 
 _C2 = "C2 adversarial non-robustness"
@@ -90,10 +121,18 @@ def _accuracy_figure(rows, out):
     fig, ax = plt.subplots(figsize=(6, 4))
     for i, victim in enumerate(dict.fromkeys(r["victim"] for r in rows)):
         for attack, ls in (("fgsm", "--"), ("pgd", "-"), ("noise", ":")):
-            sub = sorted((r for r in rows if r["victim"] == victim and r["attack"] == attack), key=lambda r: r["eps_255"])
+            sub = sorted(
+                (r for r in rows if r["victim"] == victim and r["attack"] == attack), key=lambda r: r["eps_255"]
+            )
             if sub:
-                ax.plot([0] + [r["eps_255"] for r in sub], [sub[0]["clean_acc"]] + [r["accuracy"] for r in sub],
-                        ls, marker="o", color=f"C{i}", label=f"{victim} ({sub[0]['split']}), {attack}")
+                ax.plot(
+                    [0] + [r["eps_255"] for r in sub],
+                    [sub[0]["clean_acc"]] + [r["accuracy"] for r in sub],
+                    ls,
+                    marker="o",
+                    color=f"C{i}",
+                    label=f"{victim} ({sub[0]['split']}), {attack}",
+                )
     ax.set(xlabel="eps (x 1/255, L-inf, pixel units)", ylabel="accuracy", ylim=(0, 1))
     ax.legend(fontsize=7)
     return save_figure(fig, out / "accuracy_vs_eps.png")
@@ -107,14 +146,17 @@ def _panda_figure(runs, out):
         clean, adv = ex["clean"].transpose(1, 2, 0), ex["adversarial"].transpose(1, 2, 0)
         delta = adv - clean
         amplified = 0.5 + delta / (2 * max(np.abs(delta).max(), 1e-12))  # to [0, 1], grey = no change
-        label = ("training label: " if r.config["adversarial"]["split"] == "train" else "label: ") + CLASSES[int(ex["label"])]
+        label = ("training label: " if r.config["adversarial"]["split"] == "train" else "label: ") + CLASSES[
+            int(ex["label"])
+        ]
         row[0].imshow(clean, interpolation="nearest")
-        row[0].set_title(f"{_victim(r)}\n\"{CLASSES[int(ex['clean_pred'])]}\" {float(ex['clean_conf']):.0%}"
-                         f" ({label})", fontsize=8)
+        row[0].set_title(
+            f'{_victim(r)}\n"{CLASSES[int(ex["clean_pred"])]}" {float(ex["clean_conf"]):.0%} ({label})', fontsize=8
+        )
         row[1].imshow(amplified, interpolation="nearest")
         row[1].set_title(f"+ {int(ex['eps_255'])}/255 x sign(grad)\n(amplified)", fontsize=8)
         row[2].imshow(adv, interpolation="nearest")
-        row[2].set_title(f"= \"{CLASSES[int(ex['adv_pred'])]}\" {float(ex['adv_conf']):.0%}", fontsize=8)
+        row[2].set_title(f'= "{CLASSES[int(ex["adv_pred"])]}" {float(ex["adv_conf"]):.0%}', fontsize=8)
         for ax in row:
             ax.axis("off")
     return save_figure(fig, out / "panda_figure.png")

@@ -44,9 +44,25 @@ def pct(x, digits=2) -> str:
     return "" if x is None else f"{100 * x:.{digits}f}%"
 
 
-def verdict_row(claim: str, verdict: str, criterion: str, measured: str, paper: str = "", seeds: int | None = None,
-                figure: str = "", **numbers) -> dict:
+def verdict_row(
+    claim: str,
+    verdict: str,
+    criterion: str,
+    measured: str,
+    paper: str = "",
+    seeds: int | None = None,
+    figure: str = "",
+    **numbers,
+) -> dict:
     """One row of an experiment's `verdicts` table (and of the claims dashboard). `criterion` is the
     rule fixed in code before the data is read; `measured` the numbers that decided it."""
-    return {"claim": claim, "verdict": verdict, "paper": paper, "measured": measured, "seeds": seeds,
-            "criterion": criterion, "figure": figure, **numbers}
+    return {
+        "claim": claim,
+        "verdict": verdict,
+        "paper": paper,
+        "measured": measured,
+        "seeds": seeds,
+        "criterion": criterion,
+        "figure": figure,
+        **numbers,
+    }

@@ -21,15 +21,28 @@ def init_curvature(runs, out):
     tables, figures = {}, []
     rows, gain = [], None
     if k_runs:
-        rows = [{"run": r.label, "init_gain": r.config["model"]["init_gain"], "seed": r.config["seed"],
-                 "top_eig": r.summary["init_hessian_top_eig"], "trace": r.summary.get("init_hessian_trace"),
-                 "trace_se": r.summary.get("init_hessian_trace_se"), "init_risk": r.summary["init_hessian_loss"],
-                 "train_loss": r.summary["train_loss"], "test_loss": r.summary["test_loss"],
-                 "gap_loss": r.summary["gen_gap_loss"], "train_err": 1 - r.summary["train_acc"],
-                 "test_err": 1 - r.summary["test_acc"], "gap_err": r.summary["gen_gap_err"]} for r in k_runs]
+        rows = [
+            {
+                "run": r.label,
+                "init_gain": r.config["model"]["init_gain"],
+                "seed": r.config["seed"],
+                "top_eig": r.summary["init_hessian_top_eig"],
+                "trace": r.summary.get("init_hessian_trace"),
+                "trace_se": r.summary.get("init_hessian_trace_se"),
+                "init_risk": r.summary["init_hessian_loss"],
+                "train_loss": r.summary["train_loss"],
+                "test_loss": r.summary["test_loss"],
+                "gap_loss": r.summary["gen_gap_loss"],
+                "train_err": 1 - r.summary["train_acc"],
+                "test_err": 1 - r.summary["test_acc"],
+                "gap_err": r.summary["gen_gap_err"],
+            }
+            for r in k_runs
+        ]
         tables["init_curvature"] = rows
-        groups = [("all", rows)] + [(f"init_gain={g}", [r for r in rows if r["init_gain"] == g])
-                                    for g in sorted({r["init_gain"] for r in rows})]
+        groups = [("all", rows)] + [
+            (f"init_gain={g}", [r for r in rows if r["init_gain"] == g]) for g in sorted({r["init_gain"] for r in rows})
+        ]
         tables["spearman"] = _spearman_table(groups)
         tables["precision"] = _precision_table(rows)
         gain = _main_gain(rows)
@@ -42,8 +55,16 @@ def init_curvature(runs, out):
                         for gap in GAPS:
                             res = stats.prescreening([r[measure] for r in sub], [r[gap] for r in sub], n)
                             ci = _prescreening_ci(sub, measure, gap, n)
-                            screen.append({"runs": group, "score": measure, "gap": gap, **res,
-                                           "difference_ci95_low": ci["low"], "difference_ci95_high": ci["high"]})
+                            screen.append(
+                                {
+                                    "runs": group,
+                                    "score": measure,
+                                    "gap": gap,
+                                    **res,
+                                    "difference_ci95_low": ci["low"],
+                                    "difference_ci95_high": ci["high"],
+                                }
+                            )
         tables["prescreening"] = screen
         figures.append(_scatter(rows, out))
     fits = []
@@ -53,10 +74,17 @@ def init_curvature(runs, out):
         figures.append(_gap_vs_m(tables["gap_vs_m"], fits, out))
     by_name = {f.stem: f.name for f in figures}
     tables["verdicts"] = [
-        _c5_curvature_verdict(tables.get("spearman", []), tables.get("precision", []), gain, len(rows),
-                              by_name.get("curvature_vs_gap", "")),
-        _c5_m_verdict(fits, min((r["runs"] for r in tables.get("gap_vs_m", [])), default=0),
-                      by_name.get("gap_vs_m", ""))]
+        _c5_curvature_verdict(
+            tables.get("spearman", []),
+            tables.get("precision", []),
+            gain,
+            len(rows),
+            by_name.get("curvature_vs_gap", ""),
+        ),
+        _c5_m_verdict(
+            fits, min((r["runs"] for r in tables.get("gap_vs_m", [])), default=0), by_name.get("gap_vs_m", "")
+        ),
+    ]
     return tables, figures
 
 
@@ -67,9 +95,16 @@ def _spearman_table(groups):
     for group, sub in groups:
         if len(sub) < 5:
             continue
-        family = [{"runs": group, "measure": measure, "gap": gap,
-                   **stats.spearman_ci([r[measure] for r in sub], [r[gap] for r in sub])}
-                  for measure in MEASURES for gap in GAPS]
+        family = [
+            {
+                "runs": group,
+                "measure": measure,
+                "gap": gap,
+                **stats.spearman_ci([r[measure] for r in sub], [r[gap] for r in sub]),
+            }
+            for measure in MEASURES
+            for gap in GAPS
+        ]
         # a constant column has no p-value (nan): count it as no evidence (p = 1)
         adjusted = stats.holm([1.0 if np.isnan(c["p_value"]) else c["p_value"] for c in family])["adjusted"]
         corr += [{**c, "p_holm": p} for c, p in zip(family, adjusted)]
@@ -85,11 +120,22 @@ def _precision_table(rows):
         sub = [r for r in rows if r["init_gain"] == g and r["trace"] is not None]
         se = [r["trace_se"] for r in sub if r["trace_se"] is not None]
         spread = stats.mean_ci([r["trace"] for r in sub])
-        ratio = (float(np.median(se)) / spread["sd"] if spread["sd"] > 0 else float("inf")) if se and len(sub) > 1 \
+        ratio = (
+            (float(np.median(se)) / spread["sd"] if spread["sd"] > 0 else float("inf"))
+            if se and len(sub) > 1
             else float("nan")
-        out.append({"init_gain": g, "runs": len(sub), "trace_mean": spread["mean"], "trace_sd": spread["sd"],
-                    "trace_se_median": float(np.median(se)) if se else None, "se_over_sd": ratio,
-                    "resolved": bool(ratio <= 1)})  # nan (no se, or one init) compares False: unresolved
+        )
+        out.append(
+            {
+                "init_gain": g,
+                "runs": len(sub),
+                "trace_mean": spread["mean"],
+                "trace_sd": spread["sd"],
+                "trace_se_median": float(np.median(se)) if se else None,
+                "se_over_sd": ratio,
+                "resolved": bool(ratio <= 1),
+            }
+        )  # nan (no se, or one init) compares False: unresolved
     return out
 
 
@@ -110,13 +156,22 @@ def _c5_curvature_verdict(spearman, precision, gain, n_runs, figure):
     median Hutchinson se <= between-init sd; top eigenvalue: Lanczos to tolerance, no se, taken as
     resolved) -> reproduced; significant only pooled over gains -> partly; otherwise, trace
     unresolved -> inconclusive; else not reproduced. Needs >= 5 inits in that gain."""
-    criterion = ("within the most populated init gain: rho(trace or top eig, gap) > 0 with Holm-adjusted p < 0.05 "
-                 "(6 tests), estimate resolved (median trace se <= sd of trace); only pooled -> partly")
+    criterion = (
+        "within the most populated init gain: rho(trace or top eig, gap) > 0 with Holm-adjusted p < 0.05 "
+        "(6 tests), estimate resolved (median trace se <= sd of trace); only pooled -> partly"
+    )
     name = f"init_gain={gain}"
     within = [c for c in spearman if c["runs"] == name and c["measure"] in ("trace", "top_eig")]
     if not within:
-        return verdict_row(_C5, "inconclusive", criterion, f"needs >= 5 inits in one gain ({n_runs} runs)",
-                           paper=_C5_PAPER, seeds=n_runs, figure=figure)
+        return verdict_row(
+            _C5,
+            "inconclusive",
+            criterion,
+            f"needs >= 5 inits in one gain ({n_runs} runs)",
+            paper=_C5_PAPER,
+            seeds=n_runs,
+            figure=figure,
+        )
     prec = next((p for p in precision if p["init_gain"] == gain), {})
     resolved = {"trace": prec.get("resolved", False), "top_eig": True}
     significant = lambda c: c["p_holm"] < ALPHA and c["rho"] > 0  # noqa: E731
@@ -129,13 +184,17 @@ def _c5_curvature_verdict(spearman, precision, gain, n_runs, figure):
         verdict = "inconclusive" if not resolved["trace"] else "not reproduced"
     best = lambda cs: min(cs, key=lambda c: c["p_holm"])  # noqa: E731
     w = best(within)
-    measured = (f"{name} ({w['n']} inits): strongest {w['measure']} vs {w['gap']} rho {w['rho']:.2f} "
-                f"[{w['ci_low']:.2f}, {w['ci_high']:.2f}], Holm p {w['p_holm']:.3g}; trace se/sd "
-                f"{prec.get('se_over_sd', float('nan')):.2f} ({'resolved' if resolved['trace'] else 'unresolved'})")
+    measured = (
+        f"{name} ({w['n']} inits): strongest {w['measure']} vs {w['gap']} rho {w['rho']:.2f} "
+        f"[{w['ci_low']:.2f}, {w['ci_high']:.2f}], Holm p {w['p_holm']:.3g}; trace se/sd "
+        f"{prec.get('se_over_sd', float('nan')):.2f} ({'resolved' if resolved['trace'] else 'unresolved'})"
+    )
     if pooled:
         p = best(pooled)
-        measured += (f"; pooled over gains ({p['n']}): {p['measure']} vs {p['gap']} rho {p['rho']:.2f} "
-                     f"[{p['ci_low']:.2f}, {p['ci_high']:.2f}], Holm p {p['p_holm']:.3g}")
+        measured += (
+            f"; pooled over gains ({p['n']}): {p['measure']} vs {p['gap']} rho {p['rho']:.2f} "
+            f"[{p['ci_low']:.2f}, {p['ci_high']:.2f}], Holm p {p['p_holm']:.3g}"
+        )
     return verdict_row(_C5, verdict, criterion, measured, paper=_C5_PAPER, seeds=w["n"], figure=figure)
 
 
@@ -150,10 +209,16 @@ def _gap_vs_m_tables(m_runs):
         row = {"m": m, "runs": len(ss)}
         for key, field in (("gap_loss", "gen_gap_loss"), ("gap_err", "gen_gap_err")):
             c = stats.mean_ci([s[field] for s in ss])
-            row.update({key: c["mean"], f"{key}_sd": c["sd"], f"{key}_ci95_low": c["low"], f"{key}_ci95_high": c["high"]})
-        row.update({"train_loss": mean_std([s["train_loss"] for s in ss])[0],
-                    "test_loss": mean_std([s["test_loss"] for s in ss])[0],
-                    "test_err": 1 - mean_std([s["test_acc"] for s in ss])[0]})
+            row.update(
+                {key: c["mean"], f"{key}_sd": c["sd"], f"{key}_ci95_low": c["low"], f"{key}_ci95_high": c["high"]}
+            )
+        row.update(
+            {
+                "train_loss": mean_std([s["train_loss"] for s in ss])[0],
+                "test_loss": mean_std([s["test_loss"] for s in ss])[0],
+                "test_err": 1 - mean_std([s["test_acc"] for s in ss])[0],
+            }
+        )
         rows.append(row)
     # all m, and from the largest gap on (at small m a fixed number of passes is too few steps
     # to fit the data, so the gap first rises; the theory's regime is the falling part)
@@ -164,9 +229,19 @@ def _gap_vs_m_tables(m_runs):
         for part, sub in (("all m", pts), (f"m >= {pts[peak][0] if pts else ''}", pts[peak:])):
             if len(sub) >= 3:
                 f = stats.slope_ci(*zip(*sub), log=True)
-                fits.append({"gap": gap, "points": part, "slope": f["slope"], "slope_se": f["se"],
-                             "slope_ci95_low": f["low"], "slope_ci95_high": f["high"], "r2": f["r2"],
-                             "m_points": len(sub), "theory_slope": -1.0})
+                fits.append(
+                    {
+                        "gap": gap,
+                        "points": part,
+                        "slope": f["slope"],
+                        "slope_se": f["se"],
+                        "slope_ci95_low": f["low"],
+                        "slope_ci95_high": f["high"],
+                        "r2": f["r2"],
+                        "m_points": len(sub),
+                        "theory_slope": -1.0,
+                    }
+                )
     return rows, fits
 
 
@@ -179,8 +254,15 @@ def _c5_m_verdict(fits, seeds, figure):
     criterion = "95% CI of the log-log slope of gap_loss vs m (from the peak on) contains -1; below 0 only -> partly"
     fit = next((f for f in fits if f["gap"] == "gap_loss" and f["points"].startswith("m >=")), None)
     if fit is None:
-        return verdict_row(_C5M, "inconclusive", criterion, "needs >= 3 sizes m from the peak gap on",
-                           paper=_C5M_PAPER, seeds=seeds, figure=figure)
+        return verdict_row(
+            _C5M,
+            "inconclusive",
+            criterion,
+            "needs >= 3 sizes m from the peak gap on",
+            paper=_C5M_PAPER,
+            seeds=seeds,
+            figure=figure,
+        )
     lo, hi = fit["slope_ci95_low"], fit["slope_ci95_high"]
     if lo <= -1 <= hi and lo <= 0 <= hi:
         verdict = "inconclusive"
@@ -190,8 +272,10 @@ def _c5_m_verdict(fits, seeds, figure):
         verdict = "partly"
     else:
         verdict = "not reproduced"
-    measured = (f"slope {fit['slope']:.3f}, 95% CI [{lo:.3f}, {hi:.3f}] over {fit['m_points']} sizes ({fit['points']}), "
-                f"R^2 {fit['r2']:.2f}")
+    measured = (
+        f"slope {fit['slope']:.3f}, 95% CI [{lo:.3f}, {hi:.3f}] over {fit['m_points']} sizes ({fit['points']}), "
+        f"R^2 {fit['r2']:.2f}"
+    )
     return verdict_row(_C5M, verdict, criterion, measured, paper=_C5M_PAPER, seeds=seeds, figure=figure)
 
 
@@ -205,24 +289,30 @@ def _prescreening_ci(sub, measure, gap, n):
     """95% interval of the pre-screened minus random gap over the inits themselves: the K inits are
     resampled with replacement (the draws' own Monte Carlo error, difference_se, is far smaller and
     says nothing about another set of inits)."""
+
     def diff(inits):
         if len({id(r) for r in inits}) <= n:  # too few distinct inits to draw n candidates
             return None
         return stats.prescreening([r[measure] for r in inits], [r[gap] for r in inits], n, draws=1000)["difference"]
+
     return stats.cluster_bootstrap(diff, sub, n_boot=200)
 
 
 def _scatter(rows, out):
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     gains = sorted({r["init_gain"] for r in rows})
-    for ax, measure, label in zip(axes, MEASURES, ["top Hessian eigenvalue at init", "Hessian trace at init",
-                                                    "risk at init"]):
+    for ax, measure, label in zip(
+        axes, MEASURES, ["top Hessian eigenvalue at init", "Hessian trace at init", "risk at init"]
+    ):
         for g in gains:
             sub = [r for r in rows if r["init_gain"] == g]
             ax.scatter([r[measure] for r in sub], [r["gap_loss"] for r in sub], s=16, label=f"gain {g}")
         c = stats.spearman_ci([r[measure] for r in rows], [r["gap_loss"] for r in rows])
-        ax.set(xlabel=label, ylabel="gap: test loss - train loss",
-               title=f"Spearman {c['rho']:.2f} [{c['ci_low']:.2f}, {c['ci_high']:.2f}]")
+        ax.set(
+            xlabel=label,
+            ylabel="gap: test loss - train loss",
+            title=f"Spearman {c['rho']:.2f} [{c['ci_low']:.2f}, {c['ci_high']:.2f}]",
+        )
         if measure != "init_risk":
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on a short log axis
@@ -255,18 +345,36 @@ def sharp_minima(runs, out):
         if r.summary.get("reparameterization"):
             rows = r.files[r.summary["reparameterization"]]
             tables["reparameterization"] = [
-                {"variant": x["variant"], "alpha": x["alpha"], "max_abs_output_change": x["max_abs_output_change"],
-                 "test_acc": x["test_acc"], "top_eig": x["top_eig"], "trace": x.get("trace"),
-                 "trace_se": x.get("trace_se"), "eps_sharpness": x.get("eps_sharpness"), "hvps": x["hvps"]}
-                for x in rows]
+                {
+                    "variant": x["variant"],
+                    "alpha": x["alpha"],
+                    "max_abs_output_change": x["max_abs_output_change"],
+                    "test_acc": x["test_acc"],
+                    "top_eig": x["top_eig"],
+                    "trace": x.get("trace"),
+                    "trace_se": x.get("trace_se"),
+                    "eps_sharpness": x.get("eps_sharpness"),
+                    "hvps": x["hvps"],
+                }
+                for x in rows
+            ]
             figures.append(_reparam_figure(tables["reparameterization"], out))
     keskar = [r for r in done if "keskar" in r.config["tags"]]
     rows = []
     if keskar:
-        rows = [{"batch_size": r.config["trainer"]["batch_size"], "seed": r.config["seed"],
-                 "epochs": r.summary["epochs"], "train_acc": r.summary["train_acc"], "test_acc": r.summary["test_acc"],
-                 "top_eig": r.summary.get("hessian_top_eig"), "trace": r.summary.get("hessian_trace"),
-                 "eps_sharpness": r.summary.get("hessian_eps_sharpness")} for r in keskar]
+        rows = [
+            {
+                "batch_size": r.config["trainer"]["batch_size"],
+                "seed": r.config["seed"],
+                "epochs": r.summary["epochs"],
+                "train_acc": r.summary["train_acc"],
+                "test_acc": r.summary["test_acc"],
+                "top_eig": r.summary.get("hessian_top_eig"),
+                "trace": r.summary.get("hessian_trace"),
+                "eps_sharpness": r.summary.get("hessian_eps_sharpness"),
+            }
+            for r in keskar
+        ]
         tables["keskar_runs"] = rows
         sizes = sorted({r["batch_size"] for r in rows})
         summary = []
@@ -277,7 +385,11 @@ def sharp_minima(runs, out):
             for key in ("train_acc", "test_acc", "top_eig", "trace", "eps_sharpness", "epochs"):
                 c = stats.mean_ci([r[key] for r in sub])  # mean over seeds, sd, t 95% CI (nan from one seed)
                 row[key], row[f"{key}_sd"], row[f"{key}_ci95_low"], row[f"{key}_ci95_high"] = (
-                    c["mean"], c["sd"], c["low"], c["high"])
+                    c["mean"],
+                    c["sd"],
+                    c["low"],
+                    c["high"],
+                )
             row["paper_test_acc"], row["paper_eps_sharpness"] = paper["test_acc"], paper["eps_sharpness"]
             summary.append(row)
         tables["keskar"] = summary
@@ -286,7 +398,9 @@ def sharp_minima(runs, out):
     return tables, figures
 
 
-OUTPUT_TOL = 1e-3  # max |f_alpha(x) - f(x)| (logits): float32 rounding of a rescaled net is ~1e-5, a real change >> 1e-3
+OUTPUT_TOL = (
+    1e-3  # max |f_alpha(x) - f(x)| (logits): float32 rounding of a rescaled net is ~1e-5, a real change >> 1e-3
+)
 ACC_TOL = 1e-4  # test accuracy equal across alphas: below one image in 10,000
 SPAN = 100.0  # "arbitrarily sharp" made testable: the top eigenvalue spans >= 100x across the alphas of a variant
 
@@ -297,11 +411,14 @@ def _dinh_verdict(rows, figure):
     (max |output change| < 1e-3 and test accuracy within 1e-4 of every other alpha's), and in every
     variant the top Hessian eigenvalue spans at least a factor 100 across the alphas -> reproduced;
     otherwise not reproduced; no reparameterization rows -> inconclusive."""
-    criterion = (f"every alpha: max |f_alpha - f| < {OUTPUT_TOL:g} and test accuracy within {ACC_TOL:g} of the others; "
-                 f"top eigenvalue max/min >= {SPAN:g} within each variant (our thresholds)")
+    criterion = (
+        f"every alpha: max |f_alpha - f| < {OUTPUT_TOL:g} and test accuracy within {ACC_TOL:g} of the others; "
+        f"top eigenvalue max/min >= {SPAN:g} within each variant (our thresholds)"
+    )
     if not rows:
-        return verdict_row(_DINH, "inconclusive", criterion, "no reparameterization rows", paper=_DINH_PAPER, seeds=0,
-                           figure=figure)
+        return verdict_row(
+            _DINH, "inconclusive", criterion, "no reparameterization rows", paper=_DINH_PAPER, seeds=0, figure=figure
+        )
     # None: the probe wrote a non-finite value; an undefined change is not "the same function"
     change = max(float("inf") if r["max_abs_output_change"] is None else r["max_abs_output_change"] for r in rows)
     accs = [r["test_acc"] for r in rows]
@@ -311,10 +428,19 @@ def _dinh_verdict(rows, figure):
         spans[variant] = max(eig) / min(eig) if eig else float("nan")
     same = change < OUTPUT_TOL and max(accs) - min(accs) <= ACC_TOL
     sharper = all(v >= SPAN for v in spans.values())  # nan (no eigenvalue) fails
-    measured = (f"max |output change| {change:.2g}; test accuracy {min(accs):.4f}-{max(accs):.4f}; top eigenvalue span "
-                + ", ".join(f"{v} {s:.3g}x" for v, s in spans.items()))
-    return verdict_row(_DINH, "reproduced" if same and sharper else "not reproduced", criterion, measured,
-                       paper=_DINH_PAPER, seeds=1, figure=figure)
+    measured = (
+        f"max |output change| {change:.2g}; test accuracy {min(accs):.4f}-{max(accs):.4f}; top eigenvalue span "
+        + ", ".join(f"{v} {s:.3g}x" for v, s in spans.items())
+    )
+    return verdict_row(
+        _DINH,
+        "reproduced" if same and sharper else "not reproduced",
+        criterion,
+        measured,
+        paper=_DINH_PAPER,
+        seeds=1,
+        figure=figure,
+    )
 
 
 _DINH = "C3 Dinh: same function, any sharpness"
@@ -330,8 +456,10 @@ def _keskar_verdict(rows):
     ratio of geometric means, Welch 95% CI on log sharpness, as sharpness spans orders of
     magnitude) lies above 1 -> reproduced; sharper but the accuracy CI includes 0 -> partly;
     fewer than 3 runs per group -> inconclusive; otherwise not reproduced."""
-    criterion = ("Welch 95% CI of test acc (small B - large B) > 0 and of log sharpness (large / small) > 0; "
-                 ">= 3 seeds per batch size")
+    criterion = (
+        "Welch 95% CI of test acc (small B - large B) > 0 and of log sharpness (large / small) > 0; "
+        ">= 3 seeds per batch size"
+    )
     sizes = sorted({r["batch_size"] for r in rows})
     small = [r for r in rows if sizes and r["batch_size"] == sizes[0]]
     large = [r for r in rows if sizes and r["batch_size"] == sizes[-1]]
@@ -339,21 +467,36 @@ def _keskar_verdict(rows):
     if not rows:
         return verdict_row(_KESKAR, "inconclusive", criterion, "no keskar runs", paper=_KESKAR_PAPER, seeds=0)
     if len(sizes) < 2 or seeds < 3:
-        return verdict_row(_KESKAR, "inconclusive", criterion, f"needs >= 3 runs at two batch sizes (have "
-                           f"{len(small)} at B={sizes[0] if sizes else '-'}, {len(large) if len(sizes) > 1 else 0} "
-                           "at a larger B)", paper=_KESKAR_PAPER, seeds=seeds)
+        return verdict_row(
+            _KESKAR,
+            "inconclusive",
+            criterion,
+            f"needs >= 3 runs at two batch sizes (have "
+            f"{len(small)} at B={sizes[0] if sizes else '-'}, {len(large) if len(sizes) > 1 else 0} "
+            "at a larger B)",
+            paper=_KESKAR_PAPER,
+            seeds=seeds,
+        )
     # eps-sharpness is Keskar's own measure; the top eigenvalue stands in where a run lacks it
     key = next((k for k in ("eps_sharpness", "top_eig") if all((r[k] or 0) > 0 for r in small + large)), None)
     if key is None:
-        return verdict_row(_KESKAR, "inconclusive", criterion, "no positive sharpness measured in every run",
-                           paper=_KESKAR_PAPER, seeds=seeds)
+        return verdict_row(
+            _KESKAR,
+            "inconclusive",
+            criterion,
+            "no positive sharpness measured in every run",
+            paper=_KESKAR_PAPER,
+            seeds=seeds,
+        )
     acc = stats.welch_diff_ci([r["test_acc"] for r in small], [r["test_acc"] for r in large])
     log = stats.welch_diff_ci([np.log(r[key]) for r in large], [np.log(r[key]) for r in small])
     sharper, worse = log["low"] > 0, acc["low"] > 0
     verdict = "reproduced" if sharper and worse else "partly" if sharper and acc["high"] >= 0 else "not reproduced"
-    measured = (f"B={sizes[0]} vs B={sizes[-1]}: test acc difference {100 * acc['diff']:+.2f} points, 95% CI "
-                f"[{100 * acc['low']:+.2f}, {100 * acc['high']:+.2f}]; {key} ratio large/small "
-                f"{np.exp(log['diff']):.3g}x, 95% CI [{np.exp(log['low']):.3g}, {np.exp(log['high']):.3g}]")
+    measured = (
+        f"B={sizes[0]} vs B={sizes[-1]}: test acc difference {100 * acc['diff']:+.2f} points, 95% CI "
+        f"[{100 * acc['low']:+.2f}, {100 * acc['high']:+.2f}]; {key} ratio large/small "
+        f"{np.exp(log['diff']):.3g}x, 95% CI [{np.exp(log['low']):.3g}, {np.exp(log['high']):.3g}]"
+    )
     return verdict_row(_KESKAR, verdict, criterion, measured, paper=_KESKAR_PAPER, seeds=seeds)
 
 
@@ -368,8 +511,9 @@ def _reparam_figure(rows, out):
         if sub[0].get("trace") is not None:
             axes[0].plot(a, [r["trace"] for r in sub], marker + ":", label=f"{variant}: trace")
         axes[1].plot(a, [r["test_acc"] for r in sub], marker + "-", label=variant)
-    axes[0].set(xscale="log", yscale="log", xlabel="alpha", ylabel="curvature",
-                title="same function, different sharpness")
+    axes[0].set(
+        xscale="log", yscale="log", xlabel="alpha", ylabel="curvature", title="same function, different sharpness"
+    )
     axes[1].set(xscale="log", xlabel="alpha", ylabel="test accuracy", title="test accuracy unchanged")
     for ax in axes:
         ax.legend(fontsize=7)

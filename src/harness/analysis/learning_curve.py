@@ -32,18 +32,39 @@ def learning_curve(runs, out):
         evaluated = sum(1 for m in r.metrics if "val/acc" in m)
         m_val = r.summary["data_val_size"]
         slack = validation_bound(m_val, evaluated)  # the epoch was chosen among `evaluated` models
-        rows.append({"model": r.config["model"]["name"], "m": r.summary["data_train_size"], "seed": r.config["seed"],
-                     "epoch": best["epoch"], "steps": best["step"], "train_err": 1 - best["train/acc"],
-                     "val_err": 1 - best["val/acc"], "test_err": 1 - best["test/acc"],
-                     "gap_err": best["train/acc"] - best["test/acc"], "test_loss": best["test/loss"],
-                     "epochs_evaluated": evaluated, "val_err_plus_bound": 1 - best["val/acc"] + slack,
-                     "bound_holds": 1 - best["test/acc"] <= 1 - best["val/acc"] + slack})
+        rows.append(
+            {
+                "model": r.config["model"]["name"],
+                "m": r.summary["data_train_size"],
+                "seed": r.config["seed"],
+                "epoch": best["epoch"],
+                "steps": best["step"],
+                "train_err": 1 - best["train/acc"],
+                "val_err": 1 - best["val/acc"],
+                "test_err": 1 - best["test/acc"],
+                "gap_err": best["train/acc"] - best["test/acc"],
+                "test_loss": best["test/loss"],
+                "epochs_evaluated": evaluated,
+                "val_err_plus_bound": 1 - best["val/acc"] + slack,
+                "bound_holds": 1 - best["test/acc"] <= 1 - best["val/acc"] + slack,
+            }
+        )
         # Kawaguchi's bound for what this analysis reports: the val-selected epoch of each run, chosen
         # among its `evaluated` epochs (|F_val|); every row is the model validation selected.
-        bound.append({"run": r.label, "m_val": m_val, "num_models": evaluated, "delta": DELTA,
-                      "val_error": 1 - best["val/acc"], "bound": slack, "val_error_plus_bound": 1 - best["val/acc"] + slack,
-                      "test_error": 1 - best["test/acc"], "holds": 1 - best["test/acc"] <= 1 - best["val/acc"] + slack,
-                      "selected": True})
+        bound.append(
+            {
+                "run": r.label,
+                "m_val": m_val,
+                "num_models": evaluated,
+                "delta": DELTA,
+                "val_error": 1 - best["val/acc"],
+                "bound": slack,
+                "val_error_plus_bound": 1 - best["val/acc"] + slack,
+                "test_error": 1 - best["test/acc"],
+                "holds": 1 - best["test/acc"] <= 1 - best["val/acc"] + slack,
+                "selected": True,
+            }
+        )
     rows.sort(key=lambda x: (x["model"], x["m"], x["seed"]))
     tables = {"runs": rows, "validation_bound": bound}
     means, fits, heldout, figures = [], [], [], []
@@ -79,11 +100,23 @@ def _means(model, sub):
     for m in sorted(by_m):
         te = stats.mean_ci([x["test_err"] for x in by_m[m]])
         ge = stats.mean_ci([x["gap_err"] for x in by_m[m]])
-        out.append({"model": model, "m": m, "runs": len(by_m[m]), "test_err": te["mean"], "test_err_sd": te["sd"],
-                    "test_err_ci95_low": te["low"], "test_err_ci95_high": te["high"],
-                    "train_err": mean_std([x["train_err"] for x in by_m[m]])[0], "gap_err": ge["mean"],
-                    "gap_err_sd": ge["sd"], "gap_err_ci95_low": ge["low"], "gap_err_ci95_high": ge["high"],
-                    "epoch": mean_std([x["epoch"] for x in by_m[m]])[0]})
+        out.append(
+            {
+                "model": model,
+                "m": m,
+                "runs": len(by_m[m]),
+                "test_err": te["mean"],
+                "test_err_sd": te["sd"],
+                "test_err_ci95_low": te["low"],
+                "test_err_ci95_high": te["high"],
+                "train_err": mean_std([x["train_err"] for x in by_m[m]])[0],
+                "gap_err": ge["mean"],
+                "gap_err_sd": ge["sd"],
+                "gap_err_ci95_low": ge["low"],
+                "gap_err_ci95_high": ge["high"],
+                "epoch": mean_std([x["epoch"] for x in by_m[m]])[0],
+            }
+        )
     return out
 
 
@@ -104,16 +137,43 @@ def _fits(model, sub, m_values):
         # the offset fit is a nonlinear least squares per resample: 200 resamples keep the report fast
         f = stats.bootstrap_exponent(m_all, e_all, offset=offset, n_boot=200 if offset else 1000)
         f["c_max"] = 0.999 * min(e_all)  # the upper bound fit_power_law puts on c
-        fits.append({"model": model, "quantity": "test_err", "form": "a m^b + c" if offset else "a m^b",
-                     "b": f["b"], "b_low": f["b_low"], "b_high": f["b_high"], "a": f["a"], "c": f["c"],
-                     "c_at_bound": f["c_at_bound"], "note": _note(f), "rmse_log": f["rmse_log"], "runs": len(sub),
-                     "m_values": m_values})
+        fits.append(
+            {
+                "model": model,
+                "quantity": "test_err",
+                "form": "a m^b + c" if offset else "a m^b",
+                "b": f["b"],
+                "b_low": f["b_low"],
+                "b_high": f["b_high"],
+                "a": f["a"],
+                "c": f["c"],
+                "c_at_bound": f["c_at_bound"],
+                "note": _note(f),
+                "rmse_log": f["rmse_log"],
+                "runs": len(sub),
+                "m_values": m_values,
+            }
+        )
     gaps = [(x["m"], x["gap_err"]) for x in sub if x["gap_err"] > 0]
     if len({m for m, _ in gaps}) >= 3:
         f = stats.bootstrap_exponent(*zip(*gaps))
-        fits.append({"model": model, "quantity": "gap_err", "form": "a m^b", "b": f["b"], "b_low": f["b_low"],
-                     "b_high": f["b_high"], "a": f["a"], "c": 0.0, "c_at_bound": False, "note": "",
-                     "rmse_log": f["rmse_log"], "runs": len(gaps), "m_values": len({m for m, _ in gaps})})
+        fits.append(
+            {
+                "model": model,
+                "quantity": "gap_err",
+                "form": "a m^b",
+                "b": f["b"],
+                "b_low": f["b_low"],
+                "b_high": f["b_high"],
+                "a": f["a"],
+                "c": 0.0,
+                "c_at_bound": False,
+                "note": "",
+                "rmse_log": f["rmse_log"],
+                "runs": len(gaps),
+                "m_values": len({m for m, _ in gaps}),
+            }
+        )
     return fits
 
 
@@ -130,21 +190,37 @@ def _c6_verdict(means, fits, heldout, figure):
     not reproduced. Over models: all reproduced -> reproduced; none at least partly -> not
     reproduced; mixed -> partly (the claim holds for some model families only). No model with >= 4
     sizes -> inconclusive. [-1, 0): the theory's steepest exponent is -1; the paper's are -0.07 to -0.49."""
-    criterion = ("per model: bootstrap 95% CI of b inside [-1, 0) and the power law predicts the 2 largest m at least as "
-                 "well as a + c ln m (held-out RMSE); CI < 0 but log better -> partly; >= 4 sizes")
+    criterion = (
+        "per model: bootstrap 95% CI of b inside [-1, 0) and the power law predicts the 2 largest m at least as "
+        "well as a + c ln m (held-out RMSE); CI < 0 but log better -> partly; >= 4 sizes"
+    )
     seeds = min((x["runs"] for x in means), default=0)
     judged, parts = {}, []
     for h in heldout:
         f = next(f for f in fits if f["model"] == h["model"] and f["form"] == "a m^b" and f["quantity"] == "test_err")
         below0 = f["b_high"] < 0
         in_range = below0 and f["b_low"] >= -1
-        judged[h["model"]] = ("reproduced" if in_range and h["better"] == "power_law" else
-                              "partly" if below0 and h["better"] == "log" else "not reproduced")
-        parts.append(f"{h['model']}: b {f['b']:.3f} [{f['b_low']:.3f}, {f['b_high']:.3f}]; held-out RMSE power law "
-                     f"{h['power_rmse_heldout']:.4f} vs log {h['log_rmse_heldout']:.4f} (m = {h['heldout_m']})")
+        judged[h["model"]] = (
+            "reproduced"
+            if in_range and h["better"] == "power_law"
+            else "partly"
+            if below0 and h["better"] == "log"
+            else "not reproduced"
+        )
+        parts.append(
+            f"{h['model']}: b {f['b']:.3f} [{f['b_low']:.3f}, {f['b_high']:.3f}]; held-out RMSE power law "
+            f"{h['power_rmse_heldout']:.4f} vs log {h['log_rmse_heldout']:.4f} (m = {h['heldout_m']})"
+        )
     if not judged:
-        return verdict_row(_C6, "inconclusive", criterion, "needs >= 4 training-set sizes for a model",
-                           paper=_C6_PAPER, seeds=seeds, figure=figure)
+        return verdict_row(
+            _C6,
+            "inconclusive",
+            criterion,
+            "needs >= 4 training-set sizes for a model",
+            paper=_C6_PAPER,
+            seeds=seeds,
+            figure=figure,
+        )
     ranks = [RANK[v] for v in judged.values()]
     verdict = "reproduced" if min(ranks) == 2 else "not reproduced" if max(ranks) == 0 else "partly"
     return verdict_row(_C6, verdict, criterion, "; ".join(parts), paper=_C6_PAPER, seeds=seeds, figure=figure)
@@ -162,8 +238,16 @@ def _residuals(means, fits):
         for x in means:
             if x["model"] == f["model"]:
                 pred = float(_predict(f, x["m"]))
-                rows.append({"model": f["model"], "form": f["form"], "m": x["m"], "test_err": x["test_err"],
-                             "fit": pred, "log_residual": float(np.log(x["test_err"] / pred))})
+                rows.append(
+                    {
+                        "model": f["model"],
+                        "form": f["form"],
+                        "m": x["m"],
+                        "test_err": x["test_err"],
+                        "fit": pred,
+                        "log_residual": float(np.log(x["test_err"] / pred)),
+                    }
+                )
     return rows
 
 
@@ -176,25 +260,43 @@ def _figure(means, fits, out):
         m = np.array([x["m"] for x in sub], float)
         for ax, key in ((axes[0], "test_err"), (axes[1], "gap_err")):
             # error bars: sd over seeds (none drawn from one seed)
-            ax.errorbar(m, [x[key] for x in sub], yerr=np.nan_to_num([x[f"{key}_sd"] for x in sub]), fmt="o", color=color,
-                        label=model, ms=4)
+            ax.errorbar(
+                m,
+                [x[key] for x in sub],
+                yerr=np.nan_to_num([x[f"{key}_sd"] for x in sub]),
+                fmt="o",
+                color=color,
+                label=model,
+                ms=4,
+            )
         grid = np.geomspace(m.min(), m.max(), 50)
         for f in fits:
             if f["model"] != model or f["b"] is None:
                 continue
             ax = axes[0] if f["quantity"] == "test_err" else axes[1]
             style = "-" if f["form"] == "a m^b" else "--"
-            ax.plot(grid, _predict(f, grid), style, color=color, lw=1,
-                    label=f"{f['form']}: b = {f['b']:.3f} [{f['b_low']:.3f}, {f['b_high']:.3f}]")
+            ax.plot(
+                grid,
+                _predict(f, grid),
+                style,
+                color=color,
+                lw=1,
+                label=f"{f['form']}: b = {f['b']:.3f} [{f['b_low']:.3f}, {f['b_high']:.3f}]",
+            )
         # reference slopes anchored at this model's smallest m
         e0 = sub[0]["test_err"]
         if i == 0:
-            for b, name, ls in ((PAPER["image top-1"], "Hestness image top-1 (-0.309)", (0, (1, 1))),
-                                (PAPER["range low"], "Hestness range (-0.07, -0.35)", (0, (3, 3))),
-                                (PAPER["range high"], None, (0, (3, 3))),
-                                (THEORY[0], "theory -0.5", (0, (5, 2, 1, 2))), (THEORY[1], "theory -1", (0, (8, 3)))):
+            for b, name, ls in (
+                (PAPER["image top-1"], "Hestness image top-1 (-0.309)", (0, (1, 1))),
+                (PAPER["range low"], "Hestness range (-0.07, -0.35)", (0, (3, 3))),
+                (PAPER["range high"], None, (0, (3, 3))),
+                (THEORY[0], "theory -0.5", (0, (5, 2, 1, 2))),
+                (THEORY[1], "theory -1", (0, (8, 3))),
+            ):
                 axes[0].plot(grid, e0 * (grid / grid[0]) ** b, color="gray", ls=ls, lw=0.8, label=name)
-    axes[0].set(xscale="log", yscale="log", xlabel="training-set size m", ylabel="test error (val-selected epoch), bars: sd")
+    axes[0].set(
+        xscale="log", yscale="log", xlabel="training-set size m", ylabel="test error (val-selected epoch), bars: sd"
+    )
     axes[1].set(xscale="log", yscale="log", xlabel="training-set size m", ylabel="test error - train error")
     for ax in axes:
         ax.legend(fontsize=6)

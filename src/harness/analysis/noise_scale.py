@@ -49,21 +49,25 @@ def optimal_batch_size(by_batch: dict[int, dict], boots: int = 1000, seed: int =
     point = b_opt_of(by_batch, seeds)
     if point is None:
         return {"b_opt": None, "at_grid_edge": None, "ci_low": None, "ci_high": None}
-    ci = stats.cluster_bootstrap(lambda ss: (lambda o: o[0] if o else None)(b_opt_of(by_batch, ss)), seeds,
-                                 n_boot=boots, seed=seed)
+    ci = stats.cluster_bootstrap(
+        lambda ss: (lambda o: o[0] if o else None)(b_opt_of(by_batch, ss)), seeds, n_boot=boots, seed=seed
+    )
     return {"b_opt": point[0], "at_grid_edge": point[1], "ci_low": ci["low"], "ci_high": ci["high"]}
 
 
 # the variables of Smith & Le's law, how each enters it, and how the dashboard names it
-VARIABLES = (("lr", "eps", lambda s: s[0]), ("train_size", "N", lambda s: s[1]),
-             ("momentum", "1/(1-m)", lambda s: 1 / (1 - s[2])))
+VARIABLES = (
+    ("lr", "eps", lambda s: s[0]),
+    ("train_size", "N", lambda s: s[1]),
+    ("momentum", "1/(1-m)", lambda s: 1 / (1 - s[2])),
+)
 CLAIMS = {"eps": "C7 B_opt ~ eps", "N": "C7 B_opt ~ N", "1/(1-m)": "C7 B_opt ~ 1/(1-m)"}
 
 
 def _lines(groups):
     """For each variable: {fixed values of the other two: [settings along the variable]} with >= 3 settings."""
     out = {}
-    for index, (variable, label, _) in enumerate(VARIABLES):
+    for index, (_, label, _) in enumerate(VARIABLES):
         lines = defaultdict(list)
         for setting in groups:
             lines[tuple(v for i, v in enumerate(setting) if i != index)].append(setting)
@@ -112,49 +116,95 @@ def batch_lr_scaling(runs, out: Path):
         if o["b_opt"] is None:
             continue
         best = max(by_batch, key=lambda b: np.mean(list(by_batch[b].values())))
-        optima.append({"lr": setting[0], "train_size": setting[1], "momentum": setting[2],
-                       "batch_sizes": len(by_batch), "seeds": min(len(v) for v in by_batch.values()),
-                       "b_opt": o["b_opt"], "b_opt_ci95_low": o["ci_low"], "b_opt_ci95_high": o["ci_high"],
-                       "b_argmax": best, "best_test_acc": float(np.mean(list(by_batch[best].values()))),
-                       # the maximum sits on the smallest/largest B tried: B_opt is only a bound there
-                       "at_grid_edge": o["at_grid_edge"]})
+        optima.append(
+            {
+                "lr": setting[0],
+                "train_size": setting[1],
+                "momentum": setting[2],
+                "batch_sizes": len(by_batch),
+                "seeds": min(len(v) for v in by_batch.values()),
+                "b_opt": o["b_opt"],
+                "b_opt_ci95_low": o["ci_low"],
+                "b_opt_ci95_high": o["ci_high"],
+                "b_argmax": best,
+                "best_test_acc": float(np.mean(list(by_batch[best].values()))),
+                # the maximum sits on the smallest/largest B tried: B_opt is only a bound there
+                "at_grid_edge": o["at_grid_edge"],
+            }
+        )
     fits, verdicts = [], []
     seeds = sorted({r.config["seed"] for r in runs})
     for index, (variable, label, x_of) in enumerate(VARIABLES):
         for fixed, settings in sorted(_lines(groups)[label].items()):
-            bracketed = [o for o in optima if not o["at_grid_edge"]
-                         and tuple(v for i, v in enumerate((o["lr"], o["train_size"], o["momentum"])) if i != index) == fixed]
+            bracketed = [
+                o
+                for o in optima
+                if not o["at_grid_edge"]
+                and tuple(v for i, v in enumerate((o["lr"], o["train_size"], o["momentum"])) if i != index) == fixed
+            ]
             if len(bracketed) < 3:
                 continue
             xs = [x_of((o["lr"], o["train_size"], o["momentum"])) for o in bracketed]
             ols = stats.slope_ci(xs, [o["b_opt"] for o in bracketed], log=True)
-            boot = stats.cluster_bootstrap(lambda ss: loglog_slope_of(groups, settings, x_of, ss), seeds, n_boot=1000)
+            boot = stats.cluster_bootstrap(
+                lambda ss, settings=settings, x_of=x_of: loglog_slope_of(groups, settings, x_of, ss), seeds, n_boot=1000
+            )
             low, high = min(ols["low"], boot["low"]), max(ols["high"], boot["high"])
             others = [k for k, _, _ in VARIABLES if k != variable]
             held = {"lr": None, "train_size": None, "momentum": None, **dict(zip(others, fixed))}
             verdict = slope_verdict(low, high, ols["slope"])
-            fits.append({"b_opt_vs": label, **held, "points": len(bracketed), "loglog_slope": ols["slope"],
-                         "ols_ci95_low": ols["low"], "ols_ci95_high": ols["high"],
-                         "seed_bootstrap_ci95_low": boot["low"], "seed_bootstrap_ci95_high": boot["high"],
-                         "ci95_low": low, "ci95_high": high, "r2_loglog": ols["r2"], "verdict": verdict})
+            fits.append(
+                {
+                    "b_opt_vs": label,
+                    **held,
+                    "points": len(bracketed),
+                    "loglog_slope": ols["slope"],
+                    "ols_ci95_low": ols["low"],
+                    "ols_ci95_high": ols["high"],
+                    "seed_bootstrap_ci95_low": boot["low"],
+                    "seed_bootstrap_ci95_high": boot["high"],
+                    "ci95_low": low,
+                    "ci95_high": high,
+                    "r2_loglog": ols["r2"],
+                    "verdict": verdict,
+                }
+            )
     figures = [_heat_map(groups, out), _optimum_plots(optima, fits, out), _collapse(runs, out)]
     for label, claim in CLAIMS.items():
         line = max((f for f in fits if f["b_opt_vs"] == label), key=lambda f: f["points"], default=None)
         if line is None:
-            verdicts.append(verdict_row(claim, "inconclusive", _C7_CRITERION, "fewer than 3 bracketed optima",
-                                        paper=_C7_PAPER, seeds=len(seeds)))
+            verdicts.append(
+                verdict_row(
+                    claim,
+                    "inconclusive",
+                    _C7_CRITERION,
+                    "fewer than 3 bracketed optima",
+                    paper=_C7_PAPER,
+                    seeds=len(seeds),
+                )
+            )
             continue
-        verdicts.append(verdict_row(
-            claim, line["verdict"], _C7_CRITERION, paper=_C7_PAPER, seeds=len(seeds), figure="b_opt_fits.png",
-            measured=f"log-log slope {line['loglog_slope']:.2f} [{line['ci95_low']:.2f}, {line['ci95_high']:.2f}] "
-                     f"over {line['points']} settings ({diverged} diverged runs left out)"))
+        verdicts.append(
+            verdict_row(
+                claim,
+                line["verdict"],
+                _C7_CRITERION,
+                paper=_C7_PAPER,
+                seeds=len(seeds),
+                figure="b_opt_fits.png",
+                measured=f"log-log slope {line['loglog_slope']:.2f} [{line['ci95_low']:.2f}, {line['ci95_high']:.2f}] "
+                f"over {line['points']} settings ({diverged} diverged runs left out)",
+            )
+        )
     return {"b_opt": optima, "b_opt_fits": fits, "verdicts": verdicts}, [f for f in figures if f is not None]
 
 
 _C7_PAPER = "linear B_opt trends (log-log slope 1; Figures 5b, 6b, 7b)"
-_C7_CRITERION = ("95% interval of the log-log slope of B_opt (union of the OLS t-interval over settings and a "
-                 "paired bootstrap over seeds) contains 1 and excludes 0 -> reproduced; excludes both with slope > 0 "
-                 "-> partly; contains both -> inconclusive; else not reproduced; optima on the grid's edge left out")
+_C7_CRITERION = (
+    "95% interval of the log-log slope of B_opt (union of the OLS t-interval over settings and a "
+    "paired bootstrap over seeds) contains 1 and excludes 0 -> reproduced; excludes both with slope > 0 "
+    "-> partly; contains both -> inconclusive; else not reproduced; optima on the grid's edge left out"
+)
 
 
 def _setting(run):
@@ -195,13 +245,21 @@ def _optimum_plots(optima, fits, out):
             points = [o for o in optima if all(o[k] == v for k, v in others.items()) and not o["at_grid_edge"]]
             xs = np.array([x_of((o["lr"], o["train_size"], o["momentum"])) for o in points])
             ys = np.array([o["b_opt"] for o in points])
-            err = np.array([[y - (o["b_opt_ci95_low"] or y) for y, o in zip(ys, points)],
-                            [(o["b_opt_ci95_high"] or y) - y for y, o in zip(ys, points)]])
+            err = np.array(
+                [
+                    [y - (o["b_opt_ci95_low"] or y) for y, o in zip(ys, points)],
+                    [(o["b_opt_ci95_high"] or y) - y for y, o in zip(ys, points)],
+                ]
+            )
             ax.errorbar(xs, ys, yerr=np.clip(err, 0, None), fmt="o", capsize=3)
             grid = np.geomspace(xs.min(), xs.max(), 20)
             c = np.exp(np.mean(np.log(ys) - fit["loglog_slope"] * np.log(xs)))
-            ax.plot(grid, c * grid ** fit["loglog_slope"], "--",
-                    label=f"slope {fit['loglog_slope']:.2f} [{fit['ci95_low']:.2f}, {fit['ci95_high']:.2f}]")
+            ax.plot(
+                grid,
+                c * grid ** fit["loglog_slope"],
+                "--",
+                label=f"slope {fit['loglog_slope']:.2f} [{fit['ci95_low']:.2f}, {fit['ci95_high']:.2f}]",
+            )
             ax.plot(grid, ys[0] * grid / xs[0], ":", color="grey", label="proportional")
         ax.set(xscale="log", yscale="log", xlabel=label, ylabel="B_opt", title=f"B_opt vs {label}")
         if ax.get_legend_handles_labels()[0]:
@@ -210,14 +268,21 @@ def _optimum_plots(optima, fits, out):
 
 
 def _collapse(runs, out):
-    pts = [(r.summary["noise_scale"], r.summary["test_acc"]) for r in runs
-           if r.summary.get("status") == "completed" and r.summary.get("noise_scale")]
+    pts = [
+        (r.summary["noise_scale"], r.summary["test_acc"])
+        for r in runs
+        if r.summary.get("status") == "completed" and r.summary.get("noise_scale")
+    ]
     if not pts:
         return None
     fig, ax = plt.subplots(figsize=(5, 3.6))
     ax.scatter(*zip(*pts), s=12)
-    ax.set(xscale="log", xlabel="noise scale g = eps (N/B - 1) / (1 - m)", ylabel="test accuracy",
-           title="test accuracy vs noise scale")
+    ax.set(
+        xscale="log",
+        xlabel="noise scale g = eps (N/B - 1) / (1 - m)",
+        ylabel="test accuracy",
+        title="test accuracy vs noise scale",
+    )
     return save_figure(fig, out / "test_acc_vs_noise_scale.png")
 
 
@@ -234,24 +299,49 @@ def schedule_vs_batch(runs, out: Path):
     for name, group in sorted(by_schedule.items()):
         acc = stats.mean_ci([r.summary["test_acc"] for r in group])
         steps_mean, _ = mean_std([r.summary["steps"] for r in group])
-        rows.append({"schedule": name, "seeds": len(group), "test_acc_mean": acc["mean"], "test_acc_sd": acc["sd"],
-                     "test_acc_ci95_low": acc["low"], "test_acc_ci95_high": acc["high"], "updates_mean": steps_mean,
-                     "final_batch_size": group[0].metrics[-1]["batch_size"] if group[0].metrics else None})
+        rows.append(
+            {
+                "schedule": name,
+                "seeds": len(group),
+                "test_acc_mean": acc["mean"],
+                "test_acc_sd": acc["sd"],
+                "test_acc_ci95_low": acc["low"],
+                "test_acc_ci95_high": acc["high"],
+                "updates_mean": steps_mean,
+                "final_batch_size": group[0].metrics[-1]["batch_size"] if group[0].metrics else None,
+            }
+        )
     base = next((r for r in rows if r["schedule"] == "decay_lr"), None)
     for r in rows:
         r["fewer_updates_than_decay_lr"] = (base["updates_mean"] / r["updates_mean"]) if base else None
     comparisons = []
     acc_of = lambda name: [r.summary["test_acc"] for r in by_schedule[name]]
     for other in ("increase_batch", "hybrid", "constant"):
-        if other in by_schedule and "decay_lr" in by_schedule and min(len(by_schedule[other]), len(by_schedule["decay_lr"])) >= 2:
+        if (
+            other in by_schedule
+            and "decay_lr" in by_schedule
+            and min(len(by_schedule[other]), len(by_schedule["decay_lr"])) >= 2
+        ):
             welch = stats.welch_diff_ci(acc_of(other), acc_of("decay_lr"))
             tost = stats.tost(acc_of(other), acc_of("decay_lr"), MARGIN)
-            comparisons.append({"schedule": other, "vs": "decay_lr", "diff": welch["diff"], "ci95_low": welch["low"],
-                                "ci95_high": welch["high"], "tost_ci90_low": tost["low"], "tost_ci90_high": tost["high"],
-                                "tost_p": tost["p_value"], "margin": MARGIN, "equivalent": tost["equivalent"]})
+            comparisons.append(
+                {
+                    "schedule": other,
+                    "vs": "decay_lr",
+                    "diff": welch["diff"],
+                    "ci95_low": welch["low"],
+                    "ci95_high": welch["high"],
+                    "tost_ci90_low": tost["low"],
+                    "tost_ci90_high": tost["high"],
+                    "tost_p": tost["p_value"],
+                    "margin": MARGIN,
+                    "equivalent": tost["equivalent"],
+                }
+            )
     figure = _schedule_curves(by_schedule, out)
-    return {"schedules": rows, "comparisons": comparisons,
-            "verdicts": [_c8_verdict(rows, comparisons, figure.name)]}, [figure]
+    return {"schedules": rows, "comparisons": comparisons, "verdicts": [_c8_verdict(rows, comparisons, figure.name)]}, [
+        figure
+    ]
 
 
 def _c8_verdict(rows, comparisons, figure):
@@ -265,8 +355,15 @@ def _c8_verdict(rows, comparisons, figure):
     inc, ctl = c.get("increase_batch"), c.get("constant")
     seeds = min((x["seeds"] for x in rows), default=0)
     if inc is None or seeds < 3:
-        return verdict_row(_C8, "inconclusive", _C8_CRITERION, f"needs >= 3 seeds of decay_lr and increase_batch "
-                           f"(have {seeds})", paper=_C8_PAPER, seeds=seeds, figure=figure)
+        return verdict_row(
+            _C8,
+            "inconclusive",
+            _C8_CRITERION,
+            f"needs >= 3 seeds of decay_lr and increase_batch (have {seeds})",
+            paper=_C8_PAPER,
+            seeds=seeds,
+            figure=figure,
+        )
     fewer = r["increase_batch"]["updates_mean"] < r["decay_lr"]["updates_mean"]
     control_differs = ctl is not None and (ctl["ci95_low"] > 0 or ctl["ci95_high"] < 0)
     if inc["equivalent"] and fewer:
@@ -275,19 +372,25 @@ def _c8_verdict(rows, comparisons, figure):
         verdict = "not reproduced"
     else:
         verdict = "inconclusive"
-    measured = (f"increase_batch - decay_lr: {100 * inc['diff']:+.2f} points, 90% CI [{100 * inc['tost_ci90_low']:+.2f}, "
-                f"{100 * inc['tost_ci90_high']:+.2f}] (TOST p {inc['tost_p']:.3f}); updates "
-                f"{r['increase_batch']['updates_mean']:.0f} vs {r['decay_lr']['updates_mean']:.0f}")
+    measured = (
+        f"increase_batch - decay_lr: {100 * inc['diff']:+.2f} points, 90% CI [{100 * inc['tost_ci90_low']:+.2f}, "
+        f"{100 * inc['tost_ci90_high']:+.2f}] (TOST p {inc['tost_p']:.3f}); updates "
+        f"{r['increase_batch']['updates_mean']:.0f} vs {r['decay_lr']['updates_mean']:.0f}"
+    )
     if ctl is not None:
-        measured += (f"; control constant - decay_lr: {100 * ctl['diff']:+.2f} points, 95% CI "
-                     f"[{100 * ctl['ci95_low']:+.2f}, {100 * ctl['ci95_high']:+.2f}]")
+        measured += (
+            f"; control constant - decay_lr: {100 * ctl['diff']:+.2f} points, 95% CI "
+            f"[{100 * ctl['ci95_low']:+.2f}, {100 * ctl['ci95_high']:+.2f}]"
+        )
     return verdict_row(_C8, verdict, _C8_CRITERION, measured, paper=_C8_PAPER, seeds=seeds, figure=figure)
 
 
 _C8 = "C8 increase the batch size instead of decaying the lr"
 _C8_PAPER = "WRN-16-4: decay lr 94.3% (~80k updates), increase B 94.4% (~29k)"
-_C8_CRITERION = (f"TOST at 5% of increase_batch vs decay_lr test accuracy within +-{100 * MARGIN:g} points, fewer updates, "
-                 "and the constant-lr control different from decay_lr (Welch 95% CI excludes 0); >= 3 seeds")
+_C8_CRITERION = (
+    f"TOST at 5% of increase_batch vs decay_lr test accuracy within +-{100 * MARGIN:g} points, fewer updates, "
+    "and the constant-lr control different from decay_lr (Welch 95% CI excludes 0); >= 3 seeds"
+)
 
 
 def _schedule_curves(by_schedule, out):
@@ -300,7 +403,7 @@ def _schedule_curves(by_schedule, out):
         mean, sd = acc.mean(0), acc.std(0, ddof=1) if len(group) > 1 else np.zeros(n)
         for ax, key in ((ax_e, "epoch"), (ax_u, "step")):
             x = np.array([m[key] for m in curves[0][:n]])
-            line, = ax.plot(x, mean, label=f"{name} ({len(group)} seeds)")
+            (line,) = ax.plot(x, mean, label=f"{name} ({len(group)} seeds)")
             ax.fill_between(x, mean - sd, mean + sd, color=line.get_color(), alpha=0.2, lw=0)
     ax_e.set(xlabel="epochs", ylabel="test accuracy (mean, band +-1 sd over seeds)", title="vs epochs")
     ax_u.set(xlabel="parameter updates", ylabel="test accuracy", title="vs parameter updates")

@@ -49,8 +49,13 @@ def resample(val_correct: np.ndarray, test_err: np.ndarray, m_val: int, resample
 def validation_bound(runs, out):
     runs = [r for r in runs if r.summary.get("status") == "completed" and "predictions.json" in r.files]
     if len(runs) < 2:
-        return {"verdicts": [verdict_row("C4 validation bound holds", "inconclusive", _CRITERION_HOLDS,
-                                         f"{len(runs)} runs with predictions")]}, []
+        return {
+            "verdicts": [
+                verdict_row(
+                    "C4 validation bound holds", "inconclusive", _CRITERION_HOLDS, f"{len(runs)} runs with predictions"
+                )
+            ]
+        }, []
     val = np.stack([correctness(r, "val") for r in runs])
     test_err = np.array([1 - correctness(r, "test").mean() for r in runs])
     n_test = len(correctness(runs[0], "test"))
@@ -60,50 +65,95 @@ def validation_bound(runs, out):
             continue
         bound, any_v, sel_v, sel_val, sel_test = resample(val, test_err, m_val, RESAMPLES, DELTA, seed=j)
         lo, hi = stats.binomial_ci(int(any_v.sum()), len(any_v))
-        rows.append({"m_val": m_val, "candidates": len(runs), "delta": DELTA, "bound": bound, "draws": len(any_v),
-                     "violation_rate_any": float(any_v.mean()), "violation_rate_any_ci95_low": lo,
-                     "violation_rate_any_ci95_high": hi, "violation_rate_selected": float(sel_v.mean()),
-                     "selected_val_err_mean": float(sel_val.mean()), "selected_test_err_mean": float(sel_test.mean()),
-                     "selected_abs_test_minus_val_mean": float(np.abs(sel_test - sel_val).mean()),
-                     "selected_abs_test_minus_val_p95": float(np.quantile(np.abs(sel_test - sel_val), 0.95)),
-                     "selected_slack_mean": float((sel_val + bound - sel_test).mean()),
-                     "selected_val_err_plus_bound_mean": float((sel_val + bound).mean())})
-    candidates = [{"run": r.label, "val_err": 1 - r.summary["val_acc"], "test_err": float(t),
-                   "test_err_ci95_low": 1 - stats.binomial_ci(round(r.summary["test_acc"] * n_test), n_test)[1],
-                   "test_err_ci95_high": 1 - stats.binomial_ci(round(r.summary["test_acc"] * n_test), n_test)[0]}
-                  for r, t in zip(runs, test_err)]
+        rows.append(
+            {
+                "m_val": m_val,
+                "candidates": len(runs),
+                "delta": DELTA,
+                "bound": bound,
+                "draws": len(any_v),
+                "violation_rate_any": float(any_v.mean()),
+                "violation_rate_any_ci95_low": lo,
+                "violation_rate_any_ci95_high": hi,
+                "violation_rate_selected": float(sel_v.mean()),
+                "selected_val_err_mean": float(sel_val.mean()),
+                "selected_test_err_mean": float(sel_test.mean()),
+                "selected_abs_test_minus_val_mean": float(np.abs(sel_test - sel_val).mean()),
+                "selected_abs_test_minus_val_p95": float(np.quantile(np.abs(sel_test - sel_val), 0.95)),
+                "selected_slack_mean": float((sel_val + bound - sel_test).mean()),
+                "selected_val_err_plus_bound_mean": float((sel_val + bound).mean()),
+            }
+        )
+    candidates = [
+        {
+            "run": r.label,
+            "val_err": 1 - r.summary["val_acc"],
+            "test_err": float(t),
+            "test_err_ci95_low": 1 - stats.binomial_ci(round(r.summary["test_acc"] * n_test), n_test)[1],
+            "test_err_ci95_high": 1 - stats.binomial_ci(round(r.summary["test_acc"] * n_test), n_test)[0],
+        }
+        for r, t in zip(runs, test_err)
+    ]
     figure = _figure(rows, out)
     return {"resampled_bound": rows, "candidates": candidates, "verdicts": _verdicts(rows, figure.name)}, [figure]
 
 
-_CRITERION_HOLDS = (f"at every m_val in {M_VALS} with resampled validation sets, the rate of draws in which ANY "
-                    f"candidate's test error exceeds its val error + bound is <= delta = {DELTA} (the upper end of its "
-                    "95% binomial interval may exceed delta only if the rate itself does not) -> reproduced; "
-                    "else not reproduced")
-_CRITERION_INFORMATIVE = ("the selected model's val error + bound (mean over draws) at m_val = 1000 is below the "
-                          "error of chance (0.9) -> reproduced (the guarantee says something); at m_val = 5000 only "
-                          "-> partly; else not reproduced. The slack ratio |test - val| / bound is reported: "
-                          "well below 1 means the bound is loose and its check can hardly fail")
+_CRITERION_HOLDS = (
+    f"at every m_val in {M_VALS} with resampled validation sets, the rate of draws in which ANY "
+    f"candidate's test error exceeds its val error + bound is <= delta = {DELTA} (the upper end of its "
+    "95% binomial interval may exceed delta only if the rate itself does not) -> reproduced; "
+    "else not reproduced"
+)
+_CRITERION_INFORMATIVE = (
+    "the selected model's val error + bound (mean over draws) at m_val = 1000 is below the "
+    "error of chance (0.9) -> reproduced (the guarantee says something); at m_val = 5000 only "
+    "-> partly; else not reproduced. The slack ratio |test - val| / bound is reported: "
+    "well below 1 means the bound is loose and its check can hardly fail"
+)
 
 
 def _verdicts(rows, figure):
     holds = all(r["violation_rate_any"] <= DELTA for r in rows)
-    measured = "; ".join(f"m_val {r['m_val']}: violated in {pct(r['violation_rate_any'], 1)} of {r['draws']} draws "
-                         f"[{pct(r['violation_rate_any_ci95_low'], 1)}, {pct(r['violation_rate_any_ci95_high'], 1)}]"
-                         for r in rows)
+    measured = "; ".join(
+        f"m_val {r['m_val']}: violated in {pct(r['violation_rate_any'], 1)} of {r['draws']} draws "
+        f"[{pct(r['violation_rate_any_ci95_low'], 1)}, {pct(r['violation_rate_any_ci95_high'], 1)}]"
+        for r in rows
+    )
     by_m = {r["m_val"]: r for r in rows}
-    informative = ("reproduced" if 1000 in by_m and by_m[1000]["selected_val_err_plus_bound_mean"] < 0.9 else
-                   "partly" if 5000 in by_m and by_m[5000]["selected_val_err_plus_bound_mean"] < 0.9 else
-                   "not reproduced")
-    tight = "; ".join(f"m_val {r['m_val']}: val err + bound {r['selected_val_err_plus_bound_mean']:.3f} vs test "
-                      f"{r['selected_test_err_mean']:.3f}, |test - val| / bound "
-                      f"{r['selected_abs_test_minus_val_mean'] / r['bound']:.2f}" for r in rows)
+    informative = (
+        "reproduced"
+        if 1000 in by_m and by_m[1000]["selected_val_err_plus_bound_mean"] < 0.9
+        else "partly"
+        if 5000 in by_m and by_m[5000]["selected_val_err_plus_bound_mean"] < 0.9
+        else "not reproduced"
+    )
+    tight = "; ".join(
+        f"m_val {r['m_val']}: val err + bound {r['selected_val_err_plus_bound_mean']:.3f} vs test "
+        f"{r['selected_test_err_mean']:.3f}, |test - val| / bound "
+        f"{r['selected_abs_test_minus_val_mean'] / r['bound']:.2f}"
+        for r in rows
+    )
     candidates = rows[0]["candidates"] if rows else 0
-    return [verdict_row("C4 validation bound holds", "reproduced" if holds else "not reproduced", _CRITERION_HOLDS,
-                        measured, paper=f"violated with probability <= delta = {DELTA}", seeds=candidates,
-                        figure=figure),
-            verdict_row("C4 validation bound is informative", informative, _CRITERION_INFORMATIVE, tight,
-                        paper="e.g. m_val = 10,000, |F_val| = 100: bound 0.0195", seeds=candidates, figure=figure)]
+    return [
+        verdict_row(
+            "C4 validation bound holds",
+            "reproduced" if holds else "not reproduced",
+            _CRITERION_HOLDS,
+            measured,
+            paper=f"violated with probability <= delta = {DELTA}",
+            seeds=candidates,
+            figure=figure,
+        ),
+        verdict_row(
+            "C4 validation bound is informative",
+            informative,
+            _CRITERION_INFORMATIVE,
+            tight,
+            paper="e.g. m_val = 10,000, |F_val| = 100: bound 0.0195",
+            seeds=candidates,
+            figure=figure,
+        ),
+    ]
 
 
 def _figure(rows, out):
@@ -112,7 +162,12 @@ def _figure(rows, out):
     ax.plot(m, [r["bound"] for r in rows], "o-", label="bound sqrt(ln(K/delta) / 2 m_val)")
     ax.plot(m, [r["selected_abs_test_minus_val_mean"] for r in rows], "s-", label="|test - val| of the selected (mean)")
     ax.plot(m, [r["selected_abs_test_minus_val_p95"] for r in rows], "s--", label="|test - val| (95th percentile)")
-    ax.set(xscale="log", yscale="log", xlabel="validation-set size m_val", ylabel="error difference",
-           title=f"validation bound vs what happens ({rows[0]['candidates'] if rows else 0} candidates)")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="validation-set size m_val",
+        ylabel="error difference",
+        title=f"validation bound vs what happens ({rows[0]['candidates'] if rows else 0} candidates)",
+    )
     ax.legend(fontsize=7)
     return save_figure(fig, out / "bound_vs_m_val.png")
