@@ -8,6 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from .. import stats
 from .common import mean_std, plt, save_figure, verdict_row
@@ -262,6 +263,7 @@ def _optimum_plots(optima, fits, out):
             )
             ax.plot(grid, ys[0] * grid / xs[0], ":", color="grey", label="proportional")
         ax.set(xscale="log", yscale="log", xlabel=label, ylabel="B_opt", title=f"B_opt vs {label}")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on a short log axis
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     return save_figure(fig, out / "b_opt_fits.png")
