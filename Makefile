@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint test test-slow test-sweeps test-faults test-all run bench bench-curvature slurm-timings report reproduce constraints clean
+.PHONY: install lint test test-slow test-sweeps test-slurm test-faults test-all run bench bench-curvature slurm-timings report reproduce constraints clean
 
 install: $(STAMP)
 
@@ -30,11 +30,14 @@ test-slow: install     ## real-data and longer training tests
 test-sweeps: install   ## every experiment's sweep at smoke scale through the CLI, and its report
 	$(PY) -m pytest -q -m sweeps
 
+test-slurm: install    ## a real single-node SLURM (scripts/slurm_local.sh install first; skips, saying why, without it)
+	$(PY) -m pytest -q -m slurm
+
 test-faults: install   ## kill -9 at many moments, then resume exactly
 	$(PY) -m pytest -q -m faults
 
 test-all: install
-	$(PY) -m pytest -q -m 'slow or faults or sweeps or not (slow or faults or sweeps)'
+	$(PY) -m pytest -q -m 'slow or faults or sweeps or slurm or not (slow or faults or sweeps or slurm)'
 
 run: install           ## the main job: memorize random labels (cpu scale, real CIFAR-10)
 	$(PY) -m harness experiment=random_labels

@@ -70,6 +70,7 @@ def check_resumes_exactly(run_dir, reference):
     assert history(run_dir) == want_history
 
 
+@pytest.mark.faults
 def test_kill_9_mid_training_then_resume_is_exact(tmp_path, reference):
     kill_after(tmp_path, 2, 0.3)
     check_resumes_exactly(tmp_path, reference)
@@ -82,6 +83,7 @@ def test_kill_9_at_many_moments_then_resume_is_exact(tmp_path, reference, lines,
     check_resumes_exactly(tmp_path, reference)
 
 
+@pytest.mark.faults
 def test_two_runs_into_one_dir_the_second_is_refused(tmp_path):
     args = [*ARGS, "trainer.max_epochs=100000", f"hydra.run.dir={tmp_path}"]  # still running when the second comes
     proc = subprocess.Popen(

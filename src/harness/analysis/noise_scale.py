@@ -330,7 +330,7 @@ def schedule_vs_batch(runs, out: Path):
                 {
                     "schedule": other,
                     "vs": "decay_lr",
-                    "diff": welch["diff"],
+                    "diff": round(welch["diff"], 12),  # equal means print as 0, not as float noise
                     "ci95_low": welch["low"],
                     "ci95_high": welch["high"],
                     "tost_ci90_low": tost["low"],
