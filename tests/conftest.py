@@ -41,3 +41,29 @@ def run_cli(*args, cwd=None, timeout=300, env=None):
         timeout=timeout,
         env=full_env,
     )
+
+
+def signal_mid_run(run_dir, signum, *overrides, timeout=120):
+    """Start `python -m harness` with a smoke random-label run long enough to still be training
+    when its first metrics line appears, send it `signum` then; return (exit code, stderr)."""
+    import signal  # noqa: F401  (callers pass signal.SIGTERM / SIGINT)
+    import time
+
+    args = [
+        "experiment=random_labels",
+        "scale=smoke",
+        "logger=none",
+        "trainer.target_train_acc=null",
+        "trainer.batch_size=16",
+        *overrides,
+        f"hydra.run.dir={run_dir}",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + timeout
+    while not (Path(run_dir) / "metrics.jsonl").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=timeout)
+    return proc.returncode, err

@@ -5,9 +5,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
-from conftest import REPO, run_cli
+from conftest import run_cli, signal_mid_run
 from wandb_offline import read_run
 
 from harness import rundir
@@ -130,15 +129,8 @@ def test_sigterm_checkpoints_and_the_same_command_resumes(tmp_path):
         "trainer.batch_size=16",
         f"hydra.run.dir={tmp_path}",
     ]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.time() + 120
-    while not (tmp_path / "metrics.jsonl").exists() and time.time() < deadline:
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, err
+    code, err = signal_mid_run(tmp_path, signal.SIGTERM, "data.train_size=1000", "trainer.max_epochs=30")
+    assert code == 143, err
     interrupted = json.loads((tmp_path / "summary.json").read_text())
     assert interrupted["status"] == "interrupted" and (tmp_path / "checkpoint.pt").is_file()
     assert 0 < interrupted["steps"] < 30 * 58

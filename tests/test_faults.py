@@ -129,31 +129,11 @@ def test_a_garbage_summary_is_named_with_the_remedy(make_cfg, tmp_path):
 def test_ctrl_c_checkpoints_like_sigterm_and_exits_130(tmp_path):
     import json
     import signal
-    import subprocess
-    import sys
-    import time
 
-    from conftest import REPO
+    from conftest import signal_mid_run
 
-    args = [
-        "experiment=random_labels",
-        "scale=smoke",
-        "logger=none",
-        "data.train_size=600",
-        "trainer.max_epochs=40",
-        "trainer.target_train_acc=null",
-        "trainer.batch_size=16",
-        f"hydra.run.dir={tmp_path}",
-    ]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.time() + 120
-    while not (tmp_path / "metrics.jsonl").exists() and time.time() < deadline:
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err[-2000:]
+    code, err = signal_mid_run(tmp_path, signal.SIGINT, "data.train_size=600", "trainer.max_epochs=40")
+    assert code == 130, err[-2000:]
     s = json.loads((tmp_path / "summary.json").read_text())
     assert (s["status"], s["stop_reason"]) == ("interrupted", "sigint") and (tmp_path / "checkpoint.pt").is_file()
     assert "Traceback" not in err
