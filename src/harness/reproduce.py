@@ -108,7 +108,7 @@ PLAN = (
         "schedule_vs_batch",
         ("C8 increase the batch size instead of decaying the lr",),
         (("schedule_vs_batch/cpu", "experiment=schedule_vs_batch"),),
-        minutes=35,
+        minutes=70,  # 24 runs (6 seeds)
     ),
 )
 
