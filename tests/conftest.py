@@ -45,8 +45,8 @@ def run_cli(*args, cwd=None, timeout=300, env=None):
 
 def signal_mid_run(run_dir, signum, *overrides, timeout=120):
     """Start `python -m harness` with a smoke random-label run long enough to still be training
-    when its first metrics line appears, send it `signum` then; return (exit code, stderr)."""
-    import signal  # noqa: F401  (callers pass signal.SIGTERM / SIGINT)
+    when its first metrics line appears, send it `signum` then; return (exit code, stderr, the
+    command's arguments, to run it again)."""
     import time
 
     args = [
@@ -66,4 +66,4 @@ def signal_mid_run(run_dir, signum, *overrides, timeout=120):
         time.sleep(0.2)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=timeout)
-    return proc.returncode, err
+    return proc.returncode, err, args

@@ -119,17 +119,7 @@ def test_default_sweep_dirs_are_unique_within_one_second(tmp_path):
 
 
 def test_sigterm_checkpoints_and_the_same_command_resumes(tmp_path):
-    args = [
-        "experiment=random_labels",
-        "scale=smoke",
-        "logger=none",
-        "data.train_size=1000",
-        "trainer.max_epochs=30",
-        "trainer.target_train_acc=null",
-        "trainer.batch_size=16",
-        f"hydra.run.dir={tmp_path}",
-    ]
-    code, err = signal_mid_run(tmp_path, signal.SIGTERM, "data.train_size=1000", "trainer.max_epochs=30")
+    code, err, args = signal_mid_run(tmp_path, signal.SIGTERM, "data.train_size=1000", "trainer.max_epochs=30")
     assert code == 143, err
     interrupted = json.loads((tmp_path / "summary.json").read_text())
     assert interrupted["status"] == "interrupted" and (tmp_path / "checkpoint.pt").is_file()

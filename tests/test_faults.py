@@ -132,7 +132,7 @@ def test_ctrl_c_checkpoints_like_sigterm_and_exits_130(tmp_path):
 
     from conftest import signal_mid_run
 
-    code, err = signal_mid_run(tmp_path, signal.SIGINT, "data.train_size=600", "trainer.max_epochs=40")
+    code, err, _ = signal_mid_run(tmp_path, signal.SIGINT, "data.train_size=600", "trainer.max_epochs=40")
     assert code == 130, err[-2000:]
     s = json.loads((tmp_path / "summary.json").read_text())
     assert (s["status"], s["stop_reason"]) == ("interrupted", "sigint") and (tmp_path / "checkpoint.pt").is_file()

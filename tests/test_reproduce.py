@@ -31,17 +31,19 @@ def reproduce(tmp_path, *args):
 
 @pytest.mark.sweeps  # CLI sweeps: make test-sweeps
 def test_reproduce_runs_sweeps_reports_and_dashboard_and_resumes(tmp_path):
-    smoke = ["scale=smoke", "logger=none", "trainer.max_epochs=1", "data.train_size=300"]
-    out = reproduce(
-        tmp_path,
+    args = [
         "--only",
         "random_labels",
         "validation_bound",
         "--",
-        *smoke,
+        "scale=smoke",
+        "logger=none",
+        "trainer.max_epochs=1",
+        "data.train_size=300",
         "model=mlp_1x512",
         "optimizer.lr=0.01,0.02",
-    )
+    ]
+    out = reproduce(tmp_path, *args)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "[1/2] random_labels" in out.stdout and "[2/2] validation_bound" in out.stdout
     assert "min left" in out.stdout and "done: 2 report(s)" in out.stdout
@@ -51,16 +53,7 @@ def test_reproduce_runs_sweeps_reports_and_dashboard_and_resumes(tmp_path):
     assert dashboard.count("| *not computed* |") == sum(len(r.claims) for r in PLAN) - 3  # 1 + 2 claims computed
     # again: every run is completed, so nothing trains and the same reports come out
     before = (tmp_path / "experiments" / "validation_bound" / records.RECORDS).read_bytes()
-    again = reproduce(
-        tmp_path,
-        "--only",
-        "random_labels",
-        "validation_bound",
-        "--",
-        *smoke,
-        "model=mlp_1x512",
-        "optimizer.lr=0.01,0.02",
-    )
+    again = reproduce(tmp_path, *args)
     assert again.returncode == 0, again.stderr[-2000:]
     assert (tmp_path / "experiments" / "validation_bound" / records.RECORDS).read_bytes() == before
 

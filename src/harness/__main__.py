@@ -10,7 +10,7 @@ _hydra_main = hydra.main(config_path="configs", config_name="config", version_ba
 
 def hydra_main():
     """`python -m harness` / `harness`. An empty output dir is refused here, before Hydra would
-    write its files into the current directory."""
+    write its files (and the run) into the current directory."""
     for arg in sys.argv[1:]:
         key, _, value = arg.lstrip("+").partition("=")
         if key in ("hydra.run.dir", "hydra.sweep.dir") and "=" in arg and value.strip(" '\"") == "":

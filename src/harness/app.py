@@ -41,11 +41,7 @@ def _hydra_run_info() -> tuple[Path | None, str | None]:
     if not HydraConfig.initialized():
         return None, None
     hc = HydraConfig.get()
-    multirun = hc.mode == RunMode.MULTIRUN
-    for key, value in (("hydra.sweep.dir", hc.sweep.dir) if multirun else ("hydra.run.dir", hc.run.dir),):
-        if not str(value or "").strip():  # Hydra would write the run into the current directory
-            raise ConfigError(f"invalid config: {key}={value!r}; allowed: a directory path")
-    sweep = Path(hc.sweep.dir).name if multirun else None
+    sweep = Path(hc.sweep.dir).name if hc.mode == RunMode.MULTIRUN else None
     return Path(hc.runtime.output_dir), sweep
 
 
@@ -139,10 +135,7 @@ def main(cfg: DictConfig):
         summary = run(cfg)
     except (ConfigError, DataNotFoundError, DataError, RunDirError) as e:
         print(f"error: {e}", file=sys.stderr)
-        try:
-            job_dir, sweep = _hydra_run_info()
-        except ConfigError:
-            job_dir, sweep = None, None
+        job_dir, sweep = _hydra_run_info()
         if sweep is None:
             _remove_if_untouched(job_dir)
             sys.exit(2)

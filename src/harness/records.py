@@ -18,7 +18,6 @@ import copy
 import gzip
 import hashlib
 import json
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +26,6 @@ from omegaconf import OmegaConf
 
 from . import rundir
 
-log = logging.getLogger(__name__)
 RECORDS = "runs.jsonl.gz"
 # small result files a run may leave beside summary.json; the analyses read them through Run.files
 RESULT_FILES = (

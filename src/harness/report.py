@@ -69,7 +69,6 @@ def validation_bound_table(runs: list[Run], delta: float = 0.05):
 
 def run_facts(runs: list[Run]) -> dict:
     """What the dashboard says about a report's runs: how many, seeds, scale, hardware, wall time."""
-    devices = sorted({str(r.summary.get("device", "?")).split(" (")[0] for r in runs})
     machines = sorted({r.summary.get("device", "?") for r in runs})
     return {
         "runs": len(runs),
@@ -77,7 +76,6 @@ def run_facts(runs: list[Run]) -> dict:
         "seeds": len({r.config.get("seed") for r in runs}),
         "scales": sorted({str(r.config.get("scale")) for r in runs}),
         "hardware": machines,
-        "device_kinds": devices,
         "wall_time_s": round(sum(r.summary.get("wall_time_s") or 0 for r in runs), 1),
         "torch_versions": sorted({str(r.summary.get("torch_version")) for r in runs}),
         "commits": sorted({str(r.summary.get("git_commit"))[:8] for r in runs}),

@@ -90,11 +90,12 @@ def append_metrics(run_dir: Path, record: dict) -> None:
         f.flush()
 
 
-def truncate_metrics(run_dir: Path, last_step: int) -> None:
+def truncate_metrics(run_dir: Path, last_step: int) -> list[dict]:
     """On resume: drop records written after the checkpoint, so the file matches an uninterrupted run
-    (last_step -1: a start from scratch keeps nothing)."""
+    (last_step -1: a start from scratch keeps nothing). Returns the records kept."""
     kept = [r for r in read_metrics(run_dir) if r["step"] <= last_step] if last_step >= 0 else []
     write_text(Path(run_dir) / METRICS, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
+    return kept
 
 
 PREVIOUS = "checkpoint.prev.pt"

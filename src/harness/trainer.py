@@ -166,10 +166,14 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         epoch, step, position = checkpoint["epoch"], checkpoint["step"], checkpoint["position"]
         perm, elapsed = checkpoint.get("perm"), checkpoint["elapsed_s"]
         epoch_loss_sum, epoch_batches = checkpoint["epoch_loss_sum"], checkpoint["epoch_batches"]
-        rundir.truncate_metrics(run_dir, step)
+        history = rundir.truncate_metrics(run_dir, step)
         log.info("resumed from %s at epoch %d, step %d", run_dir / rundir.CHECKPOINT, epoch, step)
     else:  # from scratch: whatever an earlier attempt wrote before its first checkpoint is not history
-        rundir.truncate_metrics(run_dir, -1)
+        history = rundir.truncate_metrics(run_dir, -1)
+    # the last full-train-set accuracy an uninterrupted run would have seen: drives fine evaluation
+    last_train_acc = next((m["train/acc"] for m in reversed(history) if "train/acc" in m), None)
+    fine_within = t.fine_eval_within if t.target_train_acc is not None else None  # read once, not per step
+    fine_every = t.fine_eval_every_steps
 
     def save_checkpoint():
         rundir.save_checkpoint(
@@ -190,7 +194,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
 
     n_train = len(data.train_y)
     last_eval: dict = {}
-    train_acc_seen: dict = {}  # the latest train accuracy, for fine evaluation near the target
+    final_hits: dict = {}  # split -> which examples the last evaluation got right (trainer.save_predictions)
     c = cfg.curvature
     wants_probe = bool(c.at or c.every_epochs or c.alphas)
     sample = (
@@ -217,7 +221,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     images_seen, train_time = 0, 0.0
 
     def run_eval():
-        nonlocal last_eval
+        nonlocal last_eval, last_train_acc
         record = {
             "step": step,
             "epoch": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
@@ -229,8 +233,13 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         if len(data.val_y):
             splits["val"] = (data.val_x, data.val_y)
         for split, (x, y) in splits.items():
-            loss, acc = evaluate(forward, x, y, lambda b, train: to_input(b, train), t.eval_batch_size, autocast)
+            per_example = t.save_predictions and split != "train"
+            loss, acc, *hits = evaluate(
+                forward, x, y, lambda b, train: to_input(b, train), t.eval_batch_size, autocast, per_example
+            )
             record[f"{split}/loss"], record[f"{split}/acc"] = loss, acc
+            if per_example:
+                final_hits[split] = hits[0]
         record["gen_gap/loss"] = record["test/loss"] - record["train/loss"]
         record["gen_gap/err"] = record["train/acc"] - record["test/acc"]  # test error - train error
         if epoch_batches:
@@ -242,27 +251,20 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         tracker.log(record, step=step)
         progress.evaluated(record)
         last_eval = record
-        train_acc_seen["acc"] = record["train/acc"]
+        last_train_acc = record["train/acc"]
 
-    def near_target():
+    def near_target() -> bool:
         """Time to fit at step resolution: close to the target, the full training set is evaluated
         every few steps instead of once per epoch."""
-        acc = latest_train_acc()
         return (
-            t.fine_eval_within
-            and t.target_train_acc is not None
-            and acc is not None
-            and acc >= t.target_train_acc - t.fine_eval_within
+            fine_within is not None
+            and step % fine_every == 0
+            and last_train_acc is not None
+            and last_train_acc >= t.target_train_acc - fine_within
         )
 
-    def latest_train_acc():
-        """The last full-train-set accuracy in metrics.jsonl (what an uninterrupted run last saw)."""
-        if "acc" not in train_acc_seen:
-            history = [m["train/acc"] for m in rundir.read_metrics(run_dir) if "train/acc" in m]
-            train_acc_seen["acc"] = history[-1] if history else None
-        return train_acc_seen["acc"]
-
     def fine_eval() -> float:
+        nonlocal last_train_acc
         loss, acc = evaluate(
             forward, data.train_x, data.train_y, lambda b, train: to_input(b, train), t.eval_batch_size, autocast
         )
@@ -275,17 +277,15 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         }
         rundir.append_metrics(run_dir, record)
         tracker.log(record, step=step)
-        train_acc_seen["acc"] = acc
+        last_train_acc = acc
         return acc
 
     def save_predictions():
-        """Which val and test examples the final model gets right, for resampling validation sets (C4)."""
+        """Which val and test examples the final model gets right (from its last evaluation, which a
+        completed run always has at its last step), for resampling validation sets (C4)."""
         out = {"val_size": len(data.val_y), "test_size": len(data.test_y)}
-        for split, (x, y) in (("val", (data.val_x, data.val_y)), ("test", (data.test_x, data.test_y))):
-            *_, hits = evaluate(
-                forward, x, y, lambda b, train: to_input(b, train), t.eval_batch_size, autocast, per_example=True
-            )
-            out[f"{split}_correct"] = packed_bits(hits)
+        for split in ("val", "test"):
+            out[f"{split}_correct"] = packed_bits(final_hits.get(split, torch.zeros(0, dtype=torch.bool)))
         rundir.write_json(run_dir / "predictions.json", out)
         return "predictions.json"
 
@@ -387,7 +387,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                 if (not cuda or position % 20 == 0 or position == steps) and not math.isfinite(loss.item()):
                     stop_reason = "diverged"
                     break
-                if near_target() and step % t.fine_eval_every_steps == 0 and position < steps:
+                if near_target() and position < steps:
                     if fine_eval() >= t.target_train_acc:
                         stop_reason = "target_train_acc"
                         break  # (a signal at this step is handled after the epoch: the run is done)
