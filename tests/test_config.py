@@ -76,7 +76,7 @@ def test_paper_scale_of_random_labels_is_zhangs_inception(make_cfg):
         ("schedule.milestones=[30,10]", "schedule.milestones", "increasing"),
         ("data.val_size=60000", "data.val_size", "50000"),
         ("curvature.at=[middle]", "curvature.at", "init | end"),
-        ("curvature.trace=exact", "curvature.trace", "hutchinson | hutchpp | none"),
+        ("curvature.trace=exact", "curvature.trace", "hutchinson | hutchpp | gauss_newton | none"),
         ("curvature.bn_mode=running", "curvature.bn_mode", "eval | train"),
         ("curvature.hvp=finite_difference", "curvature.hvp", "forward_over_reverse | reverse_over_reverse"),
         ("curvature.alphas=[0,10]", "curvature.alphas", "positive"),

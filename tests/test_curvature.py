@@ -61,6 +61,10 @@ def test_estimators_match_exact_hessian(name, bn_mode):
     trace = float(exact.sum())
     for estimate in (C.hutchinson_trace(risk, 100, seed=1), C.hutchpp_trace(risk, 60, seed=1)):
         assert abs(estimate["trace"] - trace) <= 3 * estimate["se"], (estimate, trace)
+    gn = C.gauss_newton_trace(risk)
+    assert gn["exact_hessian_trace"] == (bn_mode == "eval")
+    if gn["exact_hessian_trace"]:  # ReLU network: the Gauss-Newton trace is the Hessian's, no noise
+        assert gn["trace"] == pytest.approx(trace, rel=1e-4) and gn["se"] == 0
 
     # nothing left behind: running statistics, train/eval flags, gradients
     assert all(torch.equal(state[k], t) for k, t in risk.model.state_dict().items())
@@ -183,3 +187,43 @@ def test_reparameterization_keeps_the_function_and_scales_the_hessian(variant):
 def test_reparameterization_rejects_normalised_networks():
     with pytest.raises(ValueError, match="normalisation"):
         R.rescale(tiny_cnn(True), [2.0, 0.5])
+
+
+def test_gauss_newton_trace_per_layer_shortcut_matches_per_example_jacobians():
+    """The Linear / Conv2d shortcut against torch.func per-example Jacobians, on the harness MLP (its
+    in-place ReLUs must not corrupt the kept layer outputs) and on a ReLU / max-pool CNN whose second
+    convolution takes the Gram route; and on that CNN, against the exact Hessian trace."""
+    from harness import models
+
+    torch.manual_seed(1)
+    cnn = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+        nn.Conv2d(8, 8, 3, stride=2), nn.ReLU(inplace=True), nn.Flatten(), nn.Linear(8, 10),
+    )  # second conv: 1 position and o * i = 576 > 2 P^2 -> Gram route; the first: direct route
+    for model, shape in ((cnn, (3, 6, 6)), (models.mlp(12, 16, 2), (3, 2, 2))):
+        model = model.double().eval()
+        x, y = torch.randn(20, *shape, dtype=torch.double), torch.randint(0, 10, (20,))
+        risk = C.EmpiricalRisk(model, C.make_batches(x, y, 8))
+        fast = torch.cat([C._gn_per_example_layers(risk, xb) for xb, _ in risk.batches])
+        slow = C._gn_per_example_generic(risk, x, 4).double()
+        torch.testing.assert_close(fast, slow, rtol=1e-6, atol=1e-8)
+        gn = C.gauss_newton_trace(risk)
+        assert gn["exact_hessian_trace"]
+        assert gn["trace"] == pytest.approx(float(C.exact_hessian(risk).diagonal().sum()), rel=1e-6)
+
+
+@pytest.mark.parametrize("positions,o,i", [(1, 5, 7), (9, 4, 3), (3, 16, 16)])
+def test_outer_sum_sq_norm_both_routes(positions, o, i):
+    d, a = torch.randn(6, positions, o, dtype=torch.double), torch.randn(6, positions, i, dtype=torch.double)
+    brute = torch.einsum("npo,npi->noi", d, a).pow(2).sum((1, 2))
+    torch.testing.assert_close(C._outer_sum_sq_norm(d, a, budget=40), brute)
+
+
+def test_gauss_newton_trace_is_not_the_hessian_trace_of_a_tanh_network():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 4)).double()
+    x, y = torch.randn(30, 6, dtype=torch.double), torch.randint(0, 4, (30,))
+    risk = C.EmpiricalRisk(model, C.make_batches(x, y, 7))
+    gn = C.gauss_newton_trace(risk)
+    assert not gn["exact_hessian_trace"]
+    assert abs(gn["trace"] - float(C.exact_hessian(risk).diagonal().sum())) > 1e-4

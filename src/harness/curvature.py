@@ -4,6 +4,7 @@
     top_eigenvalues(risk, k=1)        # Lanczos (scipy's ARPACK eigsh, matvec = HVP)
     hutchinson_trace(risk, 64)        # trace with its standard error
     hutchpp_trace(risk, 60)           # Hutch++: same budget, smaller error on low-rank-dominated H
+    gauss_newton_trace(risk)          # exact per example; = tr(H) for ReLU / max-pool networks
     slq_density(risk, ...)            # eigenvalue density by stochastic Lanczos quadrature
     eps_sharpness(risk, 1e-3)         # Keskar et al. 2017's sharpness, the baseline measure
 
@@ -347,6 +348,128 @@ def hutchpp_trace(risk: EmpiricalRisk, hvps: int = 60, seed: int = 0) -> dict:
     q_arr = np.array(quad)
     se = q_arr.std(ddof=1) / math.sqrt(m) if m > 1 else float("nan")
     return {"trace": top + float(q_arr.mean()), "se": float(se), "hvps": risk.hvps - start + s}
+
+
+# Modules whose output is not piecewise linear in their input: with them tr(G) != tr(H)
+_CURVED = (nn.Tanh, nn.Sigmoid, nn.GELU, nn.SiLU, nn.ELU, nn.Softplus, nn.LogSigmoid, nn.Softmax, nn.LayerNorm)
+
+
+def piecewise_linear(risk: EmpiricalRisk) -> bool:
+    """Is the network, as the risk sees it, linear in each single parameter (almost everywhere)?
+    ReLU, max-pool, linear and convolutional layers, BatchNorm on running statistics: yes."""
+    batch_stats = risk.bn_mode == "train" and any(isinstance(m, _BN) for m in risk.model.modules())
+    return not batch_stats and not any(isinstance(m, _CURVED) for m in risk.model.modules())
+
+
+def _logit_hessian_root(f: torch.Tensor) -> torch.Tensor:
+    """S with S S^T = diag(p) - p p^T (the cross-entropy's Hessian in the logits), p = softmax(f),
+    per example: S = diag(sqrt p) - p sqrt(p)^T, column k = sqrt(p_k) (e_k - p). Shape (n, C, C)."""
+    p = torch.softmax(f.detach().float(), -1)
+    return torch.diag_embed(p.sqrt()) - p[:, :, None] * p.sqrt()[:, None, :]
+
+
+def _gn_per_example_generic(risk: EmpiricalRisk, x: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Any network: torch.func per-example Jacobians (memory chunk x classes x parameters; slow)."""
+    params = risk.params()
+
+    def one(p, xi):
+        def logits(q):
+            return functional_call(risk.model, q, (xi.unsqueeze(0),))[0]
+
+        s = _logit_hessian_root(logits(p)[None])[0]
+        jac = torch.func.jacrev(lambda q: s.T.to(xi.dtype) @ logits(q))(p)
+        return sum(j.float().pow(2).reshape(j.shape[0], -1).sum(1) for j in jac.values()).sum()
+
+    return torch.cat([torch.vmap(one, in_dims=(None, 0))(params, x[i : i + chunk]) for i in range(0, len(x), chunk)])
+
+
+def _outer_sum_sq_norm(d: torch.Tensor, a: torch.Tensor, budget: int = 1 << 24) -> torch.Tensor:
+    """|sum_p d_p a_p^T|_F^2 per example, d (n, P, out), a (n, P, in): the squared norm of a layer's
+    per-example weight gradient, without materialising more than `budget` floats at once."""
+    n, positions, o = d.shape
+    i = a.shape[2]
+    if positions == 1:  # |d a^T|^2 = |d|^2 |a|^2
+        return (d.pow(2).sum((1, 2)) * a.pow(2).sum((1, 2))).double()
+    gram = positions * positions * 2 < o * i  # via (D D^T) . (A A^T) when that is smaller
+    size = positions * positions if gram else o * i
+    step = max(1, budget // size)
+    out = []
+    for k in range(0, n, step):
+        dk, ak = d[k : k + step], a[k : k + step]
+        if gram:
+            out.append((dk @ dk.transpose(1, 2) * (ak @ ak.transpose(1, 2))).sum((1, 2)))
+        else:
+            out.append((dk.transpose(1, 2) @ ak).pow(2).sum((1, 2)))
+    return torch.cat(out).double()
+
+
+def _gn_per_example_layers(risk: EmpiricalRisk, x: torch.Tensor) -> torch.Tensor | None:
+    """Networks whose parameters all sit in Linear / Conv2d layers, each called once: a per-example
+    weight gradient is delta a^T (summed over positions for a convolution), so its norm needs only
+    each layer's input a and output gradient delta, from one forward and one backward per class.
+    None when the network is not of that kind."""
+    layers = [m for m in risk.model.modules() if any(True for _ in m.parameters(recurse=False))]
+    if not all(type(m) in (nn.Linear, nn.Conv2d) for m in layers):
+        return None
+    seen: dict = {}
+
+    def keep(m, i, o):  # downstream gets a copy, so that an in-place ReLU cannot rewrite the output kept
+        seen.setdefault(m, []).append((i[0].detach(), o))
+        return o.clone()
+
+    hooks = [m.register_forward_hook(keep) for m in layers]
+    try:
+        f = risk.model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    if any(len(seen.get(m, [])) != 1 for m in layers):  # shared or unused layer: the shortcut does not hold
+        return None
+    z = torch.einsum("nkc,nk->nc", _logit_hessian_root(f).to(f.dtype), f)  # z_c = S_c . f, per example
+    outs = [seen[m][0][1] for m in layers]
+    total = torch.zeros(len(x), dtype=torch.float64, device=x.device)
+    for c in range(z.shape[1]):
+        deltas = torch.autograd.grad(z[:, c].sum(), outs, retain_graph=c < z.shape[1] - 1)
+        for m, d in zip(layers, deltas):
+            a = seen[m][0][0]
+            if isinstance(m, nn.Linear):
+                a, d = a.reshape(len(x), -1, a.shape[-1]), d.reshape(len(x), -1, d.shape[-1])
+            elif m.groups == 1:
+                a = F.unfold(a, m.kernel_size, m.dilation, m.padding, m.stride).transpose(1, 2)  # (n, positions, in k k)
+                d = d.reshape(len(x), d.shape[1], -1).transpose(1, 2)  # (n, positions, out)
+            else:
+                return None
+            total += _outer_sum_sq_norm(d, a)
+            if m.bias is not None:
+                total += d.sum(1).pow(2).sum(1).double()
+    return total
+
+
+def gauss_newton_trace(risk: EmpiricalRisk, chunk: int = 8) -> dict:
+    """tr(G), G the Gauss-Newton matrix of the cross-entropy risk, computed exactly example by example:
+    tr(G) = mean_i sum_c |grad_theta S_c . f(x_i)|^2 with S S^T the loss's Hessian in the logits
+    (held fixed). tr(H) - tr(G) = sum_c dL/df_c tr(d2 f_c / d theta2), and that trace is a sum of
+    second derivatives in single parameters, which are 0 almost everywhere for a network linear in
+    each parameter (ReLU, max-pool, BatchNorm on running statistics): there tr(G) is the Hessian's
+    trace exactly, with no estimator noise (`se` 0; tests/test_curvature.py checks it against the
+    exact Hessian). `se_examples` is the standard error over the sample's examples: how far the
+    sample's trace may be from the whole training set's."""
+    start = time.perf_counter()
+    values = []
+    with bn_mode(risk.model, risk.bn_mode):
+        for x, _ in risk.batches:
+            with torch.enable_grad():
+                t = _gn_per_example_layers(risk, x)
+            values.append((t if t is not None else _gn_per_example_generic(risk, x, chunk)).double().cpu())
+    t = torch.cat(values).numpy()
+    se = t.std(ddof=1) / math.sqrt(len(t)) if len(t) > 1 else float("nan")
+    return {
+        "trace": float(t.mean()),
+        "se": 0.0,
+        "se_examples": float(se),
+        "exact_hessian_trace": piecewise_linear(risk),
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def slq_density(risk: EmpiricalRisk, steps: int = 30, vectors: int = 4, seed: int = 0) -> dict:

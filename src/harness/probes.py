@@ -8,12 +8,15 @@ the `curvature` config asks (at init, every N epochs, at the end), or by anyone 
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
 import torch
 
 from . import attacks, curvature, reparameterize
+
+log = logging.getLogger("harness")
 
 
 def curvature_sample(train_x, train_y, to_input, size: int, seed: int):
@@ -38,7 +41,13 @@ def hessian_probe(model, x, y, cfg) -> dict:
         out["hessian/min_eig"] = curvature.top_eigenvalues(
             risk, k=1, which="SA", tol=cfg.tol, seed=cfg.seed, solver=cfg.solver
         )["eigenvalues"][0]
-    if cfg.trace != "none":
+    if cfg.trace == "gauss_newton":
+        tr = curvature.gauss_newton_trace(risk)
+        if not tr["exact_hessian_trace"]:
+            log.warning("curvature.trace=gauss_newton: this network is not piecewise linear, so it is tr(G), not tr(H)")
+        out["hessian/trace"], out["hessian/trace_se"] = tr["trace"], tr["se"]
+        out["hessian/trace_se_examples"] = tr["se_examples"]
+    elif cfg.trace != "none":
         estimate = curvature.hutchinson_trace if cfg.trace == "hutchinson" else curvature.hutchpp_trace
         tr = estimate(risk, cfg.trace_hvps, seed=cfg.seed)
         out["hessian/trace"], out["hessian/trace_se"] = tr["trace"], tr["se"]

@@ -16,6 +16,7 @@ HARNESS_DATA pointing at the real CIFAR-10 (unless the overrides choose syntheti
 from __future__ import annotations
 
 import argparse
+import shlex
 import subprocess
 import sys
 import time
@@ -72,8 +73,12 @@ PLAN = (
     Report(
         "init_curvature",
         ("C5 curvature at init predicts the gap", "C5 gap ~ 1/m"),
-        (("init_curvature/gains", "experiment=init_curvature"), ("init_curvature/m", "experiment=init_curvature_m")),
-        minutes=55,
+        (
+            ("init_curvature/gains", "experiment=init_curvature"),
+            ("init_curvature/gain1", "experiment=init_curvature model.init_gain=1.0 seed=range(8,48)"),
+            ("init_curvature/m", "experiment=init_curvature_m"),
+        ),
+        minutes=45,
     ),
     Report(
         "learning_curve",
@@ -137,7 +142,7 @@ PAPER = {
 
 def command(report: Report) -> str:
     """The commands that make a report's runs and then the report, as one line a user can paste."""
-    sweeps = [f"python -m harness -m {o} hydra.sweep.dir=multirun/{d}" for d, o in report.sweeps]
+    sweeps = [f"python -m harness -m {shlex.join(o.split())} hydra.sweep.dir=multirun/{d}" for d, o in report.sweeps]
     dirs = " ".join(f"multirun/{d}" for d, _ in report.sweeps)
     return "; ".join(sweeps + [f"python -m harness.report {dirs}"])
 
