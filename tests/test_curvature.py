@@ -197,8 +197,13 @@ def test_gauss_newton_trace_per_layer_shortcut_matches_per_example_jacobians():
 
     torch.manual_seed(1)
     cnn = nn.Sequential(
-        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-        nn.Conv2d(8, 8, 3, stride=2), nn.ReLU(inplace=True), nn.Flatten(), nn.Linear(8, 10),
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 8, 3, stride=2),
+        nn.ReLU(inplace=True),
+        nn.Flatten(),
+        nn.Linear(8, 10),
     )  # second conv: 1 position and o * i = 576 > 2 P^2 -> Gram route; the first: direct route
     for model, shape in ((cnn, (3, 6, 6)), (models.mlp(12, 16, 2), (3, 2, 2))):
         model = model.double().eval()

@@ -435,8 +435,9 @@ def _gn_per_example_layers(risk: EmpiricalRisk, x: torch.Tensor) -> torch.Tensor
             if isinstance(m, nn.Linear):
                 a, d = a.reshape(len(x), -1, a.shape[-1]), d.reshape(len(x), -1, d.shape[-1])
             elif m.groups == 1:
-                a = F.unfold(a, m.kernel_size, m.dilation, m.padding, m.stride).transpose(1, 2)  # (n, positions, in k k)
-                d = d.reshape(len(x), d.shape[1], -1).transpose(1, 2)  # (n, positions, out)
+                # (n, positions, in k k) and (n, positions, out)
+                a = F.unfold(a, m.kernel_size, m.dilation, m.padding, m.stride).transpose(1, 2)
+                d = d.reshape(len(x), d.shape[1], -1).transpose(1, 2)
             else:
                 return None
             total += _outer_sum_sq_norm(d, a)
