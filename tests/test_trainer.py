@@ -95,6 +95,14 @@ def test_stopping_rules(make_cfg, tmp_path):
         run_dir=tmp_path / "target",
     )
     assert s["stop_reason"] == "target_train_acc" and s["train_acc"] >= 0.5 and s["epochs"] < 100
+    s = run(
+        make_cfg("trainer.target_train_loss=1.5", "trainer.max_epochs=100", "trainer.batch_size=32"),
+        run_dir=tmp_path / "loss",
+    )
+    assert s["stop_reason"] == "target_train_loss" and s["train_loss"] <= 1.5 and s["epochs"] < 100
+    # the first evaluation at or under the target is the last one
+    losses = [m["train/loss"] for m in rundir.read_metrics(tmp_path / "loss") if "train/loss" in m]
+    assert all(v > 1.5 for v in losses[:-1]) and losses[-1] <= 1.5
 
 
 def test_run_dir_contract(make_cfg, tmp_path):
@@ -206,6 +214,18 @@ def test_time_to_fit_is_measured_at_step_resolution_near_the_target(make_cfg, tm
     assert fine["steps"] % 10 != 0 and fine["steps"] <= coarse["steps"]
     first_fit = next(m["step"] for m in metrics if m["train/acc"] >= 0.9)
     assert first_fit == fine["steps"]
+
+
+def test_training_loss_target_is_met_at_step_resolution(make_cfg, tmp_path):
+    """Keskar's contrast stops small and large batches at the same training loss (C3)."""
+    loss_target = [*FINE[:-2], "trainer.target_train_loss=0.8", "trainer.eval_every_epochs=1"]
+    s = run(
+        make_cfg(*loss_target, "trainer.fine_eval_within=0.5", "trainer.fine_eval_every_steps=2"), run_dir=tmp_path
+    )
+    metrics = rundir.read_metrics(tmp_path)
+    assert s["stop_reason"] == "target_train_loss" and s["train_loss"] <= 0.8
+    assert any(m.get("fine_eval") for m in metrics) and s["steps"] % 10 != 0
+    assert next(m["step"] for m in metrics if m.get("train/loss", 9) <= 0.8) == s["steps"]
 
 
 def test_resume_is_exact_with_fine_evaluation(make_cfg, tmp_path):

@@ -156,6 +156,7 @@ def validate(cfg: DictConfig) -> None:
     _number(cfg, "trainer.max_epochs", 1, integer=True)
     _number(cfg, "trainer.max_steps", 1, integer=True, optional=True)
     _number(cfg, "trainer.target_train_acc", 0.0, 1.0, optional=True)
+    _number(cfg, "trainer.target_train_loss", 0.0, optional=True, lo_open=True)
     _number(cfg, "trainer.time_budget_s", 0.0, optional=True, lo_open=True)
     _number(cfg, "trainer.eval_every_epochs", 1, integer=True)
     _number(cfg, "trainer.eval_batch_size", 1, integer=True)

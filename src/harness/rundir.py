@@ -162,7 +162,13 @@ class RunDirError(RuntimeError):
 RESUMABLE_CHANGES = ("trainer.interrupt_at_step",)
 # when to stop, not what each step computes: may change while a run is unfinished or was stopped by
 # its time budget (it then goes on); a finished run keeps the rules it finished under
-STOP_RULES = ("trainer.time_budget_s", "trainer.max_epochs", "trainer.max_steps", "trainer.target_train_acc")
+STOP_RULES = (
+    "trainer.time_budget_s",
+    "trainer.max_epochs",
+    "trainer.max_steps",
+    "trainer.target_train_acc",
+    "trainer.target_train_loss",
+)
 _locks = {}  # run dir -> open lock file, held for the life of the process
 
 

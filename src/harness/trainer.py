@@ -66,6 +66,16 @@ def evaluate(model, x_uint8, y, transform, batch_size: int, autocast, per_exampl
     return result + (hits.cpu(),) if per_example else result
 
 
+def target_reached(t, loss: float, acc: float, within: float = 0.0) -> str | None:
+    """The stop rule a full-training-set evaluation meets (within `within` of it: accuracy points,
+    or nats for the loss), or None."""
+    if t.target_train_acc is not None and acc >= t.target_train_acc - within:
+        return "target_train_acc"
+    if t.target_train_loss is not None and loss <= t.target_train_loss + within:
+        return "target_train_loss"
+    return None
+
+
 def packed_bits(hits: torch.Tensor) -> str:
     """Per-example correctness as hex of the packed bits (5,000 examples -> 1,250 characters)."""
     return np.packbits(hits.numpy().astype(np.uint8)).tobytes().hex()
@@ -171,8 +181,9 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     else:  # from scratch: whatever an earlier attempt wrote before its first checkpoint is not history
         history = rundir.truncate_metrics(run_dir, -1)
     # the last full-train-set accuracy an uninterrupted run would have seen: drives fine evaluation
-    last_train_acc = next((m["train/acc"] for m in reversed(history) if "train/acc" in m), None)
-    fine_within = t.fine_eval_within if t.target_train_acc is not None else None  # read once, not per step
+    last_train = next(((m["train/loss"], m["train/acc"]) for m in reversed(history) if "train/acc" in m), None)
+    has_target = t.target_train_acc is not None or t.target_train_loss is not None
+    fine_within = t.fine_eval_within if has_target else None  # read once, not per step
     fine_every = t.fine_eval_every_steps
 
     def save_checkpoint():
@@ -221,7 +232,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     images_seen, train_time = 0, 0.0
 
     def run_eval():
-        nonlocal last_eval, last_train_acc
+        nonlocal last_eval, last_train
         record = {
             "step": step,
             "epoch": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
@@ -251,7 +262,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         tracker.log(record, step=step)
         progress.evaluated(record)
         last_eval = record
-        last_train_acc = record["train/acc"]
+        last_train = record["train/loss"], record["train/acc"]
 
     def near_target() -> bool:
         """Time to fit at step resolution: close to the target, the full training set is evaluated
@@ -259,12 +270,12 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         return (
             fine_within is not None
             and step % fine_every == 0
-            and last_train_acc is not None
-            and last_train_acc >= t.target_train_acc - fine_within
+            and last_train is not None
+            and target_reached(t, *last_train, within=fine_within) is not None
         )
 
-    def fine_eval() -> float:
-        nonlocal last_train_acc
+    def fine_eval() -> str | None:
+        nonlocal last_train
         loss, acc = evaluate(
             forward, data.train_x, data.train_y, lambda b, train: to_input(b, train), t.eval_batch_size, autocast
         )
@@ -277,8 +288,8 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         }
         rundir.append_metrics(run_dir, record)
         tracker.log(record, step=step)
-        last_train_acc = acc
-        return acc
+        last_train = loss, acc
+        return target_reached(t, loss, acc)
 
     def save_predictions():
         """Which val and test examples the final model gets right (from its last evaluation, which a
@@ -388,8 +399,8 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                     stop_reason = "diverged"
                     break
                 if near_target() and position < steps:
-                    if fine_eval() >= t.target_train_acc:
-                        stop_reason = "target_train_acc"
+                    stop_reason = fine_eval()
+                    if stop_reason is not None:
                         break  # (a signal at this step is handled after the epoch: the run is done)
                 if sigterm.raised or step == t.interrupt_at_step:
                     train_time += time.perf_counter() - tick
@@ -421,8 +432,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                 epoch, position, perm = epoch + 1, 0, None
             if stop_reason is not None or epoch % t.eval_every_epochs == 0 or epoch >= t.max_epochs:
                 run_eval()
-                if t.target_train_acc is not None and last_eval["train/acc"] >= t.target_train_acc:
-                    stop_reason = "target_train_acc"
+                stop_reason = target_reached(t, last_eval["train/loss"], last_eval["train/acc"]) or stop_reason
             if stop_reason is not None or epoch % t.checkpoint_every_epochs == 0:
                 save_checkpoint()
         if not last_eval or last_eval["step"] != step:  # e.g. resumed a run that had already stopped
