@@ -219,9 +219,7 @@ def test_time_to_fit_is_measured_at_step_resolution_near_the_target(make_cfg, tm
 def test_training_loss_target_is_met_at_step_resolution(make_cfg, tmp_path):
     """Keskar's contrast stops small and large batches at the same training loss (C3)."""
     loss_target = [*FINE[:-2], "trainer.target_train_loss=0.8", "trainer.eval_every_epochs=1"]
-    s = run(
-        make_cfg(*loss_target, "trainer.fine_eval_within=0.5", "trainer.fine_eval_every_steps=2"), run_dir=tmp_path
-    )
+    s = run(make_cfg(*loss_target, "trainer.fine_eval_within=0.5", "trainer.fine_eval_every_steps=2"), run_dir=tmp_path)
     metrics = rundir.read_metrics(tmp_path)
     assert s["stop_reason"] == "target_train_loss" and s["train_loss"] <= 0.8
     assert any(m.get("fine_eval") for m in metrics) and s["steps"] % 10 != 0
