@@ -200,9 +200,9 @@ def test_dinh_verdict(tmp_path, rows, verdict):
     assert v["C3 Keskar: large batch sharper and worse"] == "inconclusive"  # no keskar runs
 
 
-def keskar_runs(path, groups):
-    """groups: {batch size: [(test_acc, eps_sharpness) per seed]}."""
-    job = 0
+def keskar_runs(path, groups, stop_reason="target_train_loss"):
+    """groups: {batch size: [(test_acc, eps_sharpness) per seed]}; the last run stops by `stop_reason`."""
+    job, last = 0, sum(len(seeds) for seeds in groups.values()) - 1
     for b, seeds in groups.items():
         for seed, (acc, sharp) in enumerate(seeds):
             fake_run(
@@ -215,6 +215,8 @@ def keskar_runs(path, groups):
                     "hessian_top_eig": sharp / 10,
                     "hessian_trace": sharp * 2,
                     "hessian_eps_sharpness": sharp,
+                    "train_loss": 0.049,
+                    "stop_reason": stop_reason if job == last else "target_train_loss",
                 },
                 [],
                 tags=["sharp_minima", "keskar"],
@@ -251,6 +253,14 @@ def test_keskar_verdict(tmp_path, groups, verdict):
     if len(groups[128]) == 3:
         small = keskar[0]
         assert float(small["test_acc_ci95_low"]) < float(small["test_acc"]) < float(small["test_acc_ci95_high"])
+
+
+def test_keskar_verdict_needs_every_run_trained_to_the_target(tmp_path):
+    """A large-batch run cut by its epoch budget is less trained, not only larger-batch: no verdict."""
+    out = run_report(keskar_runs(tmp_path / "s", {128: SMALL, 1000: LARGE}, stop_reason="max_epochs"), tmp_path)
+    v = verdicts(out)
+    assert v["C3 Keskar: large batch sharper and worse"] == "inconclusive"
+    assert (out / "keskar_sharpness_vs_test_acc.png").exists()
 
 
 # --- C5 curvature at init ------------------------------------------------------------------------

@@ -29,6 +29,7 @@ def init_curvature(runs, out):
                 "top_eig": r.summary["init_hessian_top_eig"],
                 "trace": r.summary.get("init_hessian_trace"),
                 "trace_se": r.summary.get("init_hessian_trace_se"),
+                "trace_se_examples": r.summary.get("init_hessian_trace_se_examples"),
                 "init_risk": r.summary["init_hessian_loss"],
                 "train_loss": r.summary["train_loss"],
                 "test_loss": r.summary["test_loss"],
@@ -111,10 +112,15 @@ def _spearman_table(groups):
     return corr
 
 
+RESOLVED = 0.5  # "well below the spread": the estimator's se at most half the between-init sd
+
+
 def _precision_table(rows):
-    """Per init gain: is the trace estimate precise enough to rank inits? The Hutchinson standard
-    error (median over inits) against the spread of the trace between inits (sd); se/sd > 1 means
-    the noise of the estimate exceeds what it is meant to tell apart: unresolved."""
+    """Per init gain: is the trace estimate precise enough to rank inits? The estimator's standard
+    error (median over inits; 0 for the exact Gauss-Newton trace of a ReLU net) against the spread of
+    the trace between inits (sd); se/sd <= RESOLVED: resolved. For the exact trace, also the standard
+    error over the sample's examples (how far the 2,048-image sample's trace may be from the whole
+    training set's; the same images for every init, so it shifts all inits alike)."""
     out = []
     for g in sorted({r["init_gain"] for r in rows}):
         sub = [r for r in rows if r["init_gain"] == g and r["trace"] is not None]
@@ -133,7 +139,12 @@ def _precision_table(rows):
                 "trace_sd": spread["sd"],
                 "trace_se_median": float(np.median(se)) if se else None,
                 "se_over_sd": ratio,
-                "resolved": bool(ratio <= 1),
+                "resolved": bool(ratio <= RESOLVED),
+                "trace_se_examples_median": (
+                    float(np.median(ex))
+                    if (ex := [r["trace_se_examples"] for r in sub if r.get("trace_se_examples")])
+                    else None
+                ),
             }
         )  # nan (no se, or one init) compares False: unresolved
     return out
@@ -153,12 +164,12 @@ def _c5_curvature_verdict(spearman, precision, gain, n_runs, figure):
     (so that the gain, which moves curvature and gap together, cannot make the correlation), Spearman
     rho of trace or top eigenvalue at init vs the gap (loss or error) is positive with Holm-adjusted
     p < 0.05 over the 6 tests (3 measures x 2 gaps), for a measure whose estimate is resolved (trace:
-    median Hutchinson se <= between-init sd; top eigenvalue: Lanczos to tolerance, no se, taken as
+    median estimator se <= RESOLVED x between-init sd; top eigenvalue: Lanczos to tolerance, no se, taken as
     resolved) -> reproduced; significant only pooled over gains -> partly; otherwise, trace
     unresolved -> inconclusive; else not reproduced. Needs >= 5 inits in that gain."""
     criterion = (
         "within the most populated init gain: rho(trace or top eig, gap) > 0 with Holm-adjusted p < 0.05 "
-        "(6 tests), estimate resolved (median trace se <= sd of trace); only pooled -> partly"
+        "(6 tests), estimate resolved (median trace se <= 0.5 x sd of trace); only pooled -> partly"
     )
     name = f"init_gain={gain}"
     within = [c for c in spearman if c["runs"] == name and c["measure"] in ("trace", "top_eig")]
@@ -367,6 +378,8 @@ def sharp_minima(runs, out):
                 "batch_size": r.config["trainer"]["batch_size"],
                 "seed": r.config["seed"],
                 "epochs": r.summary["epochs"],
+                "stop_reason": r.summary.get("stop_reason"),
+                "train_loss": r.summary.get("train_loss"),
                 "train_acc": r.summary["train_acc"],
                 "test_acc": r.summary["test_acc"],
                 "top_eig": r.summary.get("hessian_top_eig"),
@@ -382,8 +395,10 @@ def sharp_minima(runs, out):
             sub = [r for r in rows if r["batch_size"] == b]
             paper = KESKAR["small" if b == sizes[0] else "large"]
             row = {"batch_size": b, "runs": len(sub)}
-            for key in ("train_acc", "test_acc", "top_eig", "trace", "eps_sharpness", "epochs"):
-                c = stats.mean_ci([r[key] for r in sub])  # mean over seeds, sd, t 95% CI (nan from one seed)
+            for key in ("train_loss", "train_acc", "test_acc", "top_eig", "trace", "eps_sharpness", "epochs"):
+                c = stats.mean_ci(
+                    [r[key] for r in sub if r[key] is not None]
+                )  # mean over seeds, sd, t 95% CI (nan from one seed)
                 row[key], row[f"{key}_sd"], row[f"{key}_ci95_low"], row[f"{key}_ci95_high"] = (
                     c["mean"],
                     c["sd"],
@@ -393,8 +408,13 @@ def sharp_minima(runs, out):
             row["paper_test_acc"], row["paper_eps_sharpness"] = paper["test_acc"], paper["eps_sharpness"]
             summary.append(row)
         tables["keskar"] = summary
-    figure = figures[0].name if figures else ""
-    tables["verdicts"] = [_dinh_verdict(tables.get("reparameterization", []), figure), _keskar_verdict(rows)]
+        figures.append(_keskar_figure(rows, out))
+    figure = figures[0].name if figures and tables.get("reparameterization") else ""
+    keskar_figure = figures[-1].name if keskar else ""
+    tables["verdicts"] = [
+        _dinh_verdict(tables.get("reparameterization", []), figure),
+        _keskar_verdict(rows, keskar_figure),
+    ]
     return tables, figures
 
 
@@ -449,16 +469,21 @@ _KESKAR = "C3 Keskar: large batch sharper and worse"
 _KESKAR_PAPER = "CIFAR-10 C1: small batch 80.04% vs large 77.26%; eps-sharpness 28.58 vs 707.23"
 
 
-def _keskar_verdict(rows):
+STOPPED_AT_TARGET = ("target_train_loss", "target_train_acc")
+
+
+def _keskar_verdict(rows, figure=""):
     """Keskar et al. Criterion (fixed before the data), small batch = the smallest B, large = the
-    largest, >= 3 runs each: the Welch 95% CI of test accuracy (small - large) lies above 0 and the
-    large/small sharpness ratio (eps-sharpness where every run has it, else the top eigenvalue;
-    ratio of geometric means, Welch 95% CI on log sharpness, as sharpness spans orders of
-    magnitude) lies above 1 -> reproduced; sharper but the accuracy CI includes 0 -> partly;
-    fewer than 3 runs per group -> inconclusive; otherwise not reproduced."""
+    largest, >= 3 runs each, every run stopped by its training-loss (or accuracy) target, so that
+    both are compared equally trained: the Welch 95% CI of test accuracy (small - large) lies above
+    0 and the large/small sharpness ratio (eps-sharpness where every run has it, else the top
+    eigenvalue; ratio of geometric means, Welch 95% CI on log sharpness, as sharpness spans orders
+    of magnitude) lies above 1 -> reproduced; sharper but the accuracy CI includes 0 -> partly;
+    fewer than 3 runs per group, or a run that never reached the target -> inconclusive; otherwise
+    not reproduced."""
     criterion = (
         "Welch 95% CI of test acc (small B - large B) > 0 and of log sharpness (large / small) > 0; "
-        ">= 3 seeds per batch size"
+        ">= 3 seeds per batch size, each run stopped at the same training-loss target"
     )
     sizes = sorted({r["batch_size"] for r in rows})
     small = [r for r in rows if sizes and r["batch_size"] == sizes[0]]
@@ -477,6 +502,17 @@ def _keskar_verdict(rows):
             paper=_KESKAR_PAPER,
             seeds=seeds,
         )
+    short = [r for r in small + large if r.get("stop_reason") not in STOPPED_AT_TARGET]
+    if short:
+        return verdict_row(
+            _KESKAR,
+            "inconclusive",
+            criterion,
+            f"{len(short)} run(s) stopped before the training target ({short[0].get('stop_reason')}): "
+            "not equally trained",
+            paper=_KESKAR_PAPER,
+            seeds=seeds,
+        )
     # eps-sharpness is Keskar's own measure; the top eigenvalue stands in where a run lacks it
     key = next((k for k in ("eps_sharpness", "top_eig") if all((r[k] or 0) > 0 for r in small + large)), None)
     if key is None:
@@ -492,12 +528,31 @@ def _keskar_verdict(rows):
     log = stats.welch_diff_ci([np.log(r[key]) for r in large], [np.log(r[key]) for r in small])
     sharper, worse = log["low"] > 0, acc["low"] > 0
     verdict = "reproduced" if sharper and worse else "partly" if sharper and acc["high"] >= 0 else "not reproduced"
+    losses = [
+        np.median([r["train_loss"] for r in g if r.get("train_loss") is not None] or [np.nan]) for g in (small, large)
+    ]
     measured = (
         f"B={sizes[0]} vs B={sizes[-1]}: test acc difference {100 * acc['diff']:+.2f} points, 95% CI "
         f"[{100 * acc['low']:+.2f}, {100 * acc['high']:+.2f}]; {key} ratio large/small "
-        f"{np.exp(log['diff']):.3g}x, 95% CI [{np.exp(log['low']):.3g}, {np.exp(log['high']):.3g}]"
+        f"{np.exp(log['diff']):.3g}x, 95% CI [{np.exp(log['low']):.3g}, {np.exp(log['high']):.3g}]; "
+        f"median train loss at stop {losses[0]:.3f} vs {losses[1]:.3f}"
     )
-    return verdict_row(_KESKAR, verdict, criterion, measured, paper=_KESKAR_PAPER, seeds=seeds)
+    return verdict_row(_KESKAR, verdict, criterion, measured, paper=_KESKAR_PAPER, seeds=seeds, figure=figure)
+
+
+def _keskar_figure(rows, out):
+    """Sharpness against test accuracy, one point per run, coloured by batch size."""
+    key = "eps_sharpness" if all(r.get("eps_sharpness") for r in rows) else "top_eig"
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for b in sorted({r["batch_size"] for r in rows}):
+        sub = [r for r in rows if r["batch_size"] == b]
+        for ax, k in zip(axes, (key, "top_eig")):
+            ax.scatter([r["test_acc"] for r in sub], [r[k] or np.nan for r in sub], label=f"B = {b}")
+    axes[0].set(xlabel="test accuracy", ylabel=key.replace("_", " "), yscale="log", title="one point per run")
+    axes[1].set(xlabel="test accuracy", ylabel="top Hessian eigenvalue", yscale="log")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    return save_figure(fig, out / "keskar_sharpness_vs_test_acc.png")
 
 
 def _reparam_figure(rows, out):
