@@ -52,6 +52,40 @@ def test_experiment_at_every_scale_composes(make_cfg):
             assert experiment.startswith(cfg.name) and cfg.scale == scale
 
 
+def test_schema_declares_every_key_the_yaml_files_set(make_cfg):
+    """The typed schema (harness/schema.py) and the YAML files name the same keys: a key added to a
+    YAML file without a type, or a typed key no file sets, fails here."""
+    from omegaconf import OmegaConf
+
+    from harness.schema import Config
+
+    def leaves(node, prefix=""):
+        for k, v in node.items():
+            yield from (leaves(v, f"{prefix}{k}.") if isinstance(v, dict) else [prefix + k])
+
+    declared = set(leaves(OmegaConf.to_container(OmegaConf.structured(Config))))
+    extra_top_level = {"victim", "table1_row", "randomization"}  # experiment labels, untyped by design
+    for experiment in options("experiment"):
+        cfg = OmegaConf.to_container(make_cfg(f"experiment={experiment}", scale="cpu"))
+        keys = {k for k in leaves(cfg) if k.split(".")[0] not in extra_top_level}
+        assert keys <= declared, f"{experiment}: untyped keys {sorted(keys - declared)}"
+    schema = OmegaConf.structured(Config)
+    required = {  # no default in the schema: a YAML file must set it
+        k
+        for k in declared
+        if OmegaConf.is_missing(OmegaConf.select(schema, k.rpartition(".")[0]) or schema, k.rpartition(".")[2])
+    }
+    assert {"trainer.amp", "seed", "data.augment.crop"} <= required
+    default = set(leaves(OmegaConf.to_container(make_cfg(scale="cpu"))))
+    assert required <= default, sorted(required - default)
+
+
+def test_values_reach_the_run_with_their_declared_type(make_cfg):
+    cfg = config.validate(make_cfg('trainer.batch_size="32"', "optimizer.lr=1"))
+    assert cfg.trainer.batch_size == 32 and isinstance(cfg.trainer.batch_size, int)
+    assert isinstance(cfg.optimizer.lr, float)
+
+
 def test_smoke_scale_uses_synthetic_data(make_cfg):
     cfg = make_cfg("experiment=random_labels")
     assert cfg.data.name == "synthetic" and cfg.data.corruption_prob == 1.0

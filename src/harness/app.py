@@ -73,7 +73,7 @@ def _share_the_machine() -> None:
 
 def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
     """Validate, then train into run_dir (the Hydra job's output dir by default); return the summary."""
-    validate(cfg)  # before any data is touched
+    cfg = validate(cfg)  # before any data is touched; typed from here on
     hydra_dir, sweep = _hydra_run_info()
     from . import distributed, rundir, trainer  # torch is imported here, after the config is known to be good
 

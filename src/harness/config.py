@@ -1,14 +1,20 @@
 """Validation of a composed config, before any data is loaded.
 
-Hydra already rejects unknown keys (the config is in struct mode); this checks values, and says
-which key is wrong, what it was, and what is allowed.
+Hydra already rejects unknown keys (the config is in struct mode); the types come from the
+structured config in `schema.py` (OmegaConf refuses `trainer.amp=maybe`); this adds what types
+cannot say (ranges, allowed names, relations between keys), and says which key is wrong, what it
+was, and what is allowed, in one line.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from .schema import Config, keys_of_type
 
 MODELS = ("mlp_1x512", "mlp_3x512", "inception_small", "inception_no_bn", "alexnet_small", "resnet18", "wrn16_4")
 DATASETS = ("cifar10", "synthetic")
@@ -76,18 +82,6 @@ def _number(cfg, key, lo=None, hi=None, *, integer=False, optional=False, lo_ope
         _fail(key, value, f"{kind}{rng}" + (" or null" if optional else ""))
 
 
-BOOLEANS = (
-    "data.download",
-    "data.augment.crop",
-    "data.augment.flip",
-    "optimizer.nesterov",
-    "trainer.amp",
-    "trainer.compile",
-    "trainer.channels_last",
-    "trainer.save_predictions",
-    "curvature.negative",
-    "adversarial.random_start",
-)
 SEEDS = (
     "seed",
     "data.randomization_seed",
@@ -99,19 +93,37 @@ SEEDS = (
 MAX_SEED = 2**63 - 1  # what torch.manual_seed, torch.Generator and numpy all take
 
 
-def _bool(cfg, key):
-    value = _get(cfg, key)
-    if not isinstance(value, bool):  # "maybe" or "abc" would otherwise be truthy
-        _fail(key, value, "true | false")
+_EXPECTED = {"bool": "true | false", "Integer": "an integer", "Float": "a number", "String": "a string"}
 
 
-def validate(cfg: DictConfig) -> None:
-    """Raise ConfigError naming the first bad key; return None when the config is usable."""
+def typed(cfg: DictConfig) -> DictConfig:
+    """The config merged into the schema: every declared key of its declared type (OmegaConf
+    converts "5" to 5 for an int and refuses "maybe" for a bool), extra keys kept as they are."""
+    for key in keys_of_type(bool):  # OmegaConf would read 1 or 2 as true: a switch takes true | false only
+        value = OmegaConf.select(cfg, key, throw_on_resolution_failure=False)
+        if not isinstance(value, bool):
+            _fail(key, value, "true | false")
+    schema = OmegaConf.structured(Config)
+    OmegaConf.set_struct(schema, False)  # experiment-specific keys (victim, table1_row) stay, untyped
+    try:
+        out = OmegaConf.merge(schema, cfg)
+    except OmegaConfBaseException as e:
+        key = e.full_key or "config"
+        wanted = next((v for k, v in _EXPECTED.items() if re.search(rf"\b{k}\b", str(e.msg))), str(e.msg))
+        _fail(key, OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False), wanted)
+    missing = sorted(OmegaConf.missing_keys(out))
+    if missing:
+        raise ConfigError(f"invalid config: {missing[0]} has no value (???); set it")
+    OmegaConf.set_struct(out, True)
+    return out
+
+
+def validate(cfg: DictConfig) -> DictConfig:
+    """Raise ConfigError naming the first bad key; return the typed config when it is usable."""
+    cfg = typed(cfg)
     _one_of(cfg, "device", DEVICES)
     for key in SEEDS:  # seeds are used only after training has started (probes, attacks): check them now
         _number(cfg, key, 0, MAX_SEED, integer=True)
-    for key in BOOLEANS:
-        _bool(cfg, key)
 
     _one_of(cfg, "data.name", DATASETS)
     _one_of(cfg, "data.preprocess", PREPROCESS)
@@ -203,3 +215,4 @@ def validate(cfg: DictConfig) -> None:
 
     _one_of(cfg, "logger.name", LOGGERS)
     _one_of(cfg, "logger.mode", LOGGER_MODES)
+    return cfg

@@ -1,0 +1,166 @@
+"""The config's types, as OmegaConf structured configs (dataclasses).
+
+`config.validate` merges every composed config into `Config`: OmegaConf itself refuses a value of
+the wrong type (`optimizer.nesterov=maybe`, `trainer.batch_size=abc`, `curvature.seed=1.5`) and
+converts what it may (`"5"` -> 5 for an int), and the run uses that typed config. What types cannot
+say (ranges, allowed names, relations between keys) stays in `config.validate`. Defaults live in
+the YAML files under configs/, not here: a field without a default (MISSING) must come from them.
+Experiment-specific extra keys (e.g. `victim`, `table1_row`) are allowed, untyped.
+
+Registered in Hydra's ConfigStore as `schema` (for `--info` and tools that read it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class Augment:
+    crop: bool = MISSING
+    flip: bool = MISSING
+
+
+@dataclass
+class Data:
+    name: str = MISSING
+    root: str = MISSING
+    download: bool = MISSING
+    subset: int | None = MISSING
+    val_size: int = MISSING
+    split_seed: int = MISSING
+    preprocess: str = MISSING
+    augment: Augment = field(default_factory=Augment)
+    corruption_prob: float = MISSING
+    input_randomization: str = MISSING
+    randomization_seed: int = MISSING
+    train_size: int | None = None  # synthetic data only
+    test_size: int | None = None
+
+
+@dataclass
+class Model:
+    name: str = MISSING
+    init: str = MISSING
+    init_gain: float = MISSING
+    zhang_lr: float | None = None
+
+
+@dataclass
+class Optimizer:
+    name: str = MISSING
+    lr: float = MISSING
+    momentum: float = MISSING
+    nesterov: bool = MISSING
+    weight_decay: float = MISSING
+
+
+@dataclass
+class Schedule:
+    name: str = MISSING
+    lr: str = MISSING
+    gamma: float = MISSING
+    milestones: list[int] = MISSING
+    batch_growth: int = MISSING
+    max_batch_size: int | None = MISSING
+
+
+@dataclass
+class Trainer:
+    batch_size: int = MISSING
+    max_epochs: int = MISSING
+    max_steps: int | None = MISSING
+    target_train_acc: float | None = MISSING
+    target_train_loss: float | None = MISSING
+    time_budget_s: float | None = MISSING
+    eval_every_epochs: int = MISSING
+    eval_batch_size: int = MISSING
+    fine_eval_within: float | None = MISSING
+    fine_eval_every_steps: int = MISSING
+    save_predictions: bool = MISSING
+    checkpoint_every_epochs: int = MISSING
+    compile: bool = MISSING
+    amp: bool = MISSING
+    channels_last: bool = MISSING
+    progress: str = MISSING
+    log_every_s: float = MISSING
+    interrupt_at_step: int | None = MISSING
+
+
+@dataclass
+class Curvature:
+    at: list[str] = MISSING
+    every_epochs: int | None = MISSING
+    sample_size: int = MISSING
+    sample_seed: int = MISSING
+    chunk_size: int = MISSING
+    bn_mode: str = MISSING
+    hvp: str = MISSING
+    top_k: int = MISSING
+    tol: float = MISSING
+    solver: str = MISSING
+    negative: bool = MISSING
+    trace: str = MISSING
+    trace_hvps: int = MISSING
+    eps_sharpness: float | None = MISSING
+    seed: int = MISSING
+    alphas: list[float] = MISSING
+    variants: list[str] = MISSING
+
+
+@dataclass
+class Adversarial:
+    eps_255: list[float] = MISSING
+    attacks: list[str] = MISSING
+    pgd_steps: int = MISSING
+    pgd_restarts: int = MISSING
+    pgd_step_size: float | None = MISSING
+    random_start: bool = MISSING
+    split: str = MISSING
+    test_size: int = MISSING
+    seed: int = MISSING
+
+
+@dataclass
+class Logger:
+    name: str = MISSING
+    mode: str | None = None
+    project: str | None = None
+    entity: str | None = None
+    group: str | None = None
+    job_type: str | None = None
+
+
+@dataclass
+class Config:
+    name: str = MISSING
+    seed: int = MISSING
+    device: str = MISSING
+    tags: list[str] = MISSING
+    scale: str | None = None
+    curvature: Curvature = field(default_factory=Curvature)
+    adversarial: Adversarial = field(default_factory=Adversarial)
+    data: Data = field(default_factory=Data)
+    model: Model = field(default_factory=Model)
+    optimizer: Optimizer = field(default_factory=Optimizer)
+    schedule: Schedule = field(default_factory=Schedule)
+    trainer: Trainer = field(default_factory=Trainer)
+    logger: Logger = field(default_factory=Logger)
+
+
+def keys_of_type(kind, node=Config, prefix="") -> list[str]:
+    """The dotted keys the schema declares with type `kind` (e.g. bool)."""
+    out = []
+    for f in fields(node):
+        t = f.default_factory if is_dataclass(f.default_factory) else None  # nested node
+        if t is not None:
+            out += keys_of_type(kind, t, f"{prefix}{f.name}.")
+        elif f.type in (kind, kind.__name__):
+            out.append(prefix + f.name)
+    return out
+
+
+ConfigStore.instance().store(name="schema", node=Config)
