@@ -102,3 +102,23 @@ def test_pgd_restarts_can_only_lower_accuracy():
         model, IDENTITY, x, y, "pgd", 0.02, steps=3, restarts=5, generator=torch.Generator().manual_seed(0)
     )
     assert five <= one  # the first restart is the single run; the others can only add failures
+
+
+def test_pgd_restarts_attack_only_the_survivors():
+    """A restart spends its steps only on images the earlier ones did not fool: with an eps that
+    fools every image at once, 5 restarts see exactly as many images as 1."""
+    model, x, y = small_trained_model()
+    seen = []
+    hook = model.register_forward_hook(lambda m, i, o: seen.append(len(i[0])))
+    runs = {}
+    for restarts, eps in ((1, 0.5), (5, 0.5), (5, 0.02)):
+        seen.clear()
+        acc = attacks.robust_accuracy(
+            model, IDENTITY, x, y, "pgd", eps, steps=3, restarts=restarts, generator=torch.Generator().manual_seed(0)
+        )
+        runs[restarts, eps] = acc, sum(seen)
+    hook.remove()
+    assert runs[1, 0.5][0] == runs[5, 0.5][0] == 0.0
+    assert runs[5, 0.5][1] == runs[1, 0.5][1]  # no image left to restart on
+    # at a small eps some survive the first restart, so later restarts run, but on fewer images
+    assert runs[1, 0.5][1] < runs[5, 0.02][1] < 5 * runs[1, 0.5][1]

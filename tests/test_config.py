@@ -117,7 +117,7 @@ def test_paper_scale_of_random_labels_is_zhangs_inception(make_cfg):
         ("curvature.tol=0", "curvature.tol", "(0.0"),
         ("model=inception_small curvature.alphas=[10]", "model.name", "without normalisation"),
         ("adversarial.eps_255=[0,8]", "adversarial.eps_255", "(0, 255]"),
-        ("adversarial.attacks=[cw]", "adversarial.attacks", "fgsm | pgd"),
+        ("adversarial.attacks=[cw]", "adversarial.attacks", "fgsm | pgd | pgd_strong | noise"),
         ("adversarial.split=val", "adversarial.split", "test | train"),
     ],
 )

@@ -132,6 +132,10 @@ CONTRAST = ("mlp_random_labels", 1.0, 1.0, {("pgd", 8): 0.9})  # random labels: 
         ([("mlp", 0.0, 0.60, ROBUST), CONTRAST], "not reproduced"),
         ([("mlp", 0.0, 0.50, {("pgd", 4): 0.05})], "inconclusive"),  # no 8/255
         ([CONTRAST], "inconclusive"),  # no victim trained on true labels
+        # the control fails: random noise of the same size flips the CNN too, so size, not direction
+        ([("mlp", 0.0, 0.50, BROKEN), ("cnn", 0.0, 0.60, {**BROKEN, ("noise", 8): 0.20})], "partly"),
+        # the strong PGD decides where it was run: here it flips what the 10-step one did not
+        ([("mlp", 0.0, 0.60, {**ROBUST, ("pgd_strong", 8): 0.05})], "reproduced"),
     ],
 )
 def test_adversarial_verdict(tmp_path, victims, verdict):
@@ -145,7 +149,10 @@ def test_adversarial_verdict(tmp_path, victims, verdict):
 def test_adversarial_verdict_reports_random_noise_beside(tmp_path):
     out = run_report(adversarial_runs(tmp_path / "s", [("mlp", 0.0, 0.50, BROKEN)]), tmp_path)
     measured = table(out, "verdicts")[0]["measured"]
-    assert "PGD 1.00%" in measured and "random sign noise 48.00%" in measured
+    assert "pgd 1.00%" in measured and "random sign noise 48.00%" in measured
+    strong = {**BROKEN, ("pgd_strong", 8): 0.005}
+    out = run_report(adversarial_runs(tmp_path / "t", [("mlp", 0.0, 0.50, strong)]), tmp_path / "t_out")
+    assert "pgd_strong 0.50%" in table(out, "verdicts")[0]["measured"]
 
 
 # --- C3 sharp minima -----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ PROBE_TIMES = ("init", "end")
 TRACE_ESTIMATORS = ("hutchinson", "hutchpp", "gauss_newton", "none")
 BN_MODES = ("eval", "train")
 REPARAMETERIZATIONS = ("two_layer", "multi_layer")
-ATTACKS = ("fgsm", "pgd", "noise")
+ATTACKS = ("fgsm", "pgd", "pgd_strong", "noise")
 
 
 class ConfigError(ValueError):
@@ -209,6 +209,8 @@ def validate(cfg: DictConfig) -> DictConfig:
     _list_of(cfg, "adversarial.attacks", ATTACKS, nonempty=True)
     _number(cfg, "adversarial.pgd_steps", 1, integer=True)
     _number(cfg, "adversarial.pgd_restarts", 1, integer=True)
+    _number(cfg, "adversarial.pgd_strong_steps", 1, integer=True)
+    _number(cfg, "adversarial.pgd_strong_restarts", 1, integer=True)
     _number(cfg, "adversarial.pgd_step_size", 0.0, lo_open=True, optional=True)
     _number(cfg, "adversarial.test_size", 1, integer=True)
     _one_of(cfg, "adversarial.split", ("test", "train"))

@@ -99,25 +99,32 @@ def adversarial_rows(model, pixels, normalize, test_x, test_y, cfg) -> tuple[lis
     g = torch.Generator().manual_seed(cfg.seed)
     idx = torch.randperm(len(test_y), generator=g)[: cfg.test_size].to(test_y.device)
     x, y = pixels(test_x[idx]), test_y[idx]
-    pgd = {"steps": cfg.pgd_steps, "step_size": cfg.pgd_step_size, "random_start": cfg.random_start}
+    # pgd: the standard attack; pgd_strong: more steps and restarts, to show the standard one is not weak
+    pgd = {
+        "pgd": (cfg.pgd_steps, cfg.pgd_restarts),
+        "pgd_strong": (cfg.pgd_strong_steps, cfg.pgd_strong_restarts),
+    }
     clean = attacks.robust_accuracy(model, normalize, x, y, "none", 0.0)
     rows = [{"attack": "none", "eps_255": 0, "eps": 0.0, "accuracy": clean, "images": len(y)}]
     for attack in cfg.attacks:
         for k in cfg.eps_255:
-            kwargs = {**pgd, "restarts": cfg.pgd_restarts} if attack == "pgd" else {}
+            kwargs, extra = {}, {}
+            if attack in pgd:
+                steps, restarts = pgd[attack]
+                kwargs = {"steps": steps, "step_size": cfg.pgd_step_size, "random_start": cfg.random_start}
+                kwargs["restarts"] = restarts
+                extra = {"pgd_steps": steps, "pgd_restarts": restarts}
             acc = attacks.robust_accuracy(
-                model, normalize, x, y, attack, k / 255, generator=torch.Generator().manual_seed(cfg.seed), **kwargs
+                model,
+                normalize,
+                x,
+                y,
+                "pgd" if attack in pgd else attack,
+                k / 255,
+                generator=torch.Generator().manual_seed(cfg.seed),
+                **kwargs,
             )
-            rows.append(
-                {
-                    "attack": attack,
-                    "eps_255": k,
-                    "eps": k / 255,
-                    "accuracy": acc,
-                    "images": len(y),
-                    **({"pgd_steps": cfg.pgd_steps, "pgd_restarts": cfg.pgd_restarts} if attack == "pgd" else {}),
-                }
-            )
+            rows.append({"attack": attack, "eps_255": k, "eps": k / 255, "accuracy": acc, "images": len(y), **extra})
     was = model.training
     model.eval()
     pred, conf = attacks.predict(model, normalize, x)

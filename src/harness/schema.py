@@ -117,6 +117,8 @@ class Adversarial:
     attacks: list[str] = MISSING
     pgd_steps: int = MISSING
     pgd_restarts: int = MISSING
+    pgd_strong_steps: int = MISSING
+    pgd_strong_restarts: int = MISSING
     pgd_step_size: float | None = MISSING
     random_start: bool = MISSING
     split: str = MISSING
