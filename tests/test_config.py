@@ -119,6 +119,14 @@ def test_paper_scale_of_random_labels_is_zhangs_inception(make_cfg):
         ("adversarial.eps_255=[0,8]", "adversarial.eps_255", "(0, 255]"),
         ("adversarial.attacks=[cw]", "adversarial.attacks", "fgsm | pgd | pgd_strong | noise"),
         ("adversarial.split=val", "adversarial.split", "test | train"),
+        # keeping g = 0.05 x 10,000 / 128 at momentum 0.99 needs B = 12,800 > N = 10,000
+        (
+            "data.subset=10000 optimizer.lr=0.05 optimizer.momentum=0.99 schedule.keep_noise_scale=true "
+            "schedule.reference.momentum=0 schedule.reference.batch_size=128",
+            "schedule.keep_noise_scale",
+            "outside [1, 10000]",
+        ),
+        ("schedule.reference.momentum=1", "schedule.reference.momentum", "1.0)"),
     ],
 )
 def test_bad_value_is_rejected_before_data_loads(make_cfg, tmp_path, override, key, allowed):

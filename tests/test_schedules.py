@@ -3,7 +3,7 @@
 import pytest
 from omegaconf import OmegaConf
 
-from harness.schedules import lr_and_batch_size, steps_per_epoch
+from harness.schedules import batch_size_keeping_noise_scale, lr_and_batch_size, noise_scale, steps_per_epoch
 
 
 def schedule(**kw):
@@ -58,3 +58,43 @@ def test_noise_scale_formula():
     # doubling eps and B together keeps g (almost: the -1); momentum 0.9 multiplies it by 10
     assert noise_scale(0.2, 50_000, 256, 0.0) == pytest.approx(noise_scale(0.1, 50_000, 128, 0.0), rel=0.01)
     assert noise_scale(0.1, 50_000, 128, 0.9) == pytest.approx(10 * noise_scale(0.1, 50_000, 128, 0.0))
+
+
+def keep(**reference):
+    return OmegaConf.create({"keep_noise_scale": True, "reference": reference})
+
+
+REFERENCE = {"lr": 0.05, "momentum": 0.0, "train_size": 10000, "batch_size": 128}
+
+
+@pytest.mark.parametrize("lr", [0.01, 0.05, 0.2])
+@pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9, 0.95])
+@pytest.mark.parametrize("n", [2500, 10000, 40000])
+def test_keep_noise_scale_holds_g_across_lr_momentum_and_n(lr, momentum, n):
+    """g = eps N / (B (1 - m)) stays at the reference's, up to rounding B to an integer."""
+    g_ref = 0.05 * 10000 / 128
+    if lr * n / (g_ref * (1 - momentum)) > n:  # e.g. lr 0.2, m 0.95, N 2,500 needs B = 2,560: refused
+        with pytest.raises(ValueError, match="outside"):
+            batch_size_keeping_noise_scale(keep(**REFERENCE), lr, n, 999, momentum)
+        return
+    b = batch_size_keeping_noise_scale(keep(**REFERENCE), lr, n, 999, momentum)
+    assert isinstance(b, int) and 1 <= b <= n
+    g = lr * n / (b * (1 - momentum))
+    assert abs(g - g_ref) / g_ref <= 0.5 / b + 1e-12  # the rounding of B is the only error
+    # and the harness's own g, eps (N/B - 1) / (1 - m), follows it up to the -1
+    assert noise_scale(lr, n, b, momentum) == pytest.approx(g - lr / (1 - momentum))
+
+
+def test_keep_noise_scale_scales_b_with_one_over_one_minus_m_and_is_off_by_default():
+    s = keep(**REFERENCE)
+    assert [batch_size_keeping_noise_scale(s, 0.05, 10000, 128, m) for m in (0.0, 0.5, 0.9)] == [128, 256, 1280]
+    off = OmegaConf.create({"keep_noise_scale": False, "reference": REFERENCE})
+    assert batch_size_keeping_noise_scale(off, 0.2, 40000, 128, 0.9) == 128
+    # a reference value left null is the run's own: the batch size then moves only with what changed
+    assert batch_size_keeping_noise_scale(keep(momentum=0.0), 0.05, 10000, 100, 0.5) == 200
+
+
+@pytest.mark.parametrize("lr, n, momentum", [(0.0001, 10000, 0.0), (0.2, 10000, 0.99)])
+def test_keep_noise_scale_refuses_a_batch_size_that_cannot_exist(lr, n, momentum):
+    with pytest.raises(ValueError, match=r"keep_noise_scale.*outside \[1, 10000\]"):
+        batch_size_keeping_noise_scale(keep(**REFERENCE), lr, n, 128, momentum)

@@ -45,6 +45,13 @@ RESUME_CASES = {
         "trainer.batch_size=32",
         "trainer.max_epochs=2",
     ],
+    # the batch size rescaled to keep the noise scale: 128 x (1 - 0.75) / (1 - 0.5) = 64
+    "keep_noise_scale": [
+        "optimizer.momentum=0.5",
+        "schedule.keep_noise_scale=true",
+        "schedule.reference.momentum=0.75",
+        "trainer.max_epochs=2",
+    ],
 }
 
 
@@ -63,6 +70,9 @@ def test_resume_gives_identical_final_metrics(make_cfg, tmp_path, case):
     assert strip(rundir.read_metrics(tmp_path / "cut")) == strip(rundir.read_metrics(tmp_path / "whole"))
     a, b = (rundir.load_checkpoint(tmp_path / d)["model"] for d in ("whole", "cut"))
     assert all(torch.equal(a[k], b[k]) for k in a)
+    if case == "keep_noise_scale":
+        assert whole["base_batch_size"] == 64
+        assert {m["batch_size"] for m in rundir.read_metrics(tmp_path / "whole") if "batch_size" in m} == {64}
 
 
 def test_checkpoint_loads_with_weights_only(make_cfg, tmp_path):

@@ -14,6 +14,7 @@ import re
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from .schedules import batch_size_keeping_noise_scale
 from .schema import Config, keys_of_type
 
 MODELS = ("mlp_1x512", "mlp_3x512", "inception_small", "inception_no_bn", "alexnet_small", "resnet18", "wrn16_4")
@@ -165,6 +166,20 @@ def validate(cfg: DictConfig) -> DictConfig:
         _fail("schedule.milestones", milestones, "increasing positive integers (epochs)")
 
     _number(cfg, "trainer.batch_size", 1, integer=True)
+    _number(cfg, "schedule.reference.lr", 0.0, lo_open=True, optional=True)
+    _number(cfg, "schedule.reference.momentum", 0.0, 1.0, hi_open=True, optional=True)
+    _number(cfg, "schedule.reference.train_size", 1, integer=True, optional=True)
+    _number(cfg, "schedule.reference.batch_size", 1, integer=True, optional=True)
+    try:  # the batch size that keeps the noise scale must exist for this run's N
+        batch_size_keeping_noise_scale(
+            cfg.schedule,
+            cfg.optimizer.lr,
+            cfg.data.subset or train_size - cfg.data.val_size,
+            cfg.trainer.batch_size,
+            cfg.optimizer.momentum,
+        )
+    except ValueError as e:
+        raise ConfigError(f"invalid config: {e}") from None
     _number(cfg, "trainer.max_epochs", 1, integer=True)
     _number(cfg, "trainer.max_steps", 1, integer=True, optional=True)
     _number(cfg, "trainer.target_train_acc", 0.0, 1.0, optional=True)

@@ -59,6 +59,14 @@ class Optimizer:
 
 
 @dataclass
+class NoiseReference:
+    lr: float | None = None
+    momentum: float | None = None
+    train_size: int | None = None
+    batch_size: int | None = None
+
+
+@dataclass
 class Schedule:
     name: str = MISSING
     lr: str = MISSING
@@ -66,6 +74,8 @@ class Schedule:
     milestones: list[int] = MISSING
     batch_growth: int = MISSING
     max_batch_size: int | None = MISSING
+    keep_noise_scale: bool = MISSING
+    reference: NoiseReference = field(default_factory=NoiseReference)
 
 
 @dataclass

@@ -332,8 +332,9 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                 "device": device_name(device),
                 # at the run's initial lr and batch size: the x-axis of Smith & Le's collapse plots
                 "noise_scale": schedules.noise_scale(
-                    cfg.optimizer.lr, n_train, min(t.batch_size, n_train), cfg.optimizer.momentum
+                    cfg.optimizer.lr, n_train, min(base_batch_size, n_train), cfg.optimizer.momentum
                 ),
+                "base_batch_size": base_batch_size,  # trainer.batch_size, or as schedule.keep_noise_scale set it
                 "torch_version": torch.__version__,
                 "harness_version": __version__,
                 "git_commit": rundir.git_commit(),
@@ -351,6 +352,16 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         tracker.summary(summary)
         return summary
 
+    base_batch_size = schedules.batch_size_keeping_noise_scale(
+        cfg.schedule, cfg.optimizer.lr, n_train, t.batch_size, cfg.optimizer.momentum
+    )
+    if cfg.schedule.keep_noise_scale:
+        log.info(
+            "schedule.keep_noise_scale: batch size %d -> %d (noise scale eps N / (B (1 - m)) = %.4g)",
+            t.batch_size,
+            base_batch_size,
+            cfg.optimizer.lr * n_train / (base_batch_size * (1 - cfg.optimizer.momentum)),
+        )
     progress = Progress(t.progress, t.max_epochs, t.log_every_s)
     started = time.perf_counter()
     stop_reason = None
@@ -358,7 +369,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     with _SigtermFlag() as sigterm:
         while stop_reason is None:
             lr, batch_size = schedules.lr_and_batch_size(
-                cfg.schedule, cfg.optimizer.lr, t.batch_size, epoch, t.max_epochs
+                cfg.schedule, cfg.optimizer.lr, base_batch_size, epoch, t.max_epochs
             )
             if epoch >= t.max_epochs:
                 stop_reason = "max_epochs"
