@@ -45,6 +45,7 @@ RESUME_CASES = {
         "trainer.batch_size=32",
         "trainer.max_epochs=2",
     ],
+    "prescreen": ["init.prescreen=3", "trainer.max_epochs=2"],  # the chosen init survives the restart
     # the batch size rescaled to keep the noise scale: 128 x (1 - 0.75) / (1 - 0.5) = 64
     "keep_noise_scale": [
         "optimizer.momentum=0.5",

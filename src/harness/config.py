@@ -148,6 +148,7 @@ def validate(cfg: DictConfig) -> DictConfig:
     _one_of(cfg, "model.name", MODELS)
     _one_of(cfg, "model.init", INITS)
     _number(cfg, "model.init_gain", 0.0, lo_open=True)
+    _number(cfg, "init.prescreen", 0, integer=True)
 
     _number(cfg, "optimizer.lr", 0.0, lo_open=True)
     _number(cfg, "optimizer.momentum", 0.0, 1.0, hi_open=True)

@@ -12,6 +12,7 @@ import logging
 import math
 import time
 
+import numpy as np
 import torch
 
 from . import attacks, curvature, reparameterize
@@ -56,6 +57,35 @@ def hessian_probe(model, x, y, cfg) -> dict:
     out["hessian/hvps"] = risk.hvps
     out["hessian/seconds"] = time.perf_counter() - t0
     return out
+
+
+def prescreen_seeds(seed: int, k: int) -> list[int]:
+    """The run's own seed first (so candidate 0 is the plain run's init), then k - 1 seeds derived
+    from it (numpy's SeedSequence: independent streams, the same for every resume)."""
+    derived = np.random.SeedSequence(seed).generate_state(max(k - 1, 0), dtype=np.uint64) >> np.uint64(1)
+    return [seed, *(int(s) for s in derived)]
+
+
+def prescreen_inits(build, x, y, k: int, seed: int, bn_mode: str = "eval") -> tuple[dict, list[dict]]:
+    """Pre-screen k initializations (the survey's advice, CLAIMS.md C5): for each, its risk and exact
+    Hessian trace (Gauss-Newton, = tr(H) for ReLU networks) on (x, y); the chosen one is the least
+    curved among those whose risk is at most the median risk. `build()` makes a fresh model from the
+    current torch seed. Returns the chosen model's state dict and one row per candidate."""
+    rows, states = [], []
+    for i, s in enumerate(prescreen_seeds(seed, k)):
+        torch.manual_seed(s)
+        model = build()
+        risk = curvature.EmpiricalRisk(model, curvature.make_batches(x, y, 2048), bn_mode)
+        rows.append(
+            {"candidate": i, "seed": s, "risk": risk.loss(), "trace": curvature.gauss_newton_trace(risk)["trace"]}
+        )
+        states.append({n: t.detach().clone() for n, t in model.state_dict().items()})
+    median = float(np.median([r["risk"] for r in rows]))
+    low_risk = [r for r in rows if r["risk"] <= median]
+    chosen = min(low_risk, key=lambda r: r["trace"])["candidate"]
+    for r in rows:
+        r["low_risk"], r["chosen"] = r["risk"] <= median, r["candidate"] == chosen
+    return states[chosen], rows
 
 
 @torch.no_grad()

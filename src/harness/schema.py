@@ -147,12 +147,18 @@ class Logger:
 
 
 @dataclass
+class Init:
+    prescreen: int = MISSING
+
+
+@dataclass
 class Config:
     name: str = MISSING
     seed: int = MISSING
     device: str = MISSING
     tags: list[str] = MISSING
     scale: str | None = None
+    init: Init = field(default_factory=Init)
     curvature: Curvature = field(default_factory=Curvature)
     adversarial: Adversarial = field(default_factory=Adversarial)
     data: Data = field(default_factory=Data)

@@ -113,6 +113,45 @@ class _SigtermFlag:
             signal.signal(sig, handler)
 
 
+def prescreen_init(cfg, model, data, to_input, run_dir: Path, tracker) -> dict:
+    """Replace the model's init by the pre-screened one (init.prescreen candidates; probes.prescreen_inits),
+    leaving the global torch RNG as it was; record every candidate and the choice."""
+    c = cfg.curvature
+    x, y = probes.curvature_sample(data.train_x, data.train_y, to_input, c.sample_size, c.sample_seed)
+    shape, device, rng = input_shape(cfg.data.preprocess), x.device, torch.get_rng_state()
+    log.info("pre-screening %d initializations on %d images ...", cfg.init.prescreen, len(y))
+    state, rows = probes.prescreen_inits(
+        lambda: models.build(cfg.model, shape).to(device), x, y, cfg.init.prescreen, cfg.seed, c.bn_mode
+    )
+    torch.set_rng_state(rng)
+    model.load_state_dict(state)
+    chosen, own = next(r for r in rows if r["chosen"]), rows[0]
+    record = {
+        "candidates": rows,
+        "summary": {
+            "candidates": len(rows),
+            "chosen": chosen["candidate"],
+            "chosen_seed": chosen["seed"],
+            "chosen_trace": chosen["trace"],
+            "chosen_risk": chosen["risk"],
+            "own_trace": own["trace"],
+            "own_risk": own["risk"],
+        },
+    }
+    rundir.write_json(run_dir / "prescreen.json", record)
+    tracker.log({f"init/prescreen/{k}": v for k, v in record["summary"].items()}, step=0)
+    log.info(
+        "pre-screening: candidate %d of %d (trace %.4g, risk %.4g; the run's own init: trace %.4g, risk %.4g)",
+        chosen["candidate"],
+        len(rows),
+        chosen["trace"],
+        chosen["risk"],
+        own["trace"],
+        own["risk"],
+    )
+    return record
+
+
 def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) -> dict:
     """Train as `cfg` says, writing into `run_dir`; return the summary (also in summary.json).
 
@@ -180,6 +219,9 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         log.info("resumed from %s at epoch %d, step %d", run_dir / rundir.CHECKPOINT, epoch, step)
     else:  # from scratch: whatever an earlier attempt wrote before its first checkpoint is not history
         history = rundir.truncate_metrics(run_dir, -1)
+    prescreen = rundir.read_json(run_dir / "prescreen.json") or {}
+    if cfg.init.prescreen and checkpoint is None:  # (a resumed run has its init in the checkpoint)
+        prescreen = prescreen_init(cfg, model, data, to_input, run_dir, tracker)
     # the last full-train-set accuracy an uninterrupted run would have seen: drives fine evaluation
     last_train = next(((m["train/loss"], m["train/acc"]) for m in reversed(history) if "train/acc" in m), None)
     has_target = t.target_train_acc is not None or t.target_train_loss is not None
@@ -303,6 +345,8 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     def finish(status, stop_reason):
         wall = elapsed + time.perf_counter() - started
         summary = {k.replace("/", "_"): v for k, v in {**init_probe, **last_eval}.items() if k != "step"}
+        if prescreen:
+            summary.update({f"prescreen_{k}": v for k, v in prescreen["summary"].items()})
         if c.alphas and status == "completed":
             rows = probes.reparameterization_rows(model, *sample, to_input(data.test_x, False), data.test_y, c)
             rundir.write_json(run_dir / "reparameterization.json", [probes.finite(r) for r in rows])
