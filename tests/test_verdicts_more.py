@@ -510,3 +510,40 @@ def test_prescreening_difference_has_an_interval_over_the_inits(tmp_path):
         and r["n_candidates"] == "4"
     )
     assert float(row["difference_ci95_low"]) < 0 < float(row["difference_ci95_high"])
+
+
+# --- initialization pre-screening (the survey's advice) -----------------------------------------
+
+
+def prescreen_runs(path, pairs):
+    """pairs: [(plain (test_acc, gap_loss), screened (test_acc, gap_loss))], one seed each."""
+    job = 0
+    for seed, couple in enumerate(pairs):
+        for k, (acc, gap) in zip((0, 16), couple):
+            summary = {"train_acc": 0.9, "test_acc": acc, "val_acc": acc, "gen_gap_loss": gap, "gen_gap_err": 0.9 - acc}
+            if k:
+                summary.update(prescreen_candidates=16, prescreen_own_trace=450.0, prescreen_chosen_trace=430.0)
+            fake_run(path / str(job), "prescreen", summary, [], init={"prescreen": k}, seed=seed)
+            job += 1
+    return path
+
+
+RNG = np.random.default_rng(0)
+NOISE = RNG.normal(0, 0.002, 12)
+
+
+@pytest.mark.parametrize(
+    "pairs, verdict",
+    [
+        ([((0.50 + e, 1.5), (0.51 + e, 1.5)) for e in NOISE], "reproduced"),  # +1 point on every seed
+        ([((0.50 + e, 1.5 + e), (0.50 - e, 1.4 + e)) for e in NOISE], "partly"),  # smaller gap, same accuracy
+        ([((0.50 + e, 1.5), (0.50 + e / 2, 1.5 - e)) for e in NOISE], "not reproduced"),  # within +-0.5 points
+        ([((0.50, 1.5), (0.50 + 3 * e, 1.5 - e)) for e in RNG.normal(0, 0.01, 12)], "inconclusive"),  # too noisy
+        ([((0.50, 1.5), (0.52, 1.4))] * 5, "inconclusive"),  # 5 pairs
+    ],
+)
+def test_prescreen_verdict(tmp_path, pairs, verdict):
+    out = run_report(prescreen_runs(tmp_path / "s", pairs), tmp_path)
+    assert verdicts(out)["Pre-screened inits generalize better"] == verdict
+    diff = table(out, "prescreen_differences")[0]
+    assert float(diff["ci95_low"]) <= float(diff["screened_minus_plain"]) <= float(diff["ci95_high"])

@@ -81,6 +81,12 @@ PLAN = (
         minutes=45,
     ),
     Report(
+        "prescreen",
+        ("Pre-screened inits generalize better",),
+        (("prescreen/cpu", "experiment=prescreen"),),
+        minutes=15,
+    ),
+    Report(
         "learning_curve",
         ("C6 power-law learning curve",),
         (("learning_curve/mlp", "experiment=learning_curve"), ("learning_curve/cnn", "experiment=learning_curve_cnn")),
@@ -132,6 +138,7 @@ PAPER = {
     "C4 validation bound is informative": "m_val 10,000, |F_val| 100: bound 0.0195",
     "C5 curvature at init predicts the gap": "less curved init -> smaller gap (pre-screening)",
     "C5 gap ~ 1/m": "gap O(1/m) at m = O(T)",
+    "Pre-screened inits generalize better": "pick an init in a less curved region with low risk (no effect size given)",
     "C6 power-law learning curve": "image top-1 b = -0.309; range -0.07 to -0.35",
     "C7 B_opt ~ eps": "linear (Figure 5b)",
     "C7 B_opt ~ N": "linear (Figure 6b)",

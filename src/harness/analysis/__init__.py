@@ -9,6 +9,7 @@ from .adversarial import adversarial
 from .curvature import init_curvature, sharp_minima
 from .learning_curve import learning_curve
 from .noise_scale import batch_lr_scaling, schedule_vs_batch
+from .prescreen import prescreen
 from .validation_bound import validation_bound
 from .zhang import corruption_sweep, random_labels, randomizations, zhang_table1
 
@@ -24,4 +25,5 @@ ANALYSES = {
     "learning_curve": learning_curve,
     "adversarial": adversarial,
     "validation_bound": validation_bound,
+    "prescreen": prescreen,
 }

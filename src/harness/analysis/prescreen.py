@@ -1,0 +1,93 @@
+"""Initialization pre-screening (the survey's advice from Kuzborskij & Lampert 2018, CLAIMS.md C5):
+pre-screened vs plain runs on the same budget, paired by seed (same data order, same candidate 0)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import stats
+from .common import plt, save_figure, verdict_row
+
+MIN_PAIRS = 10
+EQUIVALENT = (
+    0.005  # +-0.5 test-accuracy points: smaller than this is "no effect" (our choice; the survey gives no size)
+)
+CLAIM = "Pre-screened inits generalize better"
+PAPER = "pick an init in a less curved region with low risk (no effect size given)"
+
+
+def prescreen(runs, out):
+    done = [r for r in runs if r.summary.get("status") == "completed"]
+    by_seed: dict = {}
+    for r in done:
+        by_seed.setdefault(r.config["seed"], {})["screened" if r.config["init"]["prescreen"] else "plain"] = r
+    pairs = [(seed, d["plain"], d["screened"]) for seed, d in sorted(by_seed.items()) if len(d) == 2]
+    rows = [
+        {
+            "seed": seed,
+            "candidates": s.summary.get("prescreen_candidates"),
+            "own_trace": s.summary.get("prescreen_own_trace"),
+            "chosen_trace": s.summary.get("prescreen_chosen_trace"),
+            **{f"{k}_{tag}": x.summary[k] for tag, x in (("plain", p), ("screened", s)) for k in KEYS},
+        }
+        for seed, p, s in pairs
+    ]
+    diffs = []
+    for key, label in (("test_acc", "test accuracy"), ("gen_gap_loss", "gap (loss)"), ("gen_gap_err", "gap (error)")):
+        a, b = [r[f"{key}_screened"] for r in rows], [r[f"{key}_plain"] for r in rows]
+        d = stats.mean_ci(np.subtract(a, b)) if rows else {"mean": np.nan, "low": np.nan, "high": np.nan, "n": 0}
+        diffs.append(
+            {
+                "measure": label,
+                "screened_minus_plain": d["mean"],
+                "ci95_low": d["low"],
+                "ci95_high": d["high"],
+                "pairs": d["n"],
+            }
+        )
+    figures = [_figure(rows, out)] if rows else []
+    tables = {"prescreen_runs": rows, "prescreen_differences": diffs}
+    tables["verdicts"] = [_verdict(diffs, len(rows), figures[0].name if figures else "")]
+    return tables, figures
+
+
+KEYS = ("test_acc", "train_acc", "gen_gap_loss", "gen_gap_err")
+
+
+def _verdict(diffs, pairs, figure):
+    """Criterion (fixed before the data), paired t 95% CIs over seeds of screened - plain, >= MIN_PAIRS
+    pairs: test accuracy higher (CI > 0) -> reproduced; the loss gap lower (CI < 0) but test accuracy
+    not -> partly; test accuracy CI inside +-EQUIVALENT (0.5 points) and the gap not lower -> not
+    reproduced (any effect is smaller than that); otherwise inconclusive (too wide to tell)."""
+    criterion = (
+        f"paired 95% CI (>= {MIN_PAIRS} seeds) of test acc (screened - plain) > 0 -> reproduced; gap (loss) CI < 0 "
+        f"only -> partly; test acc CI within +-{100 * EQUIVALENT:g} points -> not reproduced; else inconclusive"
+    )
+    if pairs < MIN_PAIRS:
+        return verdict_row(CLAIM, "inconclusive", criterion, f"{pairs} pairs (< {MIN_PAIRS})", paper=PAPER, seeds=pairs)
+    acc, gap = diffs[0], diffs[1]
+    if acc["ci95_low"] > 0:
+        verdict = "reproduced"
+    elif gap["ci95_high"] < 0:
+        verdict = "partly"
+    elif -EQUIVALENT < acc["ci95_low"] and acc["ci95_high"] < EQUIVALENT:
+        verdict = "not reproduced"
+    else:
+        verdict = "inconclusive"
+    measured = (
+        f"test acc {100 * acc['screened_minus_plain']:+.2f} points [{100 * acc['ci95_low']:+.2f}, "
+        f"{100 * acc['ci95_high']:+.2f}]; gap (loss) {gap['screened_minus_plain']:+.3f} [{gap['ci95_low']:+.3f}, "
+        f"{gap['ci95_high']:+.3f}] over {pairs} seeds"
+    )
+    return verdict_row(CLAIM, verdict, criterion, measured, paper=PAPER, seeds=pairs, figure=figure)
+
+
+def _figure(rows, out):
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for ax, key, label in ((axes[0], "test_acc", "test accuracy"), (axes[1], "gen_gap_loss", "gap (loss)")):
+        plain, screened = [r[f"{key}_plain"] for r in rows], [r[f"{key}_screened"] for r in rows]
+        ax.scatter(plain, screened, s=14)
+        lo, hi = min(plain + screened), max(plain + screened)
+        ax.plot([lo, hi], [lo, hi], "k:", lw=1)
+        ax.set(xlabel=f"plain init: {label}", ylabel=f"pre-screened: {label}", title="one point per seed")
+    return save_figure(fig, out / "prescreen_pairs.png")
