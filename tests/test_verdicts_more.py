@@ -547,3 +547,43 @@ def test_prescreen_verdict(tmp_path, pairs, verdict):
     assert verdicts(out)["Pre-screened inits generalize better"] == verdict
     diff = table(out, "prescreen_differences")[0]
     assert float(diff["ci95_low"]) <= float(diff["screened_minus_plain"]) <= float(diff["ci95_high"])
+
+
+# --- gradient flow (numerical instability) ------------------------------------------------------
+
+
+def gradient_flow_runs(path, cells, depth=4):
+    """cells: [(activation, batch_norm, init, per-layer decay factor of the gradient norm, train acc)]."""
+    for job, (act, bn, init, decay, acc) in enumerate(cells):
+        norms = {f"grad_norm/L{i:02d}": decay ** (depth + 1 - i) for i in range(1, depth + 2)}
+        model = {"name": "mlp_deep", "depth": depth, "activation": act, "batch_norm": bn, "init": init}
+        d = path / str(job)
+        fake_run(d, "gradient_flow", {"train_acc": acc, "test_acc": acc}, [{"step": 1, **norms}])
+        cfg = json.loads((d / "config.yaml").read_text())
+        (d / "config.yaml").write_text(json.dumps({**cfg, "model": model}))
+    return path
+
+
+@pytest.mark.parametrize(
+    "cells, verdict",
+    [
+        # sigmoid without remedies: 1e-3 per layer over 2 hidden layers -> 1e6x; BatchNorm: flat, trains
+        (
+            [
+                ("sigmoid", False, "default", 1e-3, 0.1),
+                ("relu", False, "default", 0.9, 0.5),
+                ("sigmoid", True, "default", 1.0, 0.5),
+                ("relu", True, "default", 1.0, 0.6),
+            ],
+            "reproduced",
+        ),
+        # BatchNorm does not train the sigmoid net
+        ([("sigmoid", False, "default", 1e-3, 0.1), ("sigmoid", True, "default", 1.0, 0.1)], "partly"),
+        # no vanishing without remedies
+        ([("relu", False, "default", 0.9, 0.5), ("relu", True, "default", 1.0, 0.6)], "not reproduced"),
+        ([("relu", False, "default", 1e-3, 0.1)], "inconclusive"),  # no BatchNorm run
+    ],
+)
+def test_gradient_flow_verdict(tmp_path, cells, verdict):
+    out = run_report(gradient_flow_runs(tmp_path / "s", cells), tmp_path)
+    assert verdicts(out)["Gradients vanish or explode without the standard remedies"] == verdict

@@ -17,11 +17,21 @@ from omegaconf.errors import OmegaConfBaseException
 from .schedules import batch_size_keeping_noise_scale
 from .schema import Config, keys_of_type
 
-MODELS = ("mlp_1x512", "mlp_3x512", "inception_small", "inception_no_bn", "alexnet_small", "resnet18", "wrn16_4")
+MODELS = (
+    "mlp_1x512",
+    "mlp_3x512",
+    "inception_small",
+    "inception_no_bn",
+    "alexnet_small",
+    "resnet18",
+    "wrn16_4",
+    "mlp_deep",
+)
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
 DATASETS = ("cifar10", "synthetic")
 PREPROCESS = ("zhang", "standard")
 INPUT_RANDOMIZATIONS = ("none", "shuffled_pixels", "random_pixels", "gaussian")
-INITS = ("default", "kaiming_normal", "kaiming_uniform", "xavier_normal", "xavier_uniform", "orthogonal")
+INITS = ("default", "kaiming_normal", "kaiming_uniform", "xavier_normal", "xavier_uniform", "orthogonal", "scaled")
 LR_SCHEDULES = ("constant", "step", "exponential", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
 PROGRESS = ("auto", "bar", "log", "none")
@@ -148,6 +158,12 @@ def validate(cfg: DictConfig) -> DictConfig:
     _one_of(cfg, "model.name", MODELS)
     _one_of(cfg, "model.init", INITS)
     _number(cfg, "model.init_gain", 0.0, lo_open=True)
+    if cfg.model.name == "mlp_deep":
+        _number(cfg, "model.depth", 1, integer=True)
+        _number(cfg, "model.width", 1, integer=True)
+        _one_of(cfg, "model.activation", ACTIVATIONS)
+        if not isinstance(cfg.model.batch_norm, bool):
+            _fail("model.batch_norm", cfg.model.batch_norm, "true | false")
     _number(cfg, "init.prescreen", 0, integer=True)
 
     _number(cfg, "optimizer.lr", 0.0, lo_open=True)
@@ -190,6 +206,7 @@ def validate(cfg: DictConfig) -> DictConfig:
     _number(cfg, "trainer.eval_batch_size", 1, integer=True)
     _number(cfg, "trainer.fine_eval_within", 0.0, 1.0, optional=True, lo_open=True)
     _number(cfg, "trainer.fine_eval_every_steps", 1, integer=True)
+    _number(cfg, "trainer.grad_norms_every_steps", 1, integer=True, optional=True)
     _number(cfg, "trainer.checkpoint_every_epochs", 1, integer=True)
     _number(cfg, "trainer.log_every_s", 0.0, lo_open=True)
     _number(cfg, "trainer.interrupt_at_step", 1, integer=True, optional=True)

@@ -11,6 +11,21 @@ from torch import nn
 NUM_CLASSES = 10
 
 
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+
+
+def deep_mlp(in_features: int, width: int, depth: int, activation: str, batch_norm: bool) -> nn.Sequential:
+    """`depth` hidden layers of `width` units (Linear [-> BatchNorm] -> activation): the gradient-flow
+    experiment's network, where gradients vanish or explode without the standard remedies."""
+    layers, w = [nn.Flatten()], in_features
+    for _ in range(depth):
+        layers += [nn.Linear(w, width), *([nn.BatchNorm1d(width)] if batch_norm else []), ACTIVATIONS[activation]()]
+        w = width
+    model = nn.Sequential(*layers, nn.Linear(w, NUM_CLASSES))
+    model.activation = activation  # for init=scaled
+    return model
+
+
 def mlp(in_features: int, hidden: int, depth: int) -> nn.Sequential:
     layers, width = [nn.Flatten()], in_features
     for _ in range(depth):
@@ -170,13 +185,19 @@ INITS = {
 @torch.no_grad()
 def initialize(model: nn.Module, scheme: str, gain: float) -> None:
     """Re-initialize conv/linear weights (biases to zero) unless scheme is `default`; then scale
-    every weight by `gain` (init gain spreads curvature at initialization, CLAIMS.md C5)."""
+    every weight by `gain` (init gain spreads curvature at initialization, CLAIMS.md C5). `scaled`:
+    normal with std = gain(activation) / sqrt(fan_in), the standard remedy for vanishing and exploding
+    signals (He et al. for ReLU, LeCun / Glorot-like for tanh and sigmoid)."""
+    act_gain = nn.init.calculate_gain(getattr(model, "activation", "relu"))
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
-            if scheme != "default":
+            if scheme == "scaled":
+                fan_in = m.weight[0].numel()
+                nn.init.normal_(m.weight, 0.0, act_gain / math.sqrt(fan_in))
+            elif scheme != "default":
                 INITS[scheme](m.weight)
-                if m.bias is not None:
-                    m.bias.zero_()
+            if scheme != "default" and m.bias is not None:
+                m.bias.zero_()
             m.weight.mul_(gain)
 
 
@@ -196,6 +217,8 @@ def build(cfg, input_shape: tuple[int, int, int]) -> nn.Module:
         model = resnet18()
     elif name == "wrn16_4":
         model = wide_resnet(16, 4)
+    elif name == "mlp_deep":
+        model = deep_mlp(c * h * w, cfg.width, cfg.depth, cfg.activation, cfg.batch_norm)
     else:
         raise ValueError(f"unknown model.name={name!r}")
     initialize(model, cfg.init, cfg.init_gain)

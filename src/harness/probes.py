@@ -59,6 +59,23 @@ def hessian_probe(model, x, y, cfg) -> dict:
     return out
 
 
+def layers(model) -> list:
+    """The linear and convolutional layers in the order an input passes them (module order)."""
+    return [m for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+
+
+@torch.no_grad()
+def gradient_norms(model) -> dict:
+    """Per layer (L01 = the first): the norm of its weight's gradient and of the weight, after a
+    backward pass; keys grad_norm/Lnn, weight_norm/Lnn (the survey's exploding / vanishing gradients)."""
+    out = {}
+    for i, m in enumerate(layers(model), start=1):
+        if m.weight.grad is not None:
+            out[f"grad_norm/L{i:02d}"] = float(m.weight.grad.norm())
+        out[f"weight_norm/L{i:02d}"] = float(m.weight.norm())
+    return out
+
+
 def prescreen_seeds(seed: int, k: int) -> list[int]:
     """The run's own seed first (so candidate 0 is the plain run's init), then k - 1 seeds derived
     from it (numpy's SeedSequence: independent streams, the same for every resume)."""

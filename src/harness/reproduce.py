@@ -87,6 +87,12 @@ PLAN = (
         minutes=15,
     ),
     Report(
+        "gradient_flow",
+        ("Gradients vanish or explode without the standard remedies",),
+        (("gradient_flow/cpu", "experiment=gradient_flow"),),
+        minutes=15,
+    ),
+    Report(
         "learning_curve",
         ("C6 power-law learning curve",),
         (("learning_curve/mlp", "experiment=learning_curve"), ("learning_curve/cnn", "experiment=learning_curve_cnn")),
@@ -139,6 +145,9 @@ PAPER = {
     "C5 curvature at init predicts the gap": "less curved init -> smaller gap (pre-screening)",
     "C5 gap ~ 1/m": "gap O(1/m) at m = O(T)",
     "Pre-screened inits generalize better": "pick an init in a less curved region with low risk (no effect size given)",
+    "Gradients vanish or explode without the standard remedies": (
+        "exploding / vanishing gradients are part of the paradox; no number given"
+    ),
     "C6 power-law learning curve": "image top-1 b = -0.309; range -0.07 to -0.35",
     "C7 B_opt ~ eps": "linear (Figure 5b)",
     "C7 B_opt ~ N": "linear (Figure 6b)",

@@ -47,6 +47,10 @@ class Model:
     init: str = MISSING
     init_gain: float = MISSING
     zhang_lr: float | None = None
+    depth: int | None = None  # mlp_deep only
+    width: int | None = None
+    activation: str | None = None
+    batch_norm: bool | None = None
 
 
 @dataclass
@@ -90,6 +94,7 @@ class Trainer:
     eval_batch_size: int = MISSING
     fine_eval_within: float | None = MISSING
     fine_eval_every_steps: int = MISSING
+    grad_norms_every_steps: int | None = MISSING
     save_predictions: bool = MISSING
     checkpoint_every_epochs: int = MISSING
     compile: bool = MISSING

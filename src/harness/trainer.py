@@ -227,6 +227,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     has_target = t.target_train_acc is not None or t.target_train_loss is not None
     fine_within = t.fine_eval_within if has_target else None  # read once, not per step
     fine_every = t.fine_eval_every_steps
+    grad_every = t.grad_norms_every_steps  # None: off (one comparison per step)
 
     def save_checkpoint():
         rundir.save_checkpoint(
@@ -437,6 +438,10 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                     loss = F.cross_entropy(forward(x[lo:hi]).float(), y[lo:hi], reduction="sum") / len(idx) * world
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                if grad_every and step % grad_every == 0:  # the gradient update `step + 1` uses (step 1: at init)
+                    norms = {"step": step + 1, **probes.gradient_norms(model)}
+                    rundir.append_metrics(run_dir, norms)
+                    tracker.log(norms, step=step + 1)
                 optimizer.step()
                 if world > 1:  # the global batch's loss, and a stop signal that any rank received
                     shared = distributed.all_reduce_sum(
