@@ -587,3 +587,46 @@ def gradient_flow_runs(path, cells, depth=4):
 def test_gradient_flow_verdict(tmp_path, cells, verdict):
     out = run_report(gradient_flow_runs(tmp_path / "s", cells), tmp_path)
     assert verdicts(out)["Gradients vanish or explode without the standard remedies"] == verdict
+
+
+# --- keep the noise scale when changing the momentum -------------------------------------------
+
+
+def keep_noise_runs(path, cells, seeds=3):
+    """cells: {(momentum, rescaled): mean test acc}; seeds spread it by +-0.2 points."""
+    job = 0
+    for (m, rescaled), acc in cells.items():
+        for seed in range(seeds):
+            summary = {"train_acc": 0.9, "test_acc": acc + 0.002 * (seed - 1), "val_acc": acc, "base_batch_size": 32}
+            fake_run(
+                path / str(job),
+                "keep_noise_scale",
+                summary,
+                [],
+                optimizer={"momentum": m},
+                schedule={"keep_noise_scale": rescaled},
+                seed=seed,
+            )
+            job += 1
+    return path
+
+
+def cells(high_rescaled, high_reference):
+    out = {(0.0, True): 0.45, (0.0, False): 0.45}
+    for m, a, b in zip((0.9, 0.95), high_rescaled, high_reference):
+        out[m, True], out[m, False] = a, b
+    return out
+
+
+@pytest.mark.parametrize(
+    "grid, seeds, verdict",
+    [
+        (cells((0.45, 0.45), (0.40, 0.35)), 3, "reproduced"),
+        (cells((0.45, 0.45), (0.40, 0.46)), 3, "partly"),
+        (cells((0.45, 0.45), (0.45, 0.45)), 3, "not reproduced"),
+        (cells((0.45, 0.45), (0.40, 0.35)), 2, "inconclusive"),
+    ],
+)
+def test_keep_noise_scale_verdict(tmp_path, grid, seeds, verdict):
+    out = run_report(keep_noise_runs(tmp_path / "s", grid, seeds), tmp_path)
+    assert verdicts(out)["Rescaling B with the momentum keeps test accuracy"] == verdict

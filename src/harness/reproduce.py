@@ -122,6 +122,12 @@ PLAN = (
         minutes=45,
     ),
     Report(
+        "keep_noise_scale",
+        ("Rescaling B with the momentum keeps test accuracy",),
+        (("keep_noise_scale/cpu", "experiment=keep_noise_scale"),),
+        minutes=15,
+    ),
+    Report(
         "schedule_vs_batch",
         ("C8 increase the batch size instead of decaying the lr",),
         (("schedule_vs_batch/cpu", "experiment=schedule_vs_batch"),),
@@ -148,6 +154,7 @@ PAPER = {
     "Gradients vanish or explode without the standard remedies": (
         "exploding / vanishing gradients are part of the paradox; no number given"
     ),
+    "Rescaling B with the momentum keeps test accuracy": "B_opt proportional to 1/(1 - m); rescale B when changing m",
     "C6 power-law learning curve": "image top-1 b = -0.309; range -0.07 to -0.35",
     "C7 B_opt ~ eps": "linear (Figure 5b)",
     "C7 B_opt ~ N": "linear (Figure 6b)",

@@ -8,6 +8,7 @@ and adds the validation-bound table (CLAIMS.md C4). A new experiment registers i
 from .adversarial import adversarial
 from .curvature import init_curvature, sharp_minima
 from .gradient_flow import gradient_flow
+from .keep_noise_scale import keep_noise_scale
 from .learning_curve import learning_curve
 from .noise_scale import batch_lr_scaling, schedule_vs_batch
 from .prescreen import prescreen
@@ -28,4 +29,5 @@ ANALYSES = {
     "validation_bound": validation_bound,
     "prescreen": prescreen,
     "gradient_flow": gradient_flow,
+    "keep_noise_scale": keep_noise_scale,
 }
