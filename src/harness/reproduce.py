@@ -53,7 +53,7 @@ PLAN = (
         minutes=10,
     ),
     Report(
-        "adversarial", ("C2 adversarial non-robustness",), (("adversarial/cpu", "experiment=adversarial"),), minutes=25
+        "adversarial", ("C2 adversarial non-robustness",), (("adversarial/cpu", "experiment=adversarial"),), minutes=60
     ),
     Report(
         "sharp_minima",
@@ -62,7 +62,7 @@ PLAN = (
             ("sharp_minima/reparam", "experiment=sharp_minima"),
             ("sharp_minima/keskar", "experiment=sharp_minima_keskar"),
         ),
-        minutes=30,
+        minutes=45,  # 10 Keskar runs to the same training loss, then the reparameterizations
     ),
     Report(
         "validation_bound",
@@ -78,7 +78,7 @@ PLAN = (
             ("init_curvature/gain1", "experiment=init_curvature model.init_gain=1.0 seed=range(8,48)"),
             ("init_curvature/m", "experiment=init_curvature_m"),
         ),
-        minutes=45,
+        minutes=20,
     ),
     Report(
         "prescreen",
