@@ -127,6 +127,9 @@ def test_paper_scale_of_random_labels_is_zhangs_inception(make_cfg):
             "outside [1, 10000]",
         ),
         ("schedule.reference.momentum=1", "schedule.reference.momentum", "1.0)"),
+        ("init.prescreen=-2", "init.prescreen", "an integer in [0"),
+        ("trainer.grad_norms_every_steps=0", "trainer.grad_norms_every_steps", "an integer in [1"),
+        ("model=mlp_deep model.activation=gelu", "model.activation", "relu | tanh | sigmoid"),
     ],
 )
 def test_bad_value_is_rejected_before_data_loads(make_cfg, tmp_path, override, key, allowed):
