@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 from conftest import run_cli, signal_mid_run
 from wandb_offline import read_run
 
@@ -118,6 +119,7 @@ def test_default_sweep_dirs_are_unique_within_one_second(tmp_path):
     assert len(sweeps) == 2
 
 
+@pytest.mark.faults  # 26 s: with the kill -9 tests in `make test-faults` (run by .ci/run)
 def test_sigterm_checkpoints_and_the_same_command_resumes(tmp_path):
     code, err, args = signal_mid_run(tmp_path, signal.SIGTERM, "data.train_size=1000", "trainer.max_epochs=30")
     assert code == 143, err
@@ -147,6 +149,7 @@ def test_a_diverged_job_does_not_stop_the_sweep(tmp_path):
     assert second["diverged"] is False and second["status"] == "completed"
 
 
+@pytest.mark.sweeps  # 15 s: with the CLI sweeps in `make test-sweeps` (run by .ci/run)
 def test_relaunched_sweep_skips_completed_jobs_and_resumes_the_others(tmp_path):
     sweep = tmp_path / "sweep"
     args = ["-m", "scale=smoke", "logger=none", "seed=0,1", "trainer.max_epochs=3", f"hydra.sweep.dir={sweep}"]
