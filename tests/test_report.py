@@ -180,7 +180,14 @@ CHEAP_PROBE = [
             "adversarial",
             3,
             ["adversarial.csv", "accuracy_vs_eps.png", "panda_figure.png"],
-            ["data.subset=200", "adversarial.test_size=64", "adversarial.pgd_steps=3"],
+            [
+                "data.subset=200",
+                "adversarial.test_size=64",
+                "adversarial.pgd_steps=3",
+                "adversarial.pgd_strong_steps=4",
+                "adversarial.pgd_strong_restarts=2",
+                "seed=0",
+            ],
         ),
         (
             "validation_bound",
@@ -193,6 +200,19 @@ CHEAP_PROBE = [
             2,
             ["keskar.csv", "keskar_runs.csv"],
             ["trainer.batch_size=32,256", "seed=0", "trainer.target_train_acc=null", *CHEAP_PROBE],
+        ),
+        ("prescreen", 4, ["prescreen_runs.csv", "prescreen_differences.csv"], ["seed=0,1", "init.prescreen=0,3"]),
+        (
+            "gradient_flow",
+            4,
+            ["gradient_flow.csv", "gradient_norm_vs_layer.png"],
+            ["model.depth=2,3", "model.activation=relu", "model.batch_norm=false,true", "model.init=default"],
+        ),
+        (
+            "keep_noise_scale",
+            8,
+            ["keep_noise_scale.csv", "keep_noise_scale_differences.csv", "keep_noise_scale.png"],
+            ["optimizer.momentum=0,0.5", "seed=0,1", "data.subset=null"],
         ),
     ],
 )

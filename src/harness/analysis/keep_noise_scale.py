@@ -37,7 +37,7 @@ def keep_noise_scale(runs, out):
             }
         )
     for m in sorted({m for m, _ in groups}):
-        if (m, True) in groups and (m, False) in groups:
+        if (m, True) in groups and (m, False) in groups and min(len(groups[m, True]), len(groups[m, False])) >= 2:
             d = stats.welch_diff_ci([v[0] for v in groups[m, True]], [v[0] for v in groups[m, False]])
             comparisons.append(
                 {"momentum": m, "rescaled_minus_reference": d["diff"], "ci95_low": d["low"], "ci95_high": d["high"]}
