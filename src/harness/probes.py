@@ -98,11 +98,10 @@ def prescreen_inits(build, x, y, k: int, seed: int, bn_mode: str = "eval") -> tu
         )
         states.append({n: t.detach().clone() for n, t in model.state_dict().items()})
     median = float(np.median([r["risk"] for r in rows]))
-    low_risk = [r for r in rows if r["risk"] <= median]
-    chosen = min(low_risk, key=lambda r: r["trace"])["candidate"]
+    chosen = min((r for r in rows if r["risk"] <= median), key=lambda r: r["trace"])
     for r in rows:
-        r["low_risk"], r["chosen"] = r["risk"] <= median, r["candidate"] == chosen
-    return states[chosen], rows
+        r["low_risk"], r["chosen"] = r["risk"] <= median, r is chosen
+    return states[chosen["candidate"]], rows
 
 
 @torch.no_grad()
@@ -158,8 +157,12 @@ def adversarial_rows(model, pixels, normalize, test_x, test_y, cfg) -> tuple[lis
             kwargs, extra = {}, {}
             if attack in pgd:
                 steps, restarts = pgd[attack]
-                kwargs = {"steps": steps, "step_size": cfg.pgd_step_size, "random_start": cfg.random_start}
-                kwargs["restarts"] = restarts
+                kwargs = {
+                    "steps": steps,
+                    "restarts": restarts,
+                    "step_size": cfg.pgd_step_size,
+                    "random_start": cfg.random_start,
+                }
                 extra = {"pgd_steps": steps, "pgd_restarts": restarts}
             acc = attacks.robust_accuracy(
                 model,
