@@ -35,6 +35,32 @@ def test_an_interrupted_run_does_not_resume_under_another_config(make_cfg, tmp_p
     assert done["status"] == "completed"
 
 
+def _predate(run_dir, *keys):
+    """Rewrite the stored config as an older harness wrote it: without `keys` (dotted)."""
+    import yaml
+
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    for key in keys:
+        *parents, last = key.split(".")
+        node = cfg
+        for p in parents:
+            node = node[p]
+        del node[last]
+        if not node and len(parents) == 1:  # a node left empty did not exist either
+            del cfg[parents[0]]
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg))
+
+
+def test_a_run_that_predates_a_key_resumes_when_the_key_keeps_its_default(make_cfg, tmp_path):
+    cut = run(make_cfg(*BASE, "trainer.max_epochs=3", "trainer.interrupt_at_step=4"), run_dir=tmp_path)
+    assert cut["status"] == "interrupted"
+    _predate(tmp_path, "init.prescreen", "schedule.reference", "trainer.grad_norms_every_steps")
+    with pytest.raises(RunDirError, match=r"trainer\.grad_norms_every_steps: None -> 5\)"):
+        run(make_cfg(*BASE, "trainer.max_epochs=3", "trainer.grad_norms_every_steps=5"), run_dir=tmp_path)
+    done = run(make_cfg(*BASE, "trainer.max_epochs=3"), run_dir=tmp_path)
+    assert done["status"] == "completed" and done["steps"] > cut["steps"]
+
+
 def test_logging_and_progress_keys_may_change(make_cfg, tmp_path):
     run(make_cfg(*BASE), run_dir=tmp_path)
     again = run(make_cfg(*BASE, "trainer.progress=none", "trainer.eval_batch_size=64"), run_dir=tmp_path)

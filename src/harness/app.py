@@ -11,7 +11,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from . import tracking
-from .config import ConfigError, validate
+from .config import ConfigError, base_defaults, validate
 from .data import DataError, DataNotFoundError
 from .rundir import RunDirError
 
@@ -94,7 +94,7 @@ def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
     resolved = OmegaConf.to_container(cfg, resolve=True)
     rundir.lock(run_dir)  # before anything is read or written: one process per run dir
     try:
-        rundir.check_same_config(run_dir, resolved)
+        rundir.check_same_config(run_dir, resolved, base_defaults)
         rundir.write_text(run_dir / rundir.CONFIG, OmegaConf.to_yaml(resolved))
         return _train(cfg, run_dir, resolved, sweep, data)
     finally:

@@ -129,6 +129,28 @@ def typed(cfg: DictConfig) -> DictConfig:
     return out
 
 
+def base_defaults() -> dict:
+    """The flat, resolved config of `python -m harness` with no overrides (schema merged): what a
+    key means when a run's stored config predates it (see rundir.check_same_config)."""
+    from pathlib import Path
+
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from .records import flat
+
+    def composed():
+        return OmegaConf.to_container(typed(compose("config")), resolve=True)
+
+    try:
+        if GlobalHydra.instance().is_initialized():  # inside a Hydra app: same search path
+            return flat(composed())
+        with initialize_config_dir(str(Path(__file__).parent / "configs"), version_base="1.3"):
+            return flat(composed())
+    except Exception:  # no defaults known: an absent key then counts as a difference
+        return {}
+
+
 def validate(cfg: DictConfig) -> DictConfig:
     """Raise ConfigError naming the first bad key; return the typed config when it is usable."""
     cfg = typed(cfg)

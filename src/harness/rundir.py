@@ -204,8 +204,12 @@ def unlock(run_dir: Path) -> None:
         f.close()
 
 
-def check_same_config(run_dir: Path, resolved: dict) -> None:
-    """Refuse to use a run dir that holds another config's run, naming the keys that differ."""
+def check_same_config(run_dir: Path, resolved: dict, defaults=None) -> None:
+    """Refuse to use a run dir that holds another config's run, naming the keys that differ.
+
+    `defaults()` returns the harness defaults (flat, dotted keys): a key the stored config lacks, because the
+    run predates it, matches when the new value is its default. Keys are added with the default
+    that keeps the old behaviour, so runs started before an upgrade still resume."""
     from omegaconf import OmegaConf
 
     from .records import NOT_IDENTITY, flat, identity
@@ -224,6 +228,11 @@ def check_same_config(run_dir: Path, resolved: dict) -> None:
         ) from None
     ignore = NOT_IDENTITY + RESUMABLE_CHANGES
     a, b = flat(identity(old, ignore)), flat(identity(resolved, ignore))
+    for k, v in (defaults() if defaults else {}).items():  # a key one side predates counts as its default
+        if k not in a and k in b:
+            a[k] = v
+        elif k in a and k not in b:
+            b[k] = v
     diff = [
         f"{k}: {a.get(k, '<absent>')!r} -> {b.get(k, '<absent>')!r}"
         for k in sorted(set(a) | set(b))
