@@ -57,3 +57,32 @@ def test_standard_normalises_per_channel_and_flip_mirrors():
     for i in range(len(x)):
         assert torch.allclose(out[i], plain[i]) or torch.allclose(out[i], plain[i].flip(2))
     assert torch.allclose(t(x, train=False), plain)
+
+
+def test_packed_batches_equal_the_eager_transform_draw_for_draw():
+    """train_batch (one gather on the packed training set) returns exactly what the eager transform
+    returns for train_x[idx], consuming the same random draws: runs and resumes are unchanged."""
+    x = images(n=40, seed=3)
+    idx = torch.tensor([5, 0, 39, 5, 17, 22, 8])
+    for preprocess in ("zhang", "standard"):
+        for flip in (True, False):
+            t = BatchTransform(preprocess, crop=True, flip=flip, channel_mean=(0.5,) * 3, channel_std=(0.25,) * 3)
+            packed = t.packed(x)
+            eager_gen, packed_gen = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+            for _ in range(3):  # successive batches: the generators stay in step
+                eager = t(x[idx], train=True, generator=eager_gen)
+                fast = t.train_batch(packed, idx, packed_gen)
+                assert torch.equal(eager, fast), (preprocess, flip)
+            assert torch.equal(eager_gen.get_state(), packed_gen.get_state())
+
+
+def test_packed_crops_are_crops_of_the_zero_padded_image():
+    x = images(n=4)
+    t = BatchTransform("standard", crop=True, flip=False, channel_mean=(0.0,) * 3, channel_std=(1.0,) * 3)
+    packed = t.packed(x)
+    top, left = torch.tensor([0, 8, 3, 8]), torch.tensor([0, 8, 5, 0])
+    out = packed.to_uint8(packed.crops(torch.arange(4), 32, top, left))
+    padded = torch.nn.functional.pad(x, (4, 4, 4, 4))
+    for i in range(4):
+        assert torch.equal(out[i], padded[i, :, top[i] : top[i] + 32, left[i] : left[i] + 32])
+    assert t.packed(x) is not None and BatchTransform("zhang", False, True, (0,) * 3, (1,) * 3).packed(x) is None

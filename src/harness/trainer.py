@@ -200,9 +200,18 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     def autocast():
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and t.amp)
 
-    def to_input(x_uint8, train, gen=None):
-        x = transform(x_uint8, train=train, generator=gen)
+    def as_model_input(x):
         return x.contiguous(memory_format=torch.channels_last) if cuda and t.channels_last and x.dim() == 4 else x
+
+    def to_input(x_uint8, train, gen=None):
+        return as_model_input(transform(x_uint8, train=train, generator=gen))
+
+    packed = transform.packed(data.train_x)  # cropped batches in one gather: no per-batch pad or index math
+
+    def train_input(idx):
+        if packed is None:
+            return to_input(data.train_x[idx], True, generator)
+        return as_model_input(transform.train_batch(packed, idx, generator))
 
     # Resume: everything that decides the next step is in the checkpoint.
     epoch, step, position, perm, elapsed = 0, 0, 0, None, 0.0
@@ -430,7 +439,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
             tick = time.perf_counter()
             while position < steps:
                 idx = perm[position * batch_size : (position + 1) * batch_size]
-                x, y = to_input(data.train_x[idx], True, generator), data.train_y[idx]
+                x, y = train_input(idx), data.train_y[idx]
                 # this rank's shard (the whole batch in one process); DDP averages over ranks,
                 # hence sum / batch * world: the global batch's mean loss, also for unequal shards
                 lo, hi = distributed.shard(len(idx))

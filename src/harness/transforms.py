@@ -43,10 +43,36 @@ def random_flip(x: torch.Tensor, generator: torch.Generator | None) -> torch.Ten
 
 
 def per_image_whitening(x: torch.Tensor) -> torch.Tensor:
-    numel = x[0].numel()
-    mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    std = x.std(dim=(1, 2, 3), keepdim=True, correction=0)
-    return (x - mean) / std.clamp_min(numel**-0.5)
+    # two passes over each image as one row (mean, then the mean square about it): as exact as
+    # torch.std, about 5x faster on CPU, where std's multi-dim Welford reduction is slow
+    flat = x.reshape(x.shape[0], -1)
+    centred = flat - flat.mean(dim=1, keepdim=True)
+    std = centred.square().mean(dim=1, keepdim=True).sqrt()
+    return (centred / std.clamp_min(flat.shape[1] ** -0.5)).view(x.shape)
+
+
+class PackedImages:
+    """A training set kept for fast augmentation: one int32 per pixel (R, G, B and a zero byte, NHWC),
+    zero-padded by `pad` for translation. A random crop of a whole batch is then a single gather of
+    one word per pixel on an unfold view (no per-channel index arithmetic, no padded copy per batch),
+    and the same gather selects the batch: about 4 bytes moved per output pixel."""
+
+    def __init__(self, x: torch.Tensor, pad: int):
+        n, c, h, w = x.shape
+        rgba = torch.zeros(n, h + 2 * pad, w + 2 * pad, 4, dtype=torch.uint8, device=x.device)
+        rgba[:, pad : pad + h, pad : pad + w, :c] = x.permute(0, 2, 3, 1)
+        self.words = rgba.view(torch.int32).squeeze(-1)  # (N, H + 2 pad, W + 2 pad)
+        self.channels = c
+
+    def crops(self, idx: torch.Tensor, size: int, top: torch.Tensor, left: torch.Tensor) -> torch.Tensor:
+        """Images idx cropped at (top, left) of the padded images: (B, size, size) int32 words."""
+        windows = self.words.unfold(1, size, 1).unfold(2, size, 1)  # a view: (N, nH, nW, size, size)
+        return windows[idx, top, left]
+
+    def to_uint8(self, words: torch.Tensor) -> torch.Tensor:
+        """(B, S, S) words -> (B, C, S, S) uint8 (a strided view; .float() makes it contiguous NCHW)."""
+        b, h, w = words.shape
+        return words.contiguous().view(torch.uint8).view(b, h, w, 4)[..., : self.channels].permute(0, 3, 1, 2)
 
 
 class BatchTransform:
@@ -74,6 +100,25 @@ class BatchTransform:
         if augment and self.flip:
             x = random_flip(x, generator)
         return x.float().div_(255)
+
+    def packed(self, x_train: torch.Tensor) -> PackedImages | None:
+        """The training set prepared for `train_batch`; None when training does not crop (a flip alone
+        is cheap, and the eager path then keeps its exact floating-point results)."""
+        if not self.crop:
+            return None
+        return PackedImages(x_train, TRANSLATE_PAD if self.crop and self.preprocess != "zhang" else 0)
+
+    def train_batch(self, packed: PackedImages, idx: torch.Tensor, generator: torch.Generator | None = None):
+        """What `self(train_x[idx], train=True, generator)` returns, from the same random draws in the
+        same order (crop offsets, then flips), so runs and resumes are unchanged, in one gather."""
+        b, device, side = len(idx), packed.words.device, packed.words.shape[-1]
+        size = ZHANG_CROP if self.preprocess == "zhang" else side - 2 * TRANSLATE_PAD
+        top, left = torch.randint(0, side - size + 1, (2, b), device=device, generator=generator)
+        words = packed.crops(idx, size, top, left)
+        if self.flip:
+            flip = torch.rand(b, device=device, generator=generator) < 0.5
+            words = torch.where(flip[:, None, None], words.flip(2), words)
+        return self.normalize(packed.to_uint8(words).contiguous().float().div_(255))
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """[0, 1] pixels -> model input (differentiable: attacks go through it)."""
