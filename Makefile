@@ -42,7 +42,7 @@ test-all: install
 run: install           ## the main job: memorize random labels (cpu scale, real CIFAR-10)
 	$(PY) -m harness experiment=random_labels
 
-bench: install         ## harness loop vs a DataLoader baseline, images/s; appends to experiments/performance/bench.csv
+bench: install         ## harness loop vs the model-only limit and a DataLoader baseline, both preprocessings; appends to experiments/performance/bench_limit.csv
 	$(PY) scripts/bench.py
 
 bench-curvature: install  ## HVP cost, Lanczos vs power iteration, vs hessian-eigenthings; appends to experiments/performance/bench_curvature.csv

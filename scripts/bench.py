@@ -1,20 +1,27 @@
-"""Training throughput of the harness loop vs a baseline written the usual way.
+"""Training throughput of the harness loop vs the model's own compute limit and a usual baseline.
 
-Harness: the real training loop (`harness.trainer.train`), data as uint8 on the device, batches by
-a device permutation, crop/translate + flip done on whole batches.
-Baseline: a Dataset that yields PIL images as torchvision's CIFAR10 does, per-sample torchvision
-transforms for the same augmentation (RandomCrop(32, padding=4), RandomHorizontalFlip, ToTensor,
-Normalize) and a DataLoader with workers. Same model, batch size, optimizer, data size, in one
-process run. CIFAR-10-shaped random uint8 data (throughput does not depend on pixel values).
+Per model and preprocessing, measured interleaved in one process, `--repeats` times:
+- harness: the real training loop (`harness.trainer.train`), data as uint8 on the device, batches by
+  a device permutation, augmentation on whole batches (one gather on the packed training set);
+- limit: forward + backward + SGD step on one fixed float batch already in memory (same model,
+  batch, optimizer, threads): what the loop would reach if the data path cost nothing;
+- baseline: a Dataset that yields PIL images as torchvision's CIFAR10 does, per-sample torchvision
+  transforms for the same augmentation, and a DataLoader with workers.
+Preprocessings: `standard` (translate by up to 4 pixels + flip + per-channel normalisation) and
+`zhang` (a random 28x28 crop + per-image whitening, Zhang et al.'s "crop" columns).
+CIFAR-10-shaped synthetic uint8 data (throughput does not depend on pixel values).
+Also the augmentation alone (crop/translate + flip of a batch of uint8 images to float pixels): the
+eager per-batch path vs the packed one the trainer uses, interleaved.
 
-    python scripts/bench.py [--models mlp_1x512,mlp_3x512,alexnet_small] [--batch 128] [--workers 2]
-                            [--out experiments/performance/bench.csv] [--note TEXT]
+    python scripts/bench.py [--models mlp_1x512,mlp_3x512,alexnet_small] [--preprocess standard,zhang]
+                            [--batch 128] [--workers 2] [--repeats 3] [--out CSV] [--note TEXT]
 
-Prints, last, one line per model:
-    model=<name> batch=<B> harness_img_s=<x> baseline_img_s=<y> ratio=<x/y>
-and appends one CSV row per model to `--out` (header written when the file is new): date (UTC, the
-run's start), machine, torch version, git commit, the size arguments and the measured numbers, so
-that every number quoted in the README has a committed file behind it. `provenance` and
+Prints, last, one line per model and preprocessing (medians over the repeats; ratios are the medians
+of the per-repeat ratios, with their min-max spread in the CSV):
+    model=<name> batch=<B> harness_img_s=<x> limit_img_s=<y> baseline_img_s=<z> vs_limit=<x/y> vs_baseline=<x/z>
+and appends one CSV row per model and preprocessing to `--out` (header written when the file is new):
+date (UTC, the run's start), machine, torch version, git commit, the size arguments and the measured
+numbers, so that every number quoted in the README has a committed file behind it. `provenance` and
 `append_csv` are shared with scripts/bench_curvature.py and scripts/slurm_timings.py.
 """
 
@@ -25,6 +32,7 @@ import csv
 import datetime
 import os
 import platform
+import statistics
 import subprocess
 import tempfile
 import time
@@ -40,7 +48,7 @@ from harness import data as data_mod
 from harness import models, trainer
 from harness.app import register_resolvers
 from harness.tracking import Tracker
-from harness.transforms import input_shape
+from harness.transforms import BatchTransform, input_shape
 
 REPO = Path(__file__).resolve().parent.parent
 PERF_DIR = REPO / "experiments" / "performance"
@@ -55,10 +63,19 @@ FIELDS = [
     "images",
     "batch",
     "workers",
+    "preprocess",
     "steps",
+    "repeats",
     "harness_img_s",
+    "limit_img_s",
     "baseline_img_s",
-    "ratio",
+    "vs_limit",
+    "vs_limit_min",
+    "vs_limit_max",
+    "vs_baseline",
+    "aug_eager_img_s",
+    "aug_packed_img_s",
+    "aug_speedup",
     "note",
 ]
 
@@ -128,7 +145,7 @@ def append_csv(path, fields: list[str], rows: list[dict]) -> None:
         writer.writerows([{k: row.get(k, "") for k in fields} for row in rows])
 
 
-def config(model: str, batch: int, steps: int, device: str, images: int):
+def config(model: str, batch: int, steps: int, device: str, images: int, preprocess: str = "standard"):
     with initialize_config_module("harness.configs", version_base="1.3"):
         return compose(
             "config",
@@ -139,7 +156,7 @@ def config(model: str, batch: int, steps: int, device: str, images: int):
                 f"data.train_size={images}",
                 "data.test_size=1000",
                 "data.val_size=0",
-                "data.preprocess=standard",
+                f"data.preprocess={preprocess}",
                 "data.augment.crop=true",
                 "data.augment.flip=true",
                 f"trainer.batch_size={batch}",
@@ -172,9 +189,22 @@ def harness_throughput(cfg) -> float:
     return summary["train_images_per_s"]  # training steps only, evaluation excluded
 
 
-def baseline_throughput(cfg, arrays, device, workers: int, warmup: int = 3) -> float:
-    d = torch.device(device)
-    tf = transforms.Compose(
+def per_image_standardization(x: torch.Tensor) -> torch.Tensor:
+    """TensorFlow's per_image_standardization of one (C, H, W) image, as a per-sample transform."""
+    return (x - x.mean()) / x.std(correction=0).clamp_min(x.numel() ** -0.5)
+
+
+def baseline_transform(preprocess: str):
+    if preprocess == "zhang":
+        return transforms.Compose(
+            [
+                transforms.RandomCrop(28),
+                transforms.RandomHorizontalFlip(),
+                transforms.ToTensor(),
+                transforms.Lambda(per_image_standardization),
+            ]
+        )
+    return transforms.Compose(
         [
             transforms.RandomCrop(32, padding=4),
             transforms.RandomHorizontalFlip(),
@@ -182,6 +212,68 @@ def baseline_throughput(cfg, arrays, device, workers: int, warmup: int = 3) -> f
             transforms.Normalize((0.49, 0.48, 0.45), (0.25, 0.24, 0.26)),
         ]
     )
+
+
+def limit_throughput(cfg, device, warmup: int = 3) -> float:
+    """Forward + backward + SGD step on one fixed float batch in memory: the model's compute limit."""
+    d = torch.device(device)
+    torch.manual_seed(0)
+    shape = input_shape(cfg.data.preprocess)
+    model = models.build(cfg.model, shape).to(d)
+    o = cfg.optimizer
+    opt = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+    x = torch.randn(cfg.trainer.batch_size, *shape, device=d)
+    y = torch.randint(0, 10, (cfg.trainer.batch_size,), device=d)
+    for step in range(cfg.trainer.max_steps + warmup):
+        if step == warmup:
+            if d.type == "cuda":
+                torch.cuda.synchronize(d)
+            start = time.perf_counter()
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    loss.item()
+    return cfg.trainer.max_steps * cfg.trainer.batch_size / (time.perf_counter() - start)
+
+
+def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -> tuple[float, float]:
+    """Images/s of the augmentation alone (crop/translate + flip to float pixels in [0, 1], a batch
+    gathered from the training set): the eager path (`BatchTransform.pixels` on train_x[idx]) vs the
+    packed one (`PackedImages.crops` + flip + unpacking, what `train_batch` does before normalising)."""
+    d = torch.device(device)
+    x = torch.randint(0, 256, (10_000, 3, 32, 32), dtype=torch.uint8, device=d)
+    t = BatchTransform(preprocess, crop=True, flip=True, channel_mean=(0.5,) * 3, channel_std=(0.25,) * 3)
+    packed, gen = t.packed(x), torch.Generator(device=d).manual_seed(0)
+    size = input_shape(preprocess)[-1]
+    side = packed.words.shape[-1]
+
+    def eager(idx):
+        return t.pixels(x[idx], True, gen)
+
+    def fast(idx):
+        top, left = torch.randint(0, side - size + 1, (2, len(idx)), device=d, generator=gen)
+        words = packed.crops(idx, size, top, left)
+        flip = torch.rand(len(idx), device=d, generator=gen) < 0.5
+        words = torch.where(flip[:, None, None], words.flip(2), words)
+        return packed.to_uint8(words).contiguous().float().div_(255)
+
+    times = {eager: [], fast: []}
+    for _ in range(repeats * 5):  # interleaved, short rounds: the medians hold when the machine drifts
+        for fn in times:
+            idx = torch.randint(0, len(x), (batch,), device=d, generator=gen)
+            start = time.perf_counter()
+            for _ in range(20):
+                fn(idx)
+            if d.type == "cuda":
+                torch.cuda.synchronize(d)
+            times[fn].append(20 * batch / (time.perf_counter() - start))
+    return statistics.median(times[eager]), statistics.median(times[fast])
+
+
+def baseline_throughput(cfg, arrays, device, workers: int, warmup: int = 3) -> float:
+    d = torch.device(device)
+    tf = baseline_transform(cfg.data.preprocess)
     loader = torch.utils.data.DataLoader(
         PILDataset(arrays.x_train, arrays.y_train, tf),
         batch_size=cfg.trainer.batch_size,
@@ -192,7 +284,7 @@ def baseline_throughput(cfg, arrays, device, workers: int, warmup: int = 3) -> f
         persistent_workers=workers > 0,
     )
     torch.manual_seed(0)
-    model = models.build(cfg.model, input_shape("standard")).to(d)
+    model = models.build(cfg.model, input_shape(cfg.data.preprocess)).to(d)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.optimizer.lr, momentum=cfg.optimizer.momentum)
     steps, images, start = 0, 0, None
     while steps < cfg.trainer.max_steps + warmup:
@@ -219,7 +311,9 @@ def main():
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--images", type=int, default=10_000, help="training set size")
     p.add_argument("--device", default="auto")
-    p.add_argument("--out", default=str(PERF_DIR / "bench.csv"), help="CSV file the rows are appended to")
+    p.add_argument("--preprocess", default="standard,zhang", help="standard and/or zhang")
+    p.add_argument("--repeats", type=int, default=3, help="interleaved rounds per model (medians reported)")
+    p.add_argument("--out", default=str(PERF_DIR / "bench_limit.csv"), help="CSV file the rows are appended to")
     p.add_argument(
         "--note",
         default=os.environ.get("BENCH_NOTE", ""),
@@ -243,29 +337,49 @@ def main():
         f"{args.images} images, batch {args.batch}, baseline DataLoader workers {args.workers}"
     )
     lines = []
-    for name in args.models.split(","):
-        cnn = name not in ("mlp_1x512", "mlp_3x512")
-        steps = (30 if cnn else 150) if device == "cpu" else 300
-        cfg = config(name, args.batch, steps, device, args.images)
-        arrays = data_mod.make_synthetic(cfg.data.train_size, cfg.data.test_size, cfg.data.split_seed)  # same images
-        h = harness_throughput(cfg)
-        b = baseline_throughput(cfg, arrays, device, args.workers)
-        print(f"  {name}: harness {h:.0f} img/s, baseline {b:.0f} img/s", flush=True)
-        lines.append(f"model={name} batch={args.batch} harness_img_s={h:.0f} baseline_img_s={b:.0f} ratio={h / b:.2f}")
-        append_csv(
-            args.out,
-            FIELDS,
-            [
-                {
-                    **meta,
-                    "model": name,
-                    "steps": steps,
-                    "harness_img_s": f"{h:.0f}",
-                    "baseline_img_s": f"{b:.0f}",
-                    "ratio": f"{h / b:.3f}",
-                }
-            ],
+    for preprocess in args.preprocess.split(","):
+        aug_eager, aug_packed = augmentation_throughput(preprocess, args.batch, device, args.repeats)
+        print(
+            f"  augmentation alone ({preprocess}): eager {aug_eager:.0f} img/s, packed {aug_packed:.0f} img/s, "
+            f"x{aug_packed / aug_eager:.1f}",
+            flush=True,
         )
+        for name in args.models.split(","):
+            cnn = name not in ("mlp_1x512", "mlp_3x512")
+            steps = (30 if cnn else 150) if device == "cpu" else 300
+            cfg = config(name, args.batch, steps, device, args.images, preprocess)
+            arrays = data_mod.make_synthetic(cfg.data.train_size, cfg.data.test_size, cfg.data.split_seed)
+            rounds = []
+            for _ in range(args.repeats):  # interleaved: each repeat measures all three back to back
+                h, lim = harness_throughput(cfg), limit_throughput(cfg, device)
+                b = baseline_throughput(cfg, arrays, device, args.workers)
+                rounds.append((h, lim, b))
+                print(f"  {name} {preprocess}: harness {h:.0f}, limit {lim:.0f}, baseline {b:.0f} img/s", flush=True)
+            h, lim, b = (statistics.median(r[i] for r in rounds) for i in range(3))
+            vs_limit = [r[0] / r[1] for r in rounds]
+            vs_base = statistics.median(r[0] / r[2] for r in rounds)
+            lines.append(
+                f"model={name} batch={args.batch} harness_img_s={h:.0f} limit_img_s={lim:.0f} baseline_img_s={b:.0f} "
+                f"vs_limit={statistics.median(vs_limit):.2f} vs_baseline={vs_base:.2f}"
+            )
+            row = {
+                **meta,
+                "model": name,
+                "preprocess": preprocess,
+                "steps": steps,
+                "repeats": args.repeats,
+                "harness_img_s": f"{h:.0f}",
+                "limit_img_s": f"{lim:.0f}",
+                "baseline_img_s": f"{b:.0f}",
+                "vs_limit": f"{statistics.median(vs_limit):.3f}",
+                "vs_limit_min": f"{min(vs_limit):.3f}",
+                "vs_limit_max": f"{max(vs_limit):.3f}",
+                "vs_baseline": f"{vs_base:.3f}",
+                "aug_eager_img_s": f"{aug_eager:.0f}",
+                "aug_packed_img_s": f"{aug_packed:.0f}",
+                "aug_speedup": f"{aug_packed / aug_eager:.2f}",
+            }
+            append_csv(args.out, FIELDS, [row])
     print("\n".join(lines))
     print(f"rows appended to {args.out}")
 
