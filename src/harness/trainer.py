@@ -44,7 +44,7 @@ def device_name(device: torch.device) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
-@torch.no_grad()
+@torch.inference_mode()  # no autograd bookkeeping at all (no_grad still tracks versions)
 def evaluate(model, x_uint8, y, transform, batch_size: int, autocast, per_example: bool = False):
     """(mean cross-entropy, accuracy) over a whole split, in eval mode (BatchNorm running stats);
     with per_example, also the bool tensor of which examples were classified correctly."""
@@ -281,10 +281,11 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
             init_probe["init/hessian/top_eig"],
             init_probe.get("init/hessian/trace", float("nan")),
         )
-    images_seen, train_time = 0, 0.0
+    images_seen, train_time, eval_time = 0, 0.0, 0.0
 
     def run_eval():
-        nonlocal last_eval, last_train
+        nonlocal last_eval, last_train, eval_time
+        eval_started = time.perf_counter()
         record = {
             "step": step,
             "epoch": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
@@ -310,6 +311,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         if c.every_epochs and epoch % c.every_epochs == 0 and position == 0:
             record.update(probes.hessian_probe(model, *sample, c))
         record["wall_time_s"] = elapsed + time.perf_counter() - started
+        eval_time += time.perf_counter() - eval_started
         rundir.append_metrics(run_dir, probes.finite(record))
         tracker.log(record, step=step)
         progress.evaluated(record)
@@ -327,10 +329,12 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         )
 
     def fine_eval() -> str | None:
-        nonlocal last_train
+        nonlocal last_train, eval_time
+        eval_started = time.perf_counter()
         loss, acc = evaluate(
             forward, data.train_x, data.train_y, lambda b, train: to_input(b, train), t.eval_batch_size, autocast
         )
+        eval_time += time.perf_counter() - eval_started
         record = {
             "step": step,
             "epoch": epoch + position / steps,
@@ -382,6 +386,10 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                 "epochs": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
                 "wall_time_s": wall,
                 "train_images_per_s": images_seen / train_time if train_time else None,
+                # this process's seconds in training steps and in the evaluations (of a resumed
+                # run: since the resume), so the share of time spent evaluating can be read off
+                "train_time_s": train_time,
+                "eval_time_s": eval_time,
                 "num_parameters": models.num_parameters(model),
                 "device": device_name(device),
                 # at the run's initial lr and batch size: the x-axis of Smith & Le's collapse plots
