@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint test test-slow test-sweeps test-slurm test-faults test-all run bench bench-curvature slurm-timings report reproduce constraints clean
+.PHONY: install lint test test-slow test-sweeps test-slurm test-faults test-gpu-check test-all gpu-check gpu-check-prepare run bench bench-curvature slurm-timings report reproduce constraints clean
 
 install: $(STAMP)
 
@@ -36,8 +36,17 @@ test-slurm: install    ## a real single-node SLURM (scripts/slurm_local.sh insta
 test-faults: install   ## kill -9 at many moments, then resume exactly
 	$(PY) -m pytest -q -m faults
 
+test-gpu-check: install  ## scripts/gpu_check.py rehearsed on CPU at tiny sizes (every step, no GPU needed)
+	$(PY) -m pytest -q -m gpucheck
+
 test-all: install
-	$(PY) -m pytest -q -m 'slow or faults or sweeps or slurm or not (slow or faults or sweeps or slurm)'
+	$(PY) -m pytest -q -m 'slow or faults or sweeps or slurm or gpucheck or not (slow or faults or sweeps or slurm or gpucheck)'
+
+gpu-check-prepare: install  ## here, once: wheels a bare GPU image lacks + 10,000 real CIFAR-10 images into .gpu_carry/
+	$(PY) scripts/gpu_check.py prepare
+
+gpu-check:             ## on a GPU machine (python3 with torch; no make install): results in $$GPU_CHECK_OUT or gpu_check_out/
+	python3 scripts/gpu_check.py run
 
 run: install           ## the main job: memorize random labels (cpu scale, real CIFAR-10)
 	$(PY) -m harness experiment=random_labels

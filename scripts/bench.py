@@ -145,7 +145,7 @@ def append_csv(path, fields: list[str], rows: list[dict]) -> None:
         writer.writerows([{k: row.get(k, "") for k in fields} for row in rows])
 
 
-def config(model: str, batch: int, steps: int, device: str, images: int, preprocess: str = "standard"):
+def config(model: str, batch: int, steps: int, device: str, images: int, preprocess: str = "standard", extra=()):
     with initialize_config_module("harness.configs", version_base="1.3"):
         return compose(
             "config",
@@ -165,6 +165,7 @@ def config(model: str, batch: int, steps: int, device: str, images: int, preproc
                 "trainer.progress=none",
                 "trainer.eval_every_epochs=1000",
                 f"device={device}",
+                *extra,
             ],
         )
 
@@ -224,12 +225,17 @@ def limit_throughput(cfg, device, warmup: int = 3) -> float:
     opt = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
     x = torch.randn(cfg.trainer.batch_size, *shape, device=d)
     y = torch.randint(0, 10, (cfg.trainer.batch_size,), device=d)
+    cuda = d.type == "cuda"
+    if cuda and cfg.trainer.channels_last:  # as the trainer does on CUDA
+        model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    forward = torch.compile(model) if cfg.trainer.compile else model
     for step in range(cfg.trainer.max_steps + warmup):
         if step == warmup:
-            if d.type == "cuda":
+            if cuda:
                 torch.cuda.synchronize(d)
             start = time.perf_counter()
-        loss = F.cross_entropy(model(x), y)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and cfg.trainer.amp):
+            loss = F.cross_entropy(forward(x).float(), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -27,3 +27,59 @@ def test_compiled_model_checkpoints_and_resumes(make_cfg, tmp_path):
     run(make_cfg(*overrides, "trainer.interrupt_at_step=4"), run_dir=tmp_path)
     s = run(make_cfg(*overrides), run_dir=tmp_path)
     assert s["status"] == "completed" and s["epochs"] == 2
+
+
+def test_data_and_model_live_on_the_gpu(make_cfg):
+    from harness import data as data_mod
+    from harness import models
+    from harness.transforms import input_shape
+
+    cfg = make_cfg("model=alexnet_small", "device=cuda", "data.augment.crop=true")
+    data = data_mod.prepare(cfg.data, torch.device("cuda"))
+    assert data.train_x.is_cuda and data.train_x.dtype == torch.uint8 and data.train_y.is_cuda
+    model = models.build(cfg.model, input_shape(cfg.data.preprocess)).cuda().to(memory_format=torch.channels_last)
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.randn(8, *input_shape(cfg.data.preprocess), device="cuda").contiguous(memory_format=torch.channels_last)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        out = model(x)
+    assert out.dtype == torch.bfloat16 and out.shape == (8, 10)  # bf16 autocast reaches the classifier
+
+
+@pytest.mark.parametrize("amp", ["true", "false"])
+def test_bf16_and_fp32_runs_learn_alike(make_cfg, tmp_path, amp):
+    s = run(make_cfg("model=alexnet_small", "device=cuda", f"trainer.amp={amp}", "trainer.max_epochs=3"), tmp_path)
+    assert s["status"] == "completed" and s["train_acc"] > 0.2
+    assert s["device"] == torch.cuda.get_device_name()
+
+
+def test_resume_on_cuda_is_exact(make_cfg, tmp_path):
+    # an MLP: cuBLAS matmuls are deterministic run to run on one GPU (conv backward may not be)
+    overrides = ["model=mlp_1x512", "device=cuda", "trainer.max_epochs=2", "data.augment.crop=true"]
+    whole = run(make_cfg(*overrides), run_dir=tmp_path / "whole")
+    cut = run(make_cfg(*overrides, "trainer.interrupt_at_step=4"), run_dir=tmp_path / "cut")
+    assert cut["status"] == "interrupted"
+    resumed = run(make_cfg(*overrides), run_dir=tmp_path / "cut")
+    for key in ("train_loss", "test_loss", "train_acc", "steps"):
+        assert resumed[key] == whole[key], key
+
+
+def test_divergence_is_caught_on_cuda(make_cfg, tmp_path):
+    s = run(make_cfg("device=cuda", "optimizer.lr=1e6", "trainer.max_epochs=20"), run_dir=tmp_path)
+    assert s["status"] == "diverged" and s["epochs"] < 20
+
+
+def test_ddp_with_nccl_on_one_gpu(tmp_path):
+    """torchrun with one process per GPU; with one GPU, one nccl process (the code path, not a speedup)."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    n = torch.cuda.device_count()
+    args = ["scale=smoke", "logger=none", "device=cuda", "trainer.max_epochs=2", f"hydra.run.dir={tmp_path}"]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}", "-m", "harness"]
+    done = subprocess.run([*cmd, *args], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((tmp_path / "summary.json").read_text())["status"] == "completed"

@@ -153,8 +153,10 @@ def cached_cifar10(root, download: bool = True) -> Arrays:
     return _cached_cifar10(str(Path(root).expanduser().resolve()), download, stamp)
 
 
+@functools.lru_cache(maxsize=1)
 def make_synthetic(train_size: int, test_size: int, seed: int = 0) -> Arrays:
-    """A learnable CIFAR-shaped dataset: ten smooth class templates plus pixel noise."""
+    """A learnable CIFAR-shaped dataset: ten smooth class templates plus pixel noise. Kept for the
+    next call with the same sizes (a sweep's jobs, a benchmark's runs): callers must not modify it."""
     rng = np.random.default_rng([seed, 5])
     coarse = rng.uniform(0, 255, size=(NUM_CLASSES, 4, 4, 3))
     templates = coarse.repeat(8, axis=1).repeat(8, axis=2)  # (10, 32, 32, 3)
