@@ -232,3 +232,16 @@ def test_gauss_newton_trace_is_not_the_hessian_trace_of_a_tanh_network():
     gn = C.gauss_newton_trace(risk)
     assert not gn["exact_hessian_trace"]
     assert abs(gn["trace"] - float(C.exact_hessian(risk).diagonal().sum())) > 1e-4
+
+
+def test_local_response_norm_makes_the_gauss_newton_trace_inexact():
+    """Zhang's small AlexNet has LocalResponseNorm: curved in its input, so GN trace != tr(H)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.ReLU(), nn.LocalResponseNorm(3, alpha=0.5), nn.Flatten(), nn.Linear(4 * 4 * 4, 3)
+    ).double()
+    x, y = torch.randn(12, 1, 6, 6, dtype=torch.double), torch.randint(0, 3, (12,))
+    risk = C.EmpiricalRisk(model, C.make_batches(x, y, 6))
+    gn = C.gauss_newton_trace(risk)
+    assert not gn["exact_hessian_trace"]
+    assert abs(gn["trace"] - float(C.exact_hessian(risk).diagonal().sum())) > 1e-6

@@ -351,7 +351,10 @@ def hutchpp_trace(risk: EmpiricalRisk, hvps: int = 60, seed: int = 0) -> dict:
 
 
 # Modules whose output is not piecewise linear in their input: with them tr(G) != tr(H)
-_CURVED = (nn.Tanh, nn.Sigmoid, nn.GELU, nn.SiLU, nn.ELU, nn.Softplus, nn.LogSigmoid, nn.Softmax, nn.LayerNorm)
+_CURVED = (
+    *(nn.Tanh, nn.Sigmoid, nn.GELU, nn.SiLU, nn.ELU, nn.Softplus, nn.LogSigmoid, nn.Softmax, nn.LayerNorm),
+    nn.LocalResponseNorm,  # small AlexNet's: it divides by a power of its neighbours' squares
+)
 
 
 def piecewise_linear(risk: EmpiricalRisk) -> bool:

@@ -4,6 +4,7 @@ the `curvature` config asks (at init, every N epochs, at the end), or by anyone 
     hessian_probe(model, x, y, cfg.curvature) -> {"hessian/top_eig": ..., "hessian/trace": ..., ...}
     reparameterization_rows(model, x, y, test_x, test_y, cfg.curvature) -> one row per alpha (C3)
     adversarial_rows(model, pixels, normalize, test_x, test_y, cfg.adversarial) -> accuracy per attack, eps (C2)
+    end_of_run(cfg, model, ...) -> the last two, as a completed run's config asks, written to its run dir
 """
 
 from __future__ import annotations
@@ -196,6 +197,28 @@ def adversarial_rows(model, pixels, normalize, test_x, test_y, cfg) -> tuple[lis
         "attack": "fgsm",
     }
     return rows, example
+
+
+def end_of_run(cfg, model, sample, data, transform, to_input, run_dir) -> dict:
+    """The probes a completed run's config asks for at its end (C3 reparameterization, C2 attacks):
+    each writes its file into run_dir; returns the summary fields that name the files and results."""
+    from . import rundir
+
+    out = {}
+    if cfg.curvature.alphas:
+        rows = reparameterization_rows(model, *sample, to_input(data.test_x, False), data.test_y, cfg.curvature)
+        rundir.write_json(run_dir / "reparameterization.json", [finite(r) for r in rows])
+        out["reparameterization"] = "reparameterization.json"
+    a = cfg.adversarial
+    if a.eps_255:
+        split = (data.test_x, data.test_y) if a.split == "test" else (data.train_x, data.train_y)
+        rows, example = adversarial_rows(model, transform.pixels, transform.normalize, *split, a)
+        rundir.write_json(run_dir / "adversarial.json", rows)
+        rundir.atomic_write(run_dir / "adversarial_example.npz", lambda f: np.savez_compressed(f, **example))
+        out.update({f"adv_{r['attack']}_acc_eps{r['eps_255']:g}": r["accuracy"] for r in rows if r["eps_255"]})
+        out["adv_clean_acc"] = rows[0]["accuracy"]
+        out["adversarial"] = "adversarial.json"
+    return out
 
 
 def finite(record: dict) -> dict:

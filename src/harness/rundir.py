@@ -250,6 +250,25 @@ def check_same_config(run_dir: Path, resolved: dict, defaults=None) -> None:
         )
 
 
+def provenance(run_dir: Path, data_info: dict) -> dict:
+    """The summary's fields that say what ran where: versions, commit, run dir, data, SLURM ids."""
+    from . import __version__
+
+    return {
+        "torch_version": torch.__version__,
+        "harness_version": __version__,
+        "git_commit": git_commit(),
+        "package_versions": package_versions(),
+        "run_dir": str(run_dir),
+        **{f"data_{k}": v for k, v in data_info.items()},
+        # where it ran: SLURM job (array) ids and how often it was requeued, else None
+        **{
+            f"slurm_{k.lower()}": os.environ.get(f"SLURM_{k}")
+            for k in ("JOB_ID", "ARRAY_JOB_ID", "ARRAY_TASK_ID", "RESTART_COUNT")
+        },
+    }
+
+
 KEY_PACKAGES = ("torch", "torchvision", "numpy", "scipy", "hydra-core", "omegaconf", "wandb")
 
 

@@ -1,8 +1,10 @@
 """The one training loop: every experiment is this loop with a different config.
 
-Read top to bottom: set up (device, data, model, optimizer, resume), then epochs of steps with an
-evaluation and a checkpoint every few epochs, then the summary. Probes (curvature, ...) are plain
-functions of the model (harness/probes.py); the loop only decides when the config wants them.
+Read `train` top to bottom: set up (device, data, model, optimizer, the `TrainState`, resumed from
+the checkpoint if there is one), then epochs of steps with an `Evaluator` record and a checkpoint
+every few epochs, then the summary. Probes (curvature, attacks, ...) are plain functions of the
+model (harness/probes.py); the loop only decides when the config wants them, and what a completed
+run measures at its end is one call (`probes.end_of_run`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import platform
 import signal
 import time
@@ -20,9 +21,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import __version__, distributed, models, probes, rundir, schedules
 from . import data as data_mod
+from . import distributed, models, probes, rundir, schedules
 from .progress import Progress
+from .state import TrainState
 from .transforms import BatchTransform, input_shape
 
 log = logging.getLogger(__name__)
@@ -152,15 +154,70 @@ def prescreen_init(cfg, model, data, to_input, run_dir: Path, tracker) -> dict:
     return record
 
 
-def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) -> dict:
-    """Train as `cfg` says, writing into `run_dir`; return the summary (also in summary.json).
+class Evaluator:
+    """Whole-split evaluations (eval mode, timed into the state's eval_time): the evaluation record
+    every few epochs, and the training set alone near a target (time to fit at step resolution)."""
 
-    `data` may be passed in by a caller that runs many jobs on the same dataset in one process.
-    """
-    run_dir = Path(run_dir)
-    t = cfg.trainer
+    def __init__(self, cfg, forward, data, to_input, autocast, n_train: int):
+        self.cfg, self.forward, self.data, self.autocast, self.n_train = cfg, forward, data, autocast, n_train
+        self.as_input = lambda b, train: to_input(b, train)
+        self.final_hits: dict = {}  # split -> which examples the last evaluation got right (save_predictions)
+
+    def _split(self, x, y, per_example=False):
+        return evaluate(self.forward, x, y, self.as_input, self.cfg.trainer.eval_batch_size, self.autocast, per_example)
+
+    def record(self, state, lr: float, batch_size: int) -> dict:
+        """The evaluation record: every split's loss and accuracy, the gaps, the schedule's values."""
+        started, d, t = time.perf_counter(), self.data, self.cfg.trainer
+        record = {
+            "step": state.step,
+            "epoch": state.epochs(schedules.steps_per_epoch(self.n_train, batch_size)),
+            "lr": lr,
+            "batch_size": batch_size,
+            "noise_scale": schedules.noise_scale(lr, self.n_train, batch_size, self.cfg.optimizer.momentum),
+        }
+        splits = {"train": (d.train_x, d.train_y), "test": (d.test_x, d.test_y)}
+        if len(d.val_y):
+            splits["val"] = (d.val_x, d.val_y)
+        for split, (x, y) in splits.items():
+            per_example = t.save_predictions and split != "train"
+            loss, acc, *hits = self._split(x, y, per_example)
+            record[f"{split}/loss"], record[f"{split}/acc"] = loss, acc
+            if per_example:
+                self.final_hits[split] = hits[0]
+        record["gen_gap/loss"] = record["test/loss"] - record["train/loss"]
+        record["gen_gap/err"] = record["train/acc"] - record["test/acc"]  # test error - train error
+        if state.epoch_batches:
+            record["train/epoch_loss"] = state.epoch_loss()
+        state.eval_time += time.perf_counter() - started
+        return record
+
+    def train_only(self, state, steps_per_epoch: int) -> dict:
+        started = time.perf_counter()
+        loss, acc = self._split(self.data.train_x, self.data.train_y)
+        state.eval_time += time.perf_counter() - started
+        return {
+            "step": state.step,
+            "epoch": state.epochs(steps_per_epoch),
+            "train/loss": loss,
+            "train/acc": acc,
+            "fine_eval": True,
+        }
+
+    def save_predictions(self, run_dir: Path) -> str:
+        """Which val and test examples the final model gets right (from its last evaluation, which a
+        completed run always has at its last step), for resampling validation sets (C4)."""
+        out = {"val_size": len(self.data.val_y), "test_size": len(self.data.test_y)}
+        for split in ("val", "test"):
+            out[f"{split}_correct"] = packed_bits(self.final_hits.get(split, torch.zeros(0, dtype=torch.bool)))
+        rundir.write_json(run_dir / "predictions.json", out)
+        return "predictions.json"
+
+
+def _already_done(run_dir: Path, t) -> dict | None:
+    """The summary of a finished run (not trained again), unless it ran out of its time budget and
+    is asked again with a larger one (it then goes on)."""
     previous = rundir.read_json(run_dir / rundir.SUMMARY)
-    # A run that ran out of time budget goes on when asked again with a larger budget.
     more_time = (
         previous
         and previous.get("stop_reason") == "time_budget"
@@ -169,11 +226,42 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     if previous and previous.get("status") in DONE and not more_time:
         log.info("run dir %s is already %s: not training again", run_dir, previous["status"])
         return previous
+    return None
 
+
+def _init_probe(cfg, model, sample, run_dir: Path, tracker, resumed: bool) -> dict:
+    """The Hessian probe at init: measured once, before the first step, and kept with the run."""
+    probe = rundir.read_json(run_dir / "probe_init.json") or {}
+    if probe and not resumed:  # measured by an attempt that died before its first checkpoint
+        rundir.append_metrics(run_dir, probes.finite(probe))
+    if "init" in cfg.curvature.at and not probe and not resumed:
+        log.info("Hessian probe at init on %d images ...", len(sample[1]))
+        probe = {f"init/{k}": v for k, v in probes.hessian_probe(model, *sample, cfg.curvature).items()}
+        probe["step"] = 0
+        rundir.write_json(run_dir / "probe_init.json", probes.finite(probe))
+        rundir.append_metrics(run_dir, probes.finite(probe))
+        tracker.log(probe, step=0)
+        log.info("at init: top eigenvalue %.4g, trace %.4g", probe["init/hessian/top_eig"],
+                 probe.get("init/hessian/trace", float("nan")))  # fmt: skip
+    return probe
+
+
+def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) -> dict:
+    """Train as `cfg` says, writing into `run_dir`; return the summary (also in summary.json).
+
+    `data` may be passed in by a caller that runs many jobs on the same dataset in one process.
+    """
+    run_dir, t, c = Path(run_dir), cfg.trainer, cfg.curvature
+    previous = _already_done(run_dir, t)
+    if previous:
+        return previous
+
+    # -- set up: data, model, optimizer, the state (resumed from the checkpoint if there is one)
     device = resolve_device(cfg.device)
     cuda = device.type == "cuda"
     if data is None:
         data = data_mod.prepare(cfg.data, device)
+    n_train = len(data.train_y)
     transform = BatchTransform(
         cfg.data.preprocess, cfg.data.augment.crop, cfg.data.augment.flip, data.channel_mean, data.channel_std
     )
@@ -181,12 +269,9 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     model = models.build(cfg.model, input_shape(cfg.data.preprocess)).to(device)
     if cuda and t.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    o = cfg.optimizer
     optimizer = torch.optim.SGD(
-        model.parameters(),
-        lr=cfg.optimizer.lr,
-        momentum=cfg.optimizer.momentum,
-        nesterov=cfg.optimizer.nesterov,
-        weight_decay=cfg.optimizer.weight_decay,
+        model.parameters(), lr=o.lr, momentum=o.momentum, nesterov=o.nesterov, weight_decay=o.weight_decay
     )
     world = distributed.world_size()
     forward = model
@@ -195,7 +280,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
 
         forward = DistributedDataParallel(model)
     forward = torch.compile(forward) if t.compile else forward
-    generator = torch.Generator(device=device).manual_seed(cfg.seed)  # batch order and augmentation
+    s = TrainState(model, optimizer, torch.Generator(device=device).manual_seed(cfg.seed))
 
     def autocast():
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and t.amp)
@@ -210,243 +295,103 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
 
     def train_input(idx):
         if packed is None:
-            return to_input(data.train_x[idx], True, generator)
-        return as_model_input(transform.train_batch(packed, idx, generator))
+            return to_input(data.train_x[idx], True, s.generator)
+        return as_model_input(transform.train_batch(packed, idx, s.generator))
 
-    # Resume: everything that decides the next step is in the checkpoint.
-    epoch, step, position, perm, elapsed = 0, 0, 0, None, 0.0
-    epoch_loss_sum, epoch_batches = torch.zeros((), device=device), 0  # mean train-mode loss of the epoch
     checkpoint = rundir.load_checkpoint(run_dir, map_location=device)
-    if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        generator.set_state(checkpoint["generator"].cpu())
-        epoch, step, position = checkpoint["epoch"], checkpoint["step"], checkpoint["position"]
-        perm, elapsed = checkpoint.get("perm"), checkpoint["elapsed_s"]
-        epoch_loss_sum, epoch_batches = checkpoint["epoch_loss_sum"], checkpoint["epoch_batches"]
-        history = rundir.truncate_metrics(run_dir, step)
-        log.info("resumed from %s at epoch %d, step %d", run_dir / rundir.CHECKPOINT, epoch, step)
+    if checkpoint is not None:  # everything that decides the next step is in it
+        s.restore(checkpoint)
+        history = rundir.truncate_metrics(run_dir, s.step)
+        log.info("resumed from %s at epoch %d, step %d", run_dir / rundir.CHECKPOINT, s.epoch, s.step)
     else:  # from scratch: whatever an earlier attempt wrote before its first checkpoint is not history
         history = rundir.truncate_metrics(run_dir, -1)
     prescreen = rundir.read_json(run_dir / "prescreen.json") or {}
     if cfg.init.prescreen and checkpoint is None:  # (a resumed run has its init in the checkpoint)
         prescreen = prescreen_init(cfg, model, data, to_input, run_dir, tracker)
+    sample = None  # the fixed curvature sample, when a probe wants it
+    if c.at or c.every_epochs or c.alphas:
+        sample = probes.curvature_sample(data.train_x, data.train_y, to_input, c.sample_size, c.sample_seed)
+    init_probe = _init_probe(cfg, model, sample, run_dir, tracker, resumed=checkpoint is not None)
+    evaluator = Evaluator(cfg, forward, data, to_input, autocast, n_train)
     # the last full-train-set accuracy an uninterrupted run would have seen: drives fine evaluation
     last_train = next(((m["train/loss"], m["train/acc"]) for m in reversed(history) if "train/acc" in m), None)
     has_target = t.target_train_acc is not None or t.target_train_loss is not None
     fine_within = t.fine_eval_within if has_target else None  # read once, not per step
-    fine_every = t.fine_eval_every_steps
     grad_every = t.grad_norms_every_steps  # None: off (one comparison per step)
-
-    def save_checkpoint():
-        rundir.save_checkpoint(
-            run_dir,
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "generator": generator.get_state(),
-                "epoch": epoch,
-                "step": step,
-                "position": position,
-                "perm": perm,
-                "elapsed_s": elapsed + time.perf_counter() - started,
-                "epoch_loss_sum": epoch_loss_sum,
-                "epoch_batches": epoch_batches,
-            },
-        )
-
-    n_train = len(data.train_y)
+    base_batch_size = schedules.batch_size_keeping_noise_scale(cfg.schedule, o.lr, n_train, t.batch_size, o.momentum)
+    if cfg.schedule.keep_noise_scale:
+        log.info("schedule.keep_noise_scale: batch size %d -> %d (noise scale eps N / (B (1 - m)) = %.4g)",
+                 t.batch_size, base_batch_size, o.lr * n_train / (base_batch_size * (1 - o.momentum)))  # fmt: skip
     last_eval: dict = {}
-    final_hits: dict = {}  # split -> which examples the last evaluation got right (trainer.save_predictions)
-    c = cfg.curvature
-    wants_probe = bool(c.at or c.every_epochs or c.alphas)
-    sample = (
-        probes.curvature_sample(data.train_x, data.train_y, to_input, c.sample_size, c.sample_seed)
-        if wants_probe
-        else None
-    )
-    # The init probe is measured once, before the first step, and kept with the run (resume-safe).
-    init_probe = rundir.read_json(run_dir / "probe_init.json") or {}
-    if init_probe and checkpoint is None:  # measured by an attempt that died before its first checkpoint
-        rundir.append_metrics(run_dir, probes.finite(init_probe))
-    if "init" in c.at and not init_probe and checkpoint is None:
-        log.info("Hessian probe at init on %d images ...", len(sample[1]))
-        init_probe = {f"init/{k}": v for k, v in probes.hessian_probe(model, *sample, c).items()}
-        init_probe["step"] = 0
-        rundir.write_json(run_dir / "probe_init.json", probes.finite(init_probe))
-        rundir.append_metrics(run_dir, probes.finite(init_probe))
-        tracker.log(init_probe, step=0)
-        log.info(
-            "at init: top eigenvalue %.4g, trace %.4g",
-            init_probe["init/hessian/top_eig"],
-            init_probe.get("init/hessian/trace", float("nan")),
-        )
-    images_seen, train_time, eval_time = 0, 0.0, 0.0
 
-    def run_eval():
-        nonlocal last_eval, last_train, eval_time
-        eval_started = time.perf_counter()
-        record = {
-            "step": step,
-            "epoch": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
-            "lr": lr,
-            "batch_size": batch_size,
-            "noise_scale": schedules.noise_scale(lr, n_train, batch_size, cfg.optimizer.momentum),
-        }
-        splits = {"train": (data.train_x, data.train_y), "test": (data.test_x, data.test_y)}
-        if len(data.val_y):
-            splits["val"] = (data.val_x, data.val_y)
-        for split, (x, y) in splits.items():
-            per_example = t.save_predictions and split != "train"
-            loss, acc, *hits = evaluate(
-                forward, x, y, lambda b, train: to_input(b, train), t.eval_batch_size, autocast, per_example
-            )
-            record[f"{split}/loss"], record[f"{split}/acc"] = loss, acc
-            if per_example:
-                final_hits[split] = hits[0]
-        record["gen_gap/loss"] = record["test/loss"] - record["train/loss"]
-        record["gen_gap/err"] = record["train/acc"] - record["test/acc"]  # test error - train error
-        if epoch_batches:
-            record["train/epoch_loss"] = epoch_loss_sum.item() / epoch_batches
-        if c.every_epochs and epoch % c.every_epochs == 0 and position == 0:
-            record.update(probes.hessian_probe(model, *sample, c))
-        record["wall_time_s"] = elapsed + time.perf_counter() - started
-        eval_time += time.perf_counter() - eval_started
-        rundir.append_metrics(run_dir, probes.finite(record))
-        tracker.log(record, step=step)
-        progress.evaluated(record)
-        last_eval = record
-        last_train = record["train/loss"], record["train/acc"]
+    def record(entry: dict):  # metrics.jsonl and the tracker
+        rundir.append_metrics(run_dir, probes.finite(entry))
+        tracker.log(entry, step=entry["step"])
 
-    def near_target() -> bool:
-        """Time to fit at step resolution: close to the target, the full training set is evaluated
-        every few steps instead of once per epoch."""
-        return (
-            fine_within is not None
-            and step % fine_every == 0
-            and last_train is not None
-            and target_reached(t, *last_train, within=fine_within) is not None
-        )
+    progress = Progress(t.progress, t.max_epochs, t.log_every_s)
 
-    def fine_eval() -> str | None:
-        nonlocal last_train, eval_time
-        eval_started = time.perf_counter()
-        loss, acc = evaluate(
-            forward, data.train_x, data.train_y, lambda b, train: to_input(b, train), t.eval_batch_size, autocast
-        )
-        eval_time += time.perf_counter() - eval_started
-        record = {
-            "step": step,
-            "epoch": epoch + position / steps,
-            "train/loss": loss,
-            "train/acc": acc,
-            "fine_eval": True,
-        }
-        rundir.append_metrics(run_dir, record)
-        tracker.log(record, step=step)
-        last_train = loss, acc
-        return target_reached(t, loss, acc)
+    def run_eval(lr, batch_size):
+        nonlocal last_eval, last_train
+        last_eval = evaluator.record(s, lr, batch_size)
+        if c.every_epochs and s.epoch % c.every_epochs == 0 and s.position == 0:
+            last_eval.update(probes.hessian_probe(model, *sample, c))
+        last_eval["wall_time_s"] = s.wall()
+        record(last_eval)
+        progress.evaluated(last_eval)
+        last_train = last_eval["train/loss"], last_eval["train/acc"]
 
-    def save_predictions():
-        """Which val and test examples the final model gets right (from its last evaluation, which a
-        completed run always has at its last step), for resampling validation sets (C4)."""
-        out = {"val_size": len(data.val_y), "test_size": len(data.test_y)}
-        for split in ("val", "test"):
-            out[f"{split}_correct"] = packed_bits(final_hits.get(split, torch.zeros(0, dtype=torch.bool)))
-        rundir.write_json(run_dir / "predictions.json", out)
-        return "predictions.json"
-
-    def finish(status, stop_reason):
-        wall = elapsed + time.perf_counter() - started
+    def finish(status, stop_reason, batch_size):
         summary = {k.replace("/", "_"): v for k, v in {**init_probe, **last_eval}.items() if k != "step"}
-        if prescreen:
-            summary.update({f"prescreen_{k}": v for k, v in prescreen["summary"].items()})
-        if c.alphas and status == "completed":
-            rows = probes.reparameterization_rows(model, *sample, to_input(data.test_x, False), data.test_y, c)
-            rundir.write_json(run_dir / "reparameterization.json", [probes.finite(r) for r in rows])
-            summary["reparameterization"] = "reparameterization.json"
-        if cfg.adversarial.eps_255 and status == "completed":
-            split = (data.test_x, data.test_y) if cfg.adversarial.split == "test" else (data.train_x, data.train_y)
-            rows, example = probes.adversarial_rows(
-                model, transform.pixels, transform.normalize, *split, cfg.adversarial
-            )
-            rundir.write_json(run_dir / "adversarial.json", rows)
-            rundir.atomic_write(run_dir / "adversarial_example.npz", lambda f: np.savez_compressed(f, **example))
-            summary.update({f"adv_{r['attack']}_acc_eps{r['eps_255']:g}": r["accuracy"] for r in rows if r["eps_255"]})
-            summary["adv_clean_acc"] = rows[0]["accuracy"]
-            summary["adversarial"] = "adversarial.json"
-        if t.save_predictions and status == "completed":
-            summary["predictions"] = save_predictions()
+        summary.update({f"prescreen_{k}": v for k, v in prescreen.get("summary", {}).items()})
+        if status == "completed":
+            summary.update(probes.end_of_run(cfg, model, sample, data, transform, to_input, run_dir))
+            if t.save_predictions:
+                summary["predictions"] = evaluator.save_predictions(run_dir)
         summary.update(
             {
                 "status": status,
                 "stop_reason": stop_reason,
                 "diverged": status == "diverged",
-                "steps": step,
-                "epochs": epoch + position / schedules.steps_per_epoch(n_train, batch_size),
-                "wall_time_s": wall,
-                "train_images_per_s": images_seen / train_time if train_time else None,
+                "steps": s.step,
+                "epochs": s.epochs(schedules.steps_per_epoch(n_train, batch_size)),
+                "wall_time_s": s.wall(),
+                "train_images_per_s": s.images_seen / s.train_time if s.train_time else None,
                 # this process's seconds in training steps and in the evaluations (of a resumed
                 # run: since the resume), so the share of time spent evaluating can be read off
-                "train_time_s": train_time,
-                "eval_time_s": eval_time,
+                "train_time_s": s.train_time,
+                "eval_time_s": s.eval_time,
                 "num_parameters": models.num_parameters(model),
                 "device": device_name(device),
                 # at the run's initial lr and batch size: the x-axis of Smith & Le's collapse plots
-                "noise_scale": schedules.noise_scale(
-                    cfg.optimizer.lr, n_train, min(base_batch_size, n_train), cfg.optimizer.momentum
-                ),
+                "noise_scale": schedules.noise_scale(o.lr, n_train, min(base_batch_size, n_train), o.momentum),
                 "base_batch_size": base_batch_size,  # trainer.batch_size, or as schedule.keep_noise_scale set it
-                "torch_version": torch.__version__,
-                "harness_version": __version__,
-                "git_commit": rundir.git_commit(),
-                "package_versions": rundir.package_versions(),
-                "run_dir": str(run_dir),
-                **{f"data_{k}": v for k, v in data.info.items()},
-                # where it ran: SLURM job (array) ids and how often it was requeued, else None
-                **{
-                    f"slurm_{k.lower()}": os.environ.get(f"SLURM_{k}")
-                    for k in ("JOB_ID", "ARRAY_JOB_ID", "ARRAY_TASK_ID", "RESTART_COUNT")
-                },
+                **rundir.provenance(run_dir, data.info),
             }
         )
         rundir.write_json(run_dir / rundir.SUMMARY, summary)
         tracker.summary(summary)
         return summary
 
-    base_batch_size = schedules.batch_size_keeping_noise_scale(
-        cfg.schedule, cfg.optimizer.lr, n_train, t.batch_size, cfg.optimizer.momentum
-    )
-    if cfg.schedule.keep_noise_scale:
-        log.info(
-            "schedule.keep_noise_scale: batch size %d -> %d (noise scale eps N / (B (1 - m)) = %.4g)",
-            t.batch_size,
-            base_batch_size,
-            cfg.optimizer.lr * n_train / (base_batch_size * (1 - cfg.optimizer.momentum)),
-        )
-    progress = Progress(t.progress, t.max_epochs, t.log_every_s)
-    started = time.perf_counter()
+    # -- the loop: epochs of steps; an evaluation and a checkpoint every few epochs
+    s.started = time.perf_counter()
     stop_reason = None
     model.train()
     with _SigtermFlag() as sigterm:
         while stop_reason is None:
-            lr, batch_size = schedules.lr_and_batch_size(
-                cfg.schedule, cfg.optimizer.lr, base_batch_size, epoch, t.max_epochs
-            )
-            if epoch >= t.max_epochs:
+            lr, batch_size = schedules.lr_and_batch_size(cfg.schedule, o.lr, base_batch_size, s.epoch, t.max_epochs)
+            if s.epoch >= t.max_epochs:
                 stop_reason = "max_epochs"
                 break
             for group in optimizer.param_groups:
                 group["lr"] = lr
             steps = schedules.steps_per_epoch(n_train, batch_size)
             batch_size = min(batch_size, n_train)
-            if perm is None:
-                perm = torch.randperm(n_train, device=device, generator=generator)
-                epoch_loss_sum, epoch_batches = torch.zeros((), device=device), 0
-            progress.start_epoch(epoch, steps, position)
+            if s.perm is None:
+                s.new_epoch(n_train)
+            progress.start_epoch(s.epoch, steps, s.position)
             tick = time.perf_counter()
-            while position < steps:
-                idx = perm[position * batch_size : (position + 1) * batch_size]
+            while s.position < steps:
+                idx = s.perm[s.position * batch_size : (s.position + 1) * batch_size]
                 x, y = train_input(idx), data.train_y[idx]
                 # this rank's shard (the whole batch in one process); DDP averages over ranks,
                 # hence sum / batch * world: the global batch's mean loss, also for unequal shards
@@ -455,70 +400,64 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                     loss = F.cross_entropy(forward(x[lo:hi]).float(), y[lo:hi], reduction="sum") / len(idx) * world
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                if grad_every and step % grad_every == 0:  # the gradient update `step + 1` uses (step 1: at init)
-                    norms = {"step": step + 1, **probes.gradient_norms(model)}
-                    rundir.append_metrics(run_dir, norms)
-                    tracker.log(norms, step=step + 1)
+                if grad_every and s.step % grad_every == 0:  # the gradient update `step + 1` uses (1: at init)
+                    record({"step": s.step + 1, **probes.gradient_norms(model)})
                 optimizer.step()
                 if world > 1:  # the global batch's loss, and a stop signal that any rank received
-                    shared = distributed.all_reduce_sum(
-                        torch.stack([loss.detach() / world, torch.tensor(float(bool(sigterm.raised)), device=device)])
-                    )
+                    signal_now = torch.tensor(float(bool(sigterm.raised)), device=device)
+                    shared = distributed.all_reduce_sum(torch.stack([loss.detach() / world, signal_now]))
                     loss = shared[0]
                     if shared[1] > 0 and not sigterm.raised:
                         sigterm.raised = signal.SIGTERM
-                step, position = step + 1, position + 1
-                epoch_loss_sum += loss.detach()
-                epoch_batches += 1
-                images_seen += len(idx)
-                progress.step(position, loss.item)
-                if (not cuda or position % 20 == 0 or position == steps) and not math.isfinite(loss.item()):
+                s.step, s.position = s.step + 1, s.position + 1
+                s.epoch_loss_sum += loss.detach()
+                s.epoch_batches += 1
+                s.images_seen += len(idx)
+                progress.step(s.position, loss.item)
+                if (not cuda or s.position % 20 == 0 or s.position == steps) and not math.isfinite(loss.item()):
                     stop_reason = "diverged"
                     break
-                if near_target() and position < steps:
-                    stop_reason = fine_eval()
+                near = fine_within is not None and s.step % t.fine_eval_every_steps == 0 and last_train is not None
+                if near and target_reached(t, *last_train, within=fine_within) and s.position < steps:
+                    fine = evaluator.train_only(s, steps)  # time to fit at step resolution
+                    record(fine)
+                    last_train = fine["train/loss"], fine["train/acc"]
+                    stop_reason = target_reached(t, *last_train)
                     if stop_reason is not None:
                         break  # (a signal at this step is handled after the epoch: the run is done)
-                if sigterm.raised or step == t.interrupt_at_step:
-                    train_time += time.perf_counter() - tick
+                if sigterm.raised or s.step == t.interrupt_at_step:
+                    s.train_time += time.perf_counter() - tick
                     progress.end_epoch()
-                    save_checkpoint()
-                    log.warning(
-                        "interrupted at step %d; checkpoint in %s: re-run the same command "
-                        "with hydra.run.dir=%s to resume",
-                        step,
-                        run_dir,
-                        run_dir,
-                    )
-                    summary = finish(
-                        "interrupted",
-                        {signal.SIGUSR2: "preempted", signal.SIGINT: "sigint"}.get(sigterm.raised, "sigterm"),
-                    )
+                    rundir.save_checkpoint(run_dir, s.to_checkpoint())
+                    log.warning("interrupted at step %d; checkpoint in %s: re-run the same command with "
+                                "hydra.run.dir=%s to resume", s.step, run_dir, run_dir)  # fmt: skip
+                    reason = {signal.SIGUSR2: "preempted", signal.SIGINT: "sigint"}.get(sigterm.raised, "sigterm")
+                    summary = finish("interrupted", reason, batch_size)
                     sigterm.chain()
                     return summary
-                over_time = t.time_budget_s and elapsed + time.perf_counter() - started >= t.time_budget_s
-                if (t.max_steps and step >= t.max_steps) or over_time:
-                    stop_reason = "max_steps" if t.max_steps and step >= t.max_steps else "time_budget"
+                over_time = t.time_budget_s and s.wall() >= t.time_budget_s
+                if (t.max_steps and s.step >= t.max_steps) or over_time:
+                    stop_reason = "max_steps" if t.max_steps and s.step >= t.max_steps else "time_budget"
                     break
-            train_time += time.perf_counter() - tick
+            s.train_time += time.perf_counter() - tick
             progress.end_epoch()
             if stop_reason == "diverged":
-                log.warning("non-finite loss at step %d: run diverged", step)
-                return finish("diverged", "diverged")
-            if position >= steps:
-                epoch, position, perm = epoch + 1, 0, None
-            if stop_reason is not None or epoch % t.eval_every_epochs == 0 or epoch >= t.max_epochs:
-                run_eval()
+                log.warning("non-finite loss at step %d: run diverged", s.step)
+                return finish("diverged", "diverged", batch_size)
+            if s.position >= steps:
+                s.epoch, s.position, s.perm = s.epoch + 1, 0, None
+            if stop_reason is not None or s.epoch % t.eval_every_epochs == 0 or s.epoch >= t.max_epochs:
+                run_eval(lr, batch_size)
                 stop_reason = target_reached(t, last_eval["train/loss"], last_eval["train/acc"]) or stop_reason
-            if stop_reason is not None or epoch % t.checkpoint_every_epochs == 0:
-                save_checkpoint()
-        if not last_eval or last_eval["step"] != step:  # e.g. resumed a run that had already stopped
-            run_eval()
-            save_checkpoint()
+            if stop_reason is not None or s.epoch % t.checkpoint_every_epochs == 0:
+                rundir.save_checkpoint(run_dir, s.to_checkpoint())
+        if not last_eval or last_eval["step"] != s.step:  # e.g. resumed a run that had already stopped
+            run_eval(lr, batch_size)
+            rundir.save_checkpoint(run_dir, s.to_checkpoint())
         if "end" in c.at and "hessian/top_eig" not in last_eval:
             end_probe = probes.hessian_probe(model, *sample, c)
             last_eval.update(end_probe)
-            rundir.append_metrics(run_dir, probes.finite({"step": step, **end_probe}))
-            tracker.log(end_probe, step=step)
+            rundir.append_metrics(run_dir, probes.finite({"step": s.step, **end_probe}))
+            tracker.log(end_probe, step=s.step)
     log.info("finished (%s): train acc %.4f, test acc %.4f", stop_reason, last_eval["train/acc"], last_eval["test/acc"])
-    return finish("completed", stop_reason)
+    return finish("completed", stop_reason, batch_size)

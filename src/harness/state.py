@@ -1,0 +1,65 @@
+"""The training state: what decides the next step (checkpointed, so a resumed run continues
+bit for bit) and this process's timers (not checkpointed)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+# the checkpoint's plain fields besides model, optimizer, generator and elapsed_s
+COUNTERS = ("epoch", "step", "position", "perm", "epoch_loss_sum", "epoch_batches")
+
+
+@dataclass
+class TrainState:
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator  # batch order and augmentation
+    epoch: int = 0  # epochs completed
+    step: int = 0  # updates completed
+    position: int = 0  # batches of the current epoch completed
+    perm: torch.Tensor | None = None  # the current epoch's order (None: draw it at the epoch's start)
+    epoch_loss_sum: torch.Tensor | None = None  # train-mode losses of the current epoch, summed
+    epoch_batches: int = 0
+    elapsed: float = 0.0  # wall seconds of earlier attempts of this run
+    # this process only
+    started: float = field(default_factory=time.perf_counter)
+    images_seen: int = 0
+    train_time: float = 0.0
+    eval_time: float = 0.0
+
+    def wall(self) -> float:
+        """Wall seconds of the whole run so far, earlier attempts included."""
+        return self.elapsed + time.perf_counter() - self.started
+
+    def epochs(self, steps_per_epoch: int) -> float:
+        """Epochs done, fractional mid-epoch."""
+        return self.epoch + self.position / steps_per_epoch
+
+    def new_epoch(self, n_train: int) -> None:
+        """Draw the epoch's order (from the run's generator) and reset the epoch's loss."""
+        device = self.generator.device
+        self.perm = torch.randperm(n_train, device=device, generator=self.generator)
+        self.epoch_loss_sum, self.epoch_batches = torch.zeros((), device=device), 0
+
+    def epoch_loss(self) -> float | None:
+        return self.epoch_loss_sum.item() / self.epoch_batches if self.epoch_batches else None
+
+    def to_checkpoint(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            **{k: getattr(self, k) for k in COUNTERS},
+            "elapsed_s": self.wall(),
+        }
+
+    def restore(self, checkpoint: dict) -> None:
+        self.model.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.generator.set_state(checkpoint["generator"].cpu())
+        for k in COUNTERS:
+            setattr(self, k, checkpoint.get(k))
+        self.elapsed = checkpoint["elapsed_s"]
