@@ -226,7 +226,7 @@ def limit_throughput(cfg, device, warmup: int = 3) -> float:
     x = torch.randn(cfg.trainer.batch_size, *shape, device=d)
     y = torch.randint(0, 10, (cfg.trainer.batch_size,), device=d)
     cuda = d.type == "cuda"
-    if cuda and cfg.trainer.channels_last:  # as the trainer does on CUDA
+    if cfg.trainer.channels_last and models.has_conv(model):  # as the trainer does
         model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     forward = torch.compile(model) if cfg.trainer.compile else model
     for step in range(cfg.trainer.max_steps + warmup):

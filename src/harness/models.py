@@ -225,5 +225,10 @@ def build(cfg, input_shape: tuple[int, int, int]) -> nn.Module:
     return model
 
 
+def has_conv(model: nn.Module) -> bool:
+    """A CNN (channels_last pays off for it; an MLP would only copy its input)."""
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
 def num_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
