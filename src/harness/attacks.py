@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .models import eval_mode
+
 
 def _input_grad(model, normalize, x, y):
     x = x.detach().requires_grad_(True)
@@ -80,26 +82,24 @@ def robust_accuracy(
     start): the accuracy under the strongest of them. A restart attacks only the images that
     survived the ones before (the others are already counted wrong), which makes 5 restarts cost
     little more than one where the first already fools most images."""
-    was = model.training
-    model.eval()
-    correct = 0
-    for i in range(0, len(y), batch_size):
-        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
-        ok = torch.ones_like(yb, dtype=torch.bool)
-        for _ in range(restarts if attack == "pgd" else 1):
-            live = ok.nonzero().squeeze(1)
-            if len(live) == 0:
-                break
-            xl, yl = xb[live], yb[live]
-            if attack == "fgsm":
-                xa = fgsm(model, normalize, xl, yl, eps)
-            elif attack == "pgd":
-                xa = pgd(model, normalize, xl, yl, eps, generator=generator, **pgd_kwargs)
-            elif attack == "noise":
-                xa = random_sign_noise(xl, eps, generator)
-            else:
-                xa = xl
-            ok[live] = predict(model, normalize, xa)[0] == yl
-        correct += int(ok.sum())
-    model.train(was)
+    with eval_mode(model):
+        correct = 0
+        for i in range(0, len(y), batch_size):
+            xb, yb = x[i : i + batch_size], y[i : i + batch_size]
+            ok = torch.ones_like(yb, dtype=torch.bool)
+            for _ in range(restarts if attack == "pgd" else 1):
+                live = ok.nonzero().squeeze(1)
+                if len(live) == 0:
+                    break
+                xl, yl = xb[live], yb[live]
+                if attack == "fgsm":
+                    xa = fgsm(model, normalize, xl, yl, eps)
+                elif attack == "pgd":
+                    xa = pgd(model, normalize, xl, yl, eps, generator=generator, **pgd_kwargs)
+                elif attack == "noise":
+                    xa = random_sign_noise(xl, eps, generator)
+                else:
+                    xa = xl
+                ok[live] = predict(model, normalize, xa)[0] == yl
+            correct += int(ok.sum())
     return correct / len(y)

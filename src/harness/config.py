@@ -14,34 +14,26 @@ import re
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from .names import (  # the allowed values have one owner: names.py
+    ACTIVATIONS,
+    ATTACKS,
+    BN_MODES,
+    DATASETS,
+    DEVICES,
+    INITS,
+    INPUT_RANDOMIZATIONS,
+    LOGGER_MODES,
+    LOGGERS,
+    LR_SCHEDULES,
+    MODELS,
+    PREPROCESS,
+    PROBE_TIMES,
+    PROGRESS,
+    REPARAMETERIZATIONS,
+    TRACE_ESTIMATORS,
+)
 from .schedules import batch_size_keeping_noise_scale
 from .schema import Config, keys_of_type
-
-MODELS = (
-    "mlp_1x512",
-    "mlp_3x512",
-    "inception_small",
-    "inception_no_bn",
-    "alexnet_small",
-    "resnet18",
-    "wrn16_4",
-    "mlp_deep",
-)
-ACTIVATIONS = ("relu", "tanh", "sigmoid")
-DATASETS = ("cifar10", "synthetic")
-PREPROCESS = ("zhang", "standard")
-INPUT_RANDOMIZATIONS = ("none", "shuffled_pixels", "random_pixels", "gaussian")
-INITS = ("default", "kaiming_normal", "kaiming_uniform", "xavier_normal", "xavier_uniform", "orthogonal", "scaled")
-LR_SCHEDULES = ("constant", "step", "exponential", "cosine")
-DEVICES = ("auto", "cpu", "cuda")
-PROGRESS = ("auto", "bar", "log", "none")
-LOGGERS = ("wandb", "none")
-LOGGER_MODES = ("online", "offline", "disabled")
-PROBE_TIMES = ("init", "end")
-TRACE_ESTIMATORS = ("hutchinson", "hutchpp", "gauss_newton", "none")
-BN_MODES = ("eval", "train")
-REPARAMETERIZATIONS = ("two_layer", "multi_layer")
-ATTACKS = ("fgsm", "pgd", "pgd_strong", "noise")
 
 
 class ConfigError(ValueError):

@@ -3,6 +3,7 @@ ResNet-18 and WRN-16-4. `build(cfg, input_shape)` is the only entry point the tr
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -201,28 +202,37 @@ def initialize(model: nn.Module, scheme: str, gain: float) -> None:
             m.weight.mul_(gain)
 
 
+# model.name -> builder(cfg, (C, H, W)); the names are names.MODELS (tests/test_names.py holds them equal)
+BUILDERS = {
+    "mlp_1x512": lambda cfg, chw: mlp(math.prod(chw), 512, 1),
+    "mlp_3x512": lambda cfg, chw: mlp(math.prod(chw), 512, 3),
+    "inception_small": lambda cfg, chw: small_inception(batch_norm=True),
+    "inception_no_bn": lambda cfg, chw: small_inception(batch_norm=False),
+    "alexnet_small": lambda cfg, chw: small_alexnet(chw[1]),
+    "resnet18": lambda cfg, chw: resnet18(),
+    "wrn16_4": lambda cfg, chw: wide_resnet(16, 4),
+    "mlp_deep": lambda cfg, chw: deep_mlp(math.prod(chw), cfg.width, cfg.depth, cfg.activation, cfg.batch_norm),
+}
+
+
 def build(cfg, input_shape: tuple[int, int, int]) -> nn.Module:
     """cfg: the `model` config group. input_shape: (C, H, W) after preprocessing."""
-    c, h, w = input_shape
-    name = cfg.name
-    if name == "mlp_1x512":
-        model = mlp(c * h * w, 512, 1)
-    elif name == "mlp_3x512":
-        model = mlp(c * h * w, 512, 3)
-    elif name in ("inception_small", "inception_no_bn"):
-        model = small_inception(batch_norm=name == "inception_small")
-    elif name == "alexnet_small":
-        model = small_alexnet(h)
-    elif name == "resnet18":
-        model = resnet18()
-    elif name == "wrn16_4":
-        model = wide_resnet(16, 4)
-    elif name == "mlp_deep":
-        model = deep_mlp(c * h * w, cfg.width, cfg.depth, cfg.activation, cfg.batch_norm)
-    else:
-        raise ValueError(f"unknown model.name={name!r}")
+    if cfg.name not in BUILDERS:
+        raise ValueError(f"unknown model.name={cfg.name!r}")
+    model = BUILDERS[cfg.name](cfg, input_shape)
     initialize(model, cfg.init, cfg.init_gain)
     return model
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module):
+    """Eval mode (BatchNorm running statistics) inside the block; afterwards the mode it had."""
+    was = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was)
 
 
 def has_conv(model: nn.Module) -> bool:

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 
 from . import attacks, curvature, reparameterize
+from .models import eval_mode
+from .names import M, S
 
 log = logging.getLogger("harness")
 
@@ -34,29 +36,30 @@ def hessian_probe(model, x, y, cfg) -> dict:
     optionally the most negative eigenvalue and Keskar's eps-sharpness. Keys hessian/*."""
     risk = curvature.EmpiricalRisk(model, curvature.make_batches(x, y, cfg.chunk_size), cfg.bn_mode, cfg.hvp)
     t0 = time.perf_counter()
-    out = {"hessian/loss": risk.loss()}
+    h = M.hessian
+    out = {h("loss"): risk.loss()}
     top = curvature.top_eigenvalues(risk, k=cfg.top_k, tol=cfg.tol, seed=cfg.seed, solver=cfg.solver)
-    out["hessian/top_eig"] = top["eigenvalues"][0]
+    out[h("top_eig")] = top["eigenvalues"][0]
     for i, value in enumerate(top["eigenvalues"][1:], start=2):
-        out[f"hessian/eig_{i}"] = value
+        out[h(f"eig_{i}")] = value
     if cfg.negative:
-        out["hessian/min_eig"] = curvature.top_eigenvalues(
+        out[h("min_eig")] = curvature.top_eigenvalues(
             risk, k=1, which="SA", tol=cfg.tol, seed=cfg.seed, solver=cfg.solver
         )["eigenvalues"][0]
     if cfg.trace == "gauss_newton":
         tr = curvature.gauss_newton_trace(risk)
         if not tr["exact_hessian_trace"]:
             log.warning("curvature.trace=gauss_newton: this network is not piecewise linear, so it is tr(G), not tr(H)")
-        out["hessian/trace"], out["hessian/trace_se"] = tr["trace"], tr["se"]
-        out["hessian/trace_se_examples"] = tr["se_examples"]
+        out[h("trace")], out[h("trace_se")] = tr["trace"], tr["se"]
+        out[h("trace_se_examples")] = tr["se_examples"]
     elif cfg.trace != "none":
         estimate = curvature.hutchinson_trace if cfg.trace == "hutchinson" else curvature.hutchpp_trace
         tr = estimate(risk, cfg.trace_hvps, seed=cfg.seed)
-        out["hessian/trace"], out["hessian/trace_se"] = tr["trace"], tr["se"]
+        out[h("trace")], out[h("trace_se")] = tr["trace"], tr["se"]
     if cfg.eps_sharpness:
-        out["hessian/eps_sharpness"] = curvature.eps_sharpness(risk, cfg.eps_sharpness)["sharpness"]
-    out["hessian/hvps"] = risk.hvps
-    out["hessian/seconds"] = time.perf_counter() - t0
+        out[h("eps_sharpness")] = curvature.eps_sharpness(risk, cfg.eps_sharpness)["sharpness"]
+    out[h("hvps")] = risk.hvps
+    out[h("seconds")] = time.perf_counter() - t0
     return out
 
 
@@ -72,8 +75,8 @@ def gradient_norms(model) -> dict:
     out = {}
     for i, m in enumerate(layers(model), start=1):
         if m.weight.grad is not None:
-            out[f"grad_norm/L{i:02d}"] = float(m.weight.grad.norm())
-        out[f"weight_norm/L{i:02d}"] = float(m.weight.norm())
+            out[M.grad_norm(i)] = float(m.weight.grad.norm())
+        out[M.weight_norm(i)] = float(m.weight.norm())
     return out
 
 
@@ -107,10 +110,8 @@ def prescreen_inits(build, x, y, k: int, seed: int, bn_mode: str = "eval") -> tu
 
 @torch.no_grad()
 def _logits(model, x, batch_size=1000):
-    was = model.training
-    model.eval()
-    out = torch.cat([model(x[i : i + batch_size]).float() for i in range(0, len(x), batch_size)])
-    model.train(was)
+    with eval_mode(model):
+        out = torch.cat([model(x[i : i + batch_size]).float() for i in range(0, len(x), batch_size)])
     return out
 
 
@@ -133,7 +134,7 @@ def reparameterization_rows(model, x, y, test_x, test_y, cfg) -> list[dict]:
                     "max_abs_output_change": float((logits - base).abs().max()),
                     "max_rel_output_change": float((logits - base).abs().max() / base.abs().max()),
                     "test_acc": float((logits.argmax(1) == test_y).float().mean()),
-                    **{k.replace("hessian/", ""): v for k, v in probe.items()},
+                    **{k.removeprefix(M.hessian("")): v for k, v in probe.items()},
                 }
             )
     return rows
@@ -176,15 +177,13 @@ def adversarial_rows(model, pixels, normalize, test_x, test_y, cfg) -> tuple[lis
                 **kwargs,
             )
             rows.append({"attack": attack, "eps_255": k, "eps": k / 255, "accuracy": acc, "images": len(y), **extra})
-    was = model.training
-    model.eval()
-    pred, conf = attacks.predict(model, normalize, x)
-    i = int((pred == y).nonzero()[0]) if (pred == y).any() else 0
-    x0, y0 = x[i : i + 1], y[i : i + 1]
-    eps = max(cfg.eps_255) / 255
-    adv = attacks.fgsm(model, normalize, x0, y0, eps)
-    adv_pred, adv_conf = attacks.predict(model, normalize, adv)
-    model.train(was)
+    with eval_mode(model):
+        pred, conf = attacks.predict(model, normalize, x)
+        i = int((pred == y).nonzero()[0]) if (pred == y).any() else 0
+        x0, y0 = x[i : i + 1], y[i : i + 1]
+        eps = max(cfg.eps_255) / 255
+        adv = attacks.fgsm(model, normalize, x0, y0, eps)
+        adv_pred, adv_conf = attacks.predict(model, normalize, adv)
     example = {
         "clean": x0[0].cpu().numpy(),
         "adversarial": adv[0].cpu().numpy(),
@@ -208,16 +207,16 @@ def end_of_run(cfg, model, sample, data, transform, to_input, run_dir) -> dict:
     if cfg.curvature.alphas:
         rows = reparameterization_rows(model, *sample, to_input(data.test_x, False), data.test_y, cfg.curvature)
         rundir.write_json(run_dir / "reparameterization.json", [finite(r) for r in rows])
-        out["reparameterization"] = "reparameterization.json"
+        out[S.REPARAMETERIZATION] = "reparameterization.json"
     a = cfg.adversarial
     if a.eps_255:
         split = (data.test_x, data.test_y) if a.split == "test" else (data.train_x, data.train_y)
         rows, example = adversarial_rows(model, transform.pixels, transform.normalize, *split, a)
         rundir.write_json(run_dir / "adversarial.json", rows)
         rundir.atomic_write(run_dir / "adversarial_example.npz", lambda f: np.savez_compressed(f, **example))
-        out.update({f"adv_{r['attack']}_acc_eps{r['eps_255']:g}": r["accuracy"] for r in rows if r["eps_255"]})
-        out["adv_clean_acc"] = rows[0]["accuracy"]
-        out["adversarial"] = "adversarial.json"
+        out.update({S.adv_acc(r["attack"], r["eps_255"]): r["accuracy"] for r in rows if r["eps_255"]})
+        out[S.ADV_CLEAN] = rows[0]["accuracy"]
+        out[S.ADVERSARIAL] = "adversarial.json"
     return out
 
 

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from . import data as data_mod
 from . import distributed, models, probes, rundir, schedules
+from .names import M, S, summary_key
 from .progress import Progress
 from .state import TrainState
 from .transforms import BatchTransform, input_shape
@@ -52,17 +53,15 @@ def evaluate(model, x_uint8, y, transform, batch_size: int, autocast, per_exampl
     with per_example, also the bool tensor of which examples were classified correctly."""
     if len(y) == 0:
         return (float("nan"), float("nan")) + ((torch.zeros(0, dtype=torch.bool),) if per_example else ())
-    was_training = model.training
-    model.eval()
-    loss_sum = torch.zeros((), device=y.device)
-    hits = []
-    for i in range(0, len(y), batch_size):
-        x = transform(x_uint8[i : i + batch_size], train=False)
-        with autocast():
-            out = model(x).float()
-        loss_sum += F.cross_entropy(out, y[i : i + batch_size], reduction="sum")
-        hits.append(out.argmax(1) == y[i : i + batch_size])
-    model.train(was_training)
+    with models.eval_mode(model):
+        loss_sum = torch.zeros((), device=y.device)
+        hits = []
+        for i in range(0, len(y), batch_size):
+            x = transform(x_uint8[i : i + batch_size], train=False)
+            with autocast():
+                out = model(x).float()
+            loss_sum += F.cross_entropy(out, y[i : i + batch_size], reduction="sum")
+            hits.append(out.argmax(1) == y[i : i + batch_size])
     hits = torch.cat(hits)
     result = (loss_sum.item() / len(y), hits.sum().item() / len(y))
     return result + (hits.cpu(),) if per_example else result
@@ -182,13 +181,13 @@ class Evaluator:
         for split, (x, y) in splits.items():
             per_example = t.save_predictions and split != "train"
             loss, acc, *hits = self._split(x, y, per_example)
-            record[f"{split}/loss"], record[f"{split}/acc"] = loss, acc
+            record[M.loss(split)], record[M.acc(split)] = loss, acc
             if per_example:
                 self.final_hits[split] = hits[0]
-        record["gen_gap/loss"] = record["test/loss"] - record["train/loss"]
-        record["gen_gap/err"] = record["train/acc"] - record["test/acc"]  # test error - train error
+        record[M.GAP_LOSS] = record[M.TEST_LOSS] - record[M.TRAIN_LOSS]
+        record[M.GAP_ERR] = record[M.TRAIN_ACC] - record[M.TEST_ACC]  # test error - train error
         if state.epoch_batches:
-            record["train/epoch_loss"] = state.epoch_loss()
+            record[M.EPOCH_LOSS] = state.epoch_loss()
         state.eval_time += time.perf_counter() - started
         return record
 
@@ -199,8 +198,8 @@ class Evaluator:
         return {
             "step": state.step,
             "epoch": state.epochs(steps_per_epoch),
-            "train/loss": loss,
-            "train/acc": acc,
+            M.TRAIN_LOSS: loss,
+            M.TRAIN_ACC: acc,
             "fine_eval": True,
         }
 
@@ -236,13 +235,13 @@ def _init_probe(cfg, model, sample, run_dir: Path, tracker, resumed: bool) -> di
         rundir.append_metrics(run_dir, probes.finite(probe))
     if "init" in cfg.curvature.at and not probe and not resumed:
         log.info("Hessian probe at init on %d images ...", len(sample[1]))
-        probe = {f"init/{k}": v for k, v in probes.hessian_probe(model, *sample, cfg.curvature).items()}
+        probe = {M.at_init(k): v for k, v in probes.hessian_probe(model, *sample, cfg.curvature).items()}
         probe["step"] = 0
         rundir.write_json(run_dir / "probe_init.json", probes.finite(probe))
         rundir.append_metrics(run_dir, probes.finite(probe))
         tracker.log(probe, step=0)
-        log.info("at init: top eigenvalue %.4g, trace %.4g", probe["init/hessian/top_eig"],
-                 probe.get("init/hessian/trace", float("nan")))  # fmt: skip
+        log.info("at init: top eigenvalue %.4g, trace %.4g", probe[M.at_init(M.hessian("top_eig"))],
+                 probe.get(M.at_init(M.hessian("trace")), float("nan")))  # fmt: skip
     return probe
 
 
@@ -316,7 +315,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     init_probe = _init_probe(cfg, model, sample, run_dir, tracker, resumed=checkpoint is not None)
     evaluator = Evaluator(cfg, forward, data, to_input, autocast, n_train)
     # the last full-train-set accuracy an uninterrupted run would have seen: drives fine evaluation
-    last_train = next(((m["train/loss"], m["train/acc"]) for m in reversed(history) if "train/acc" in m), None)
+    last_train = next(((m[M.TRAIN_LOSS], m[M.TRAIN_ACC]) for m in reversed(history) if M.TRAIN_ACC in m), None)
     has_target = t.target_train_acc is not None or t.target_train_loss is not None
     fine_within = t.fine_eval_within if has_target else None  # read once, not per step
     grad_every = t.grad_norms_every_steps  # None: off (one comparison per step)
@@ -340,15 +339,15 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         last_eval["wall_time_s"] = s.wall()
         record(last_eval)
         progress.evaluated(last_eval)
-        last_train = last_eval["train/loss"], last_eval["train/acc"]
+        last_train = last_eval[M.TRAIN_LOSS], last_eval[M.TRAIN_ACC]
 
     def finish(status, stop_reason, batch_size):
-        summary = {k.replace("/", "_"): v for k, v in {**init_probe, **last_eval}.items() if k != "step"}
-        summary.update({f"prescreen_{k}": v for k, v in prescreen.get("summary", {}).items()})
+        summary = {summary_key(k): v for k, v in {**init_probe, **last_eval}.items() if k != "step"}
+        summary.update({S.prescreen(k): v for k, v in prescreen.get("summary", {}).items()})
         if status == "completed":
             summary.update(probes.end_of_run(cfg, model, sample, data, transform, to_input, run_dir))
             if t.save_predictions:
-                summary["predictions"] = evaluator.save_predictions(run_dir)
+                summary[S.PREDICTIONS] = evaluator.save_predictions(run_dir)
         summary.update(
             {
                 "status": status,
@@ -423,7 +422,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                 if near and target_reached(t, *last_train, within=fine_within) and s.position < steps:
                     fine = evaluator.train_only(s, steps)  # time to fit at step resolution
                     record(fine)
-                    last_train = fine["train/loss"], fine["train/acc"]
+                    last_train = fine[M.TRAIN_LOSS], fine[M.TRAIN_ACC]
                     stop_reason = target_reached(t, *last_train)
                     if stop_reason is not None:
                         break  # (a signal at this step is handled after the epoch: the run is done)
@@ -450,16 +449,16 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                 s.epoch, s.position, s.perm = s.epoch + 1, 0, None
             if stop_reason is not None or s.epoch % t.eval_every_epochs == 0 or s.epoch >= t.max_epochs:
                 run_eval(lr, batch_size)
-                stop_reason = target_reached(t, last_eval["train/loss"], last_eval["train/acc"]) or stop_reason
+                stop_reason = target_reached(t, last_eval[M.TRAIN_LOSS], last_eval[M.TRAIN_ACC]) or stop_reason
             if stop_reason is not None or s.epoch % t.checkpoint_every_epochs == 0:
                 rundir.save_checkpoint(run_dir, s.to_checkpoint())
         if not last_eval or last_eval["step"] != s.step:  # e.g. resumed a run that had already stopped
             run_eval(lr, batch_size)
             rundir.save_checkpoint(run_dir, s.to_checkpoint())
-        if "end" in c.at and "hessian/top_eig" not in last_eval:
+        if "end" in c.at and M.hessian("top_eig") not in last_eval:
             end_probe = probes.hessian_probe(model, *sample, c)
             last_eval.update(end_probe)
             rundir.append_metrics(run_dir, probes.finite({"step": s.step, **end_probe}))
             tracker.log(end_probe, step=s.step)
-    log.info("finished (%s): train acc %.4f, test acc %.4f", stop_reason, last_eval["train/acc"], last_eval["test/acc"])
+    log.info("finished (%s): train acc %.4f, test acc %.4f", stop_reason, last_eval[M.TRAIN_ACC], last_eval[M.TEST_ACC])
     return finish("completed", stop_reason, batch_size)

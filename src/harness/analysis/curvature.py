@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.ticker import NullFormatter
 
 from .. import stats
+from ..names import S
 from .common import mean_std, plt, save_figure, verdict_row
 
 MEASURES = ("top_eig", "trace", "init_risk")  # at init, columns of the init_curvature table
@@ -16,7 +17,7 @@ GAPS = ("gap_loss", "gap_err")  # test - train loss; test - train error (summary
 
 def init_curvature(runs, out):
     done = [r for r in runs if r.summary.get("status") == "completed"]
-    k_runs = [r for r in done if "gap_vs_m" not in r.config["tags"] and "init_hessian_top_eig" in r.summary]
+    k_runs = [r for r in done if "gap_vs_m" not in r.config["tags"] and S.INIT_TOP_EIG in r.summary]
     m_runs = [r for r in done if "gap_vs_m" in r.config["tags"]]
     tables, figures = {}, []
     rows, gain = [], None
@@ -26,17 +27,17 @@ def init_curvature(runs, out):
                 "run": r.label,
                 "init_gain": r.config["model"]["init_gain"],
                 "seed": r.config["seed"],
-                "top_eig": r.summary["init_hessian_top_eig"],
-                "trace": r.summary.get("init_hessian_trace"),
-                "trace_se": r.summary.get("init_hessian_trace_se"),
-                "trace_se_examples": r.summary.get("init_hessian_trace_se_examples"),
-                "init_risk": r.summary["init_hessian_loss"],
+                "top_eig": r.summary[S.INIT_TOP_EIG],
+                "trace": r.summary.get(S.INIT_TRACE),
+                "trace_se": r.summary.get(S.INIT_TRACE_SE),
+                "trace_se_examples": r.summary.get(S.INIT_TRACE_SE_EXAMPLES),
+                "init_risk": r.summary[S.INIT_RISK],
                 "train_loss": r.summary["train_loss"],
                 "test_loss": r.summary["test_loss"],
-                "gap_loss": r.summary["gen_gap_loss"],
+                "gap_loss": r.summary[S.GAP_LOSS],
                 "train_err": 1 - r.summary["train_acc"],
                 "test_err": 1 - r.summary["test_acc"],
-                "gap_err": r.summary["gen_gap_err"],
+                "gap_err": r.summary[S.GAP_ERR],
             }
             for r in k_runs
         ]
@@ -218,7 +219,7 @@ def _gap_vs_m_tables(m_runs):
     for m in sorted(by_m):
         ss = by_m[m]
         row = {"m": m, "runs": len(ss)}
-        for key, field in (("gap_loss", "gen_gap_loss"), ("gap_err", "gen_gap_err")):
+        for key, field in (("gap_loss", S.GAP_LOSS), ("gap_err", S.GAP_ERR)):
             c = stats.mean_ci([s[field] for s in ss])
             row.update(
                 {key: c["mean"], f"{key}_sd": c["sd"], f"{key}_ci95_low": c["low"], f"{key}_ci95_high": c["high"]}
@@ -382,9 +383,9 @@ def sharp_minima(runs, out):
                 "train_loss": r.summary.get("train_loss"),
                 "train_acc": r.summary["train_acc"],
                 "test_acc": r.summary["test_acc"],
-                "top_eig": r.summary.get("hessian_top_eig"),
-                "trace": r.summary.get("hessian_trace"),
-                "eps_sharpness": r.summary.get("hessian_eps_sharpness"),
+                "top_eig": r.summary.get(S.TOP_EIG),
+                "trace": r.summary.get(S.TRACE),
+                "eps_sharpness": r.summary.get(S.EPS_SHARPNESS),
             }
             for r in keskar
         ]

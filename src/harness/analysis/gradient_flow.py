@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..names import M
 from .common import plt, save_figure, verdict_row
 
 SPAN = 100.0  # "vanish or explode": the gradient norm differs by >= 100x between hidden layers (our threshold)
@@ -17,7 +18,7 @@ PAPER = "exploding / vanishing gradients (numerical instability) are part of the
 
 def _norms(record, depth):
     """Weight-gradient norms of the hidden-to-hidden layers (same shape, L02 .. L<depth>)."""
-    return [record.get(f"grad_norm/L{i:02d}") for i in range(2, depth + 1)]
+    return [record.get(M.grad_norm(i)) for i in range(2, depth + 1)]
 
 
 def _span(norms):
@@ -31,7 +32,7 @@ def gradient_flow(runs, out):
     rows, profiles = [], {}
     for r in (r for r in runs if r.summary.get("status") in ("completed", "diverged")):
         m, depth = r.config["model"], r.config["model"]["depth"]
-        grads = [x for x in r.metrics if "grad_norm/L01" in x]
+        grads = [x for x in r.metrics if M.grad_norm(1) in x]
         if not grads:
             continue
         first, last = grads[0], grads[-1]
@@ -44,14 +45,14 @@ def gradient_flow(runs, out):
                 "init": key[2],
                 "span_at_init": _span(_norms(first, depth)),
                 "span_at_end": _span(_norms(last, depth)),
-                "first_layer_grad_at_init": first["grad_norm/L01"],
-                "last_layer_grad_at_init": first[f"grad_norm/L{depth + 1:02d}"],
+                "first_layer_grad_at_init": first[M.grad_norm(1)],
+                "last_layer_grad_at_init": first[M.grad_norm(depth + 1)],
                 "train_acc": r.summary.get("train_acc"),
                 "test_acc": r.summary.get("test_acc"),
                 "trained": bool((r.summary.get("train_acc") or 0) >= FAILS),
             }
         )
-        profiles[(depth, *key)] = [first.get(f"grad_norm/L{i:02d}") for i in range(1, depth + 2)]
+        profiles[(depth, *key)] = [first.get(M.grad_norm(i)) for i in range(1, depth + 2)]
     rows.sort(key=lambda x: (x["activation"], x["batch_norm"], x["init"], x["depth"]))
     figures = [_figure(profiles, out)] if profiles else []
     tables = {"gradient_flow": rows, "verdicts": [_verdict(rows, figures[0].name if figures else "")]}

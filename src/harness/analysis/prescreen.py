@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import stats
+from ..names import S
 from .common import plt, save_figure, verdict_row
 
 MIN_PAIRS = 10
@@ -25,15 +26,15 @@ def prescreen(runs, out):
     rows = [
         {
             "seed": seed,
-            "candidates": s.summary.get("prescreen_candidates"),
-            "own_trace": s.summary.get("prescreen_own_trace"),
-            "chosen_trace": s.summary.get("prescreen_chosen_trace"),
+            "candidates": s.summary.get(S.PRESCREEN_CANDIDATES),
+            "own_trace": s.summary.get(S.PRESCREEN_OWN_TRACE),
+            "chosen_trace": s.summary.get(S.PRESCREEN_CHOSEN_TRACE),
             **{f"{k}_{tag}": x.summary[k] for tag, x in (("plain", p), ("screened", s)) for k in KEYS},
         }
         for seed, p, s in pairs
     ]
     diffs = []
-    for key, label in (("test_acc", "test accuracy"), ("gen_gap_loss", "gap (loss)"), ("gen_gap_err", "gap (error)")):
+    for key, label in ((S.TEST_ACC, "test accuracy"), (S.GAP_LOSS, "gap (loss)"), (S.GAP_ERR, "gap (error)")):
         a, b = [r[f"{key}_screened"] for r in rows], [r[f"{key}_plain"] for r in rows]
         d = stats.mean_ci(np.subtract(a, b)) if rows else {"mean": np.nan, "low": np.nan, "high": np.nan, "n": 0}
         diffs.append(
@@ -51,7 +52,7 @@ def prescreen(runs, out):
     return tables, figures
 
 
-KEYS = ("test_acc", "train_acc", "gen_gap_loss", "gen_gap_err")
+KEYS = (S.TEST_ACC, S.TRAIN_ACC, S.GAP_LOSS, S.GAP_ERR)
 
 
 def _verdict(diffs, pairs, figure):
@@ -84,7 +85,7 @@ def _verdict(diffs, pairs, figure):
 
 def _figure(rows, out):
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    for ax, key, label in ((axes[0], "test_acc", "test accuracy"), (axes[1], "gen_gap_loss", "gap (loss)")):
+    for ax, key, label in ((axes[0], S.TEST_ACC, "test accuracy"), (axes[1], S.GAP_LOSS, "gap (loss)")):
         plain, screened = [r[f"{key}_plain"] for r in rows], [r[f"{key}_screened"] for r in rows]
         ax.scatter(plain, screened, s=14)
         lo, hi = min(plain + screened), max(plain + screened)

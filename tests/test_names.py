@@ -1,0 +1,57 @@
+"""Names have one owner (harness/names.py): the allowed values match what the code builds, and every
+summary name the analyses read is what a run writes."""
+
+from pathlib import Path
+
+import yaml
+
+from harness import models, names
+from harness.app import run
+from harness.names import S
+
+CONFIGS = Path(__file__).resolve().parent.parent / "src" / "harness" / "configs"
+
+
+def test_model_names_are_one_set_in_the_yaml_files_names_and_the_builders():
+    in_yaml = {yaml.safe_load(p.read_text())["name"] for p in (CONFIGS / "model").glob("*.yaml")}
+    assert in_yaml == set(names.MODELS) == set(models.BUILDERS)
+    assert set(names.INITS) == set(models.INITS) | {"default", "scaled"}
+
+
+def summary_names():
+    return {v for k, v in vars(S).items() if k.isupper() and isinstance(v, str)}
+
+
+def test_every_summary_name_the_analyses_read_is_written_by_a_run(make_cfg, tmp_path):
+    s = run(
+        make_cfg(
+            "trainer.max_epochs=1",
+            "curvature.at=[init,end]",
+            "curvature.trace=gauss_newton",
+            "curvature.sample_size=16",
+            "curvature.tol=0.1",
+            "curvature.alphas=[2.0]",
+            "curvature.variants=[two_layer]",
+            "adversarial.eps_255=[2]",
+            "adversarial.attacks=[fgsm]",
+            "adversarial.test_size=16",
+            "init.prescreen=2",
+            "trainer.save_predictions=true",
+        ),
+        run_dir=tmp_path,
+    )
+    # eps-sharpness (L-BFGS on every weight) is half a minute on this MLP: checked on a tiny one below
+    assert summary_names() - set(s) == {S.EPS_SHARPNESS}
+    assert s[S.adv_acc("fgsm", 2)] <= s[S.ADV_CLEAN]
+
+
+def test_the_eps_sharpness_probe_writes_the_name_the_analyses_read(make_cfg):
+    import torch
+
+    from harness import probes
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    x, y = torch.randn(10, 3, 2, 2), torch.randint(0, 3, (10,))
+    out = probes.hessian_probe(model, x, y, make_cfg("curvature.eps_sharpness=0.001", "curvature.trace=none").curvature)
+    assert S.EPS_SHARPNESS in {names.summary_key(k) for k in out}
