@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import run_cli, signal_mid_run
+from helpers import run_cli, signal_mid_run
 from wandb_offline import read_run
 
 from harness import rundir

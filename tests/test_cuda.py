@@ -75,7 +75,7 @@ def test_ddp_with_nccl_on_one_gpu(tmp_path):
     import subprocess
     import sys
 
-    from conftest import REPO
+    from helpers import REPO
 
     n = torch.cuda.device_count()
     args = ["scale=smoke", "logger=none", "device=cuda", "trainer.max_epochs=2", f"hydra.run.dir={tmp_path}"]

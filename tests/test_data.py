@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from conftest import real_data_root
+from helpers import real_data_root, requires_cifar
 
 from harness import data
 
@@ -56,9 +56,7 @@ def test_prepared_data_is_uint8_on_the_device(make_cfg):
     assert d.info["train_size"] == 512 - 64 and d.info["val_size"] == 64
 
 
-@pytest.mark.skipif(
-    real_data_root() is None, reason="real CIFAR-10 not found: set HARNESS_DATA to the folder of cifar10.npz"
-)
+@requires_cifar
 def test_real_cifar10_loads_with_the_right_shapes_and_means():
     arrays = data.load_cifar10(real_data_root(), download=False)
     assert arrays.x_train.shape == (50000, 32, 32, 3) and arrays.x_test.shape == (10000, 32, 32, 3)

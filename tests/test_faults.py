@@ -3,7 +3,7 @@ traceback and nothing trained (issue: run dirs and inputs that cannot lie)."""
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from helpers import run_cli
 
 from harness import data
 from harness.data import DataError
@@ -130,7 +130,7 @@ def test_ctrl_c_checkpoints_like_sigterm_and_exits_130(tmp_path):
     import json
     import signal
 
-    from conftest import signal_mid_run
+    from helpers import signal_mid_run
 
     code, err, _ = signal_mid_run(tmp_path, signal.SIGINT, "data.train_size=600", "trainer.max_epochs=40")
     assert code == 130, err[-2000:]

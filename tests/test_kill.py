@@ -8,7 +8,7 @@ import sys
 import time
 
 import pytest
-from conftest import REPO, run_cli
+from helpers import REPO, run_cli
 
 ARGS = [
     "experiment=random_labels",

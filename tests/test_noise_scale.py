@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from test_report import fake_run
+from helpers import fake_run
 
 from harness import report
 from harness.analysis.noise_scale import b_opt_of, optimal_batch_size, refine_optimum, slope_verdict

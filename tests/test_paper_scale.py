@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CONFIG_DIR, REPO
+from helpers import CONFIG_DIR, REPO
 from hydra import initialize_config_dir
 
 from harness import config

@@ -1,53 +1,11 @@
 """Analyses on synthetic sweeps give known answers; the report command is idempotent;
 every experiment config of issue 3 runs at smoke scale and its report is written."""
 
-import json
-from pathlib import Path
-
 import pytest
-from conftest import run_cli
+from helpers import curve, fake_run, run_cli
 
 from harness import report
 from harness.analysis.common import steps_to_fit
-
-
-def fake_run(path: Path, name: str, summary: dict, metrics: list, **config):
-    """A run dir as the trainer writes it, with only what the analyses read."""
-    path.mkdir(parents=True)
-    cfg = {
-        "name": name,
-        "model": {"name": config.pop("model", "mlp_1x512")},
-        "data": {"corruption_prob": config.pop("p", 0.0), "input_randomization": "none"},
-        "trainer": {"target_train_acc": 0.99},
-        **config,
-    }
-    (path / "config.yaml").write_text(json.dumps(cfg))  # JSON is YAML
-    base = {
-        "status": "completed",
-        "stop_reason": "target_train_acc",
-        "epochs": 1.0,
-        "wall_time_s": 1.0,
-        "data_train_size": 100,
-        "data_val_size": 1000,
-        "data_test_size": 10000,
-        "data_realised_corruption": 0.0,
-    }
-    (path / "summary.json").write_text(json.dumps({**base, **summary}))
-    (path / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in metrics))
-
-
-def curve(fit_step, final_test_acc):
-    """Evaluations every 100 steps; train accuracy reaches 0.99 at fit_step."""
-    return [
-        {
-            "step": s,
-            "epoch": s / 100,
-            "train/acc": 0.99 if s >= fit_step else 0.5,
-            "test/acc": final_test_acc,
-            "train/epoch_loss": 1.0 / s,
-        }
-        for s in range(100, fit_step + 1, 100)
-    ]
 
 
 def test_steps_to_fit_is_the_first_evaluation_over_the_threshold():

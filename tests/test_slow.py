@@ -3,11 +3,11 @@
 import json
 
 import pytest
-from conftest import real_data_root, run_cli
+from helpers import requires_cifar, run_cli
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(real_data_root() is None, reason="real CIFAR-10 not found: set HARNESS_DATA"),
+    requires_cifar,
 ]
 
 

@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from conftest import REPO, run_cli
+from helpers import REPO, run_cli
 
 SCRIPT = REPO / "scripts" / "slurm_local.sh"
 pytestmark = pytest.mark.slurm

@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from helpers import real_data_root, requires_cifar
 
 from harness import rundir
 from harness.app import run
@@ -159,13 +160,8 @@ def test_batch_size_schedule_changes_steps_per_epoch_and_keeps_lr(make_cfg, tmp_
     assert s["steps"] == 21
 
 
-@pytest.mark.skipif(
-    __import__("conftest").real_data_root() is None,
-    reason="real CIFAR-10 not found: set HARNESS_DATA to the folder of cifar10.npz",
-)
+@requires_cifar
 def test_random_labels_on_a_real_cifar10_subset_are_memorized(make_cfg, tmp_path):
-    from conftest import real_data_root
-
     cfg = make_cfg(
         "experiment=random_labels",
         "data=cifar10",

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from test_report import curve, fake_run
+from helpers import curve, fake_run
 
 from harness import dashboard, records, report
 from harness.reproduce import PLAN
