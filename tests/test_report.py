@@ -195,3 +195,14 @@ def test_experiment_sweeps_run_at_smoke_scale_and_report(tmp_path, experiment, j
     first_run = (result / "validation_bound.csv").read_text().splitlines()[1].split(",")[0]
     assert "=" in first_run  # runs are named by their own overrides, e.g. "model=mlp_1x512 table1=wd"
     assert list(sweep.glob("wandb/offline-run-*/run-*.wandb"))  # the one analysis run of the sweep
+
+
+def test_the_analysis_run_goes_to_the_project_the_runs_logged_to(monkeypatch):
+    from types import SimpleNamespace
+
+    runs = [SimpleNamespace(config={"logger": {"name": "wandb", "project": "zhang-repro"}})]
+    assert report.wandb_project(runs) == "zhang-repro"
+    monkeypatch.setenv("WANDB_PROJECT", "mine")
+    assert report.wandb_project([SimpleNamespace(config={})]) == "mine"
+    monkeypatch.delenv("WANDB_PROJECT")
+    assert report.wandb_project([SimpleNamespace(config={"logger": {"name": "none"}})]) == "harness"

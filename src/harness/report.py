@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -151,7 +152,14 @@ def log_to_wandb(mode: str, where: Path, name: str, tables: dict, figures: list[
         run.finish()
 
 
-def report(sources, out: Path | None = None, wandb_mode: str = "offline", project: str = "harness") -> Path:
+def wandb_project(runs) -> str:
+    """The W&B project the runs logged to (their config's logger.project), else $WANDB_PROJECT, else
+    "harness": the analysis run lands beside the runs it analyses."""
+    projects = {r.config.get("logger", {}).get("project") for r in runs} - {None}
+    return sorted(projects)[0] if projects else os.environ.get("WANDB_PROJECT", "harness")
+
+
+def report(sources, out: Path | None = None, wandb_mode: str = "offline", project: str | None = None) -> Path:
     from . import analysis
 
     sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
@@ -189,7 +197,7 @@ def report(sources, out: Path | None = None, wandb_mode: str = "offline", projec
     update_readme(out, tables.get("verdicts", []), facts)
     records.write_records(out / records.RECORDS, runs)
     where = sources[0] if Path(sources[0]).is_dir() else out
-    log_to_wandb(wandb_mode, Path(where), name, tables, figures, project)
+    log_to_wandb(wandb_mode, Path(where), name, tables, figures, project or wandb_project(runs))
     return out
 
 
@@ -198,7 +206,9 @@ def main(argv=None):
     p.add_argument("sources", type=Path, nargs="+", help="sweep dirs and/or runs.jsonl.gz record files")
     p.add_argument("--out", type=Path, default=None, help="default: experiments/<experiment name>")
     p.add_argument("--wandb-mode", default="offline", choices=["online", "offline", "disabled"])
-    p.add_argument("--wandb-project", default="harness")
+    p.add_argument(
+        "--wandb-project", default=None, help="default: the runs' logger.project, else $WANDB_PROJECT, else harness"
+    )
     args = p.parse_args(argv)
     out = report(args.sources, args.out, args.wandb_mode, args.wandb_project)
     print(f"report written to {out}")
