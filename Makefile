@@ -27,7 +27,7 @@ test: install          ## the fast suite (< 10 min on 2 CPU cores)
 test-slow: install     ## real-data and longer training tests
 	$(PY) -m pytest -q -m slow
 
-test-sweeps: install   ## every experiment's sweep at smoke scale through the CLI, and its report
+test-sweeps: install   ## every experiment's sweep at smoke scale through the CLI, and its report; multirun, joblib and torchrun via the CLI
 	$(PY) -m pytest -q -m sweeps
 
 test-slurm: install    ## a real single-node SLURM (scripts/slurm_local.sh install first; skips, saying why, without it)

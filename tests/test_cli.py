@@ -39,6 +39,7 @@ def test_missing_data_names_the_paths_tried(tmp_path):
     assert f"{tmp_path}/none/cifar10.npz" in out.stderr and "HARNESS_DATA" in out.stderr
 
 
+@pytest.mark.sweeps  # 6 s of multirun through the CLI: `make test-sweeps` (run by .ci/run)
 def test_multirun_gives_one_run_dir_and_one_offline_wandb_run_per_job(tmp_path):
     sweep = tmp_path / "sweep"
     out = run_cli(
@@ -69,6 +70,7 @@ def test_multirun_gives_one_run_dir_and_one_offline_wandb_run_per_job(tmp_path):
         assert r["exit_code"] == 0
 
 
+@pytest.mark.sweeps  # 11 s of multirun through the CLI: `make test-sweeps` (run by .ci/run)
 def test_joblib_launcher_gives_one_wandb_run_per_parallel_job(tmp_path):
     sweep = tmp_path / "sweep"
     out = run_cli(
@@ -105,6 +107,7 @@ def test_wandb_run_is_finished_when_the_job_fails(tmp_path):
     assert read_run(tmp_path / "run")["exit_code"] == 1
 
 
+@pytest.mark.sweeps  # 7 s of multirun through the CLI: `make test-sweeps` (run by .ci/run)
 def test_default_sweep_dirs_are_unique_within_one_second(tmp_path):
     args = ["-m", "experiment=random_labels", "scale=smoke", "logger=none", "trainer.max_epochs=1", "seed=0"]
     procs = [

@@ -21,6 +21,7 @@ ARGS = [
 ]
 
 
+@pytest.mark.sweeps  # 14 s of torchrun processes: with the multi-process CLI tests in `make test-sweeps`
 def test_two_processes_match_one_within_float_tolerance(tmp_path):
     one = run_cli(*ARGS, f"hydra.run.dir={tmp_path / 'one'}")
     assert one.returncode == 0, one.stderr[-2000:]
