@@ -39,7 +39,7 @@ PLAN = (
         (("random_labels/cpu", "experiment=random_labels"),),
         minutes=5,
     ),
-    Report("zhang_table1", ("C1 Table 1",), (("zhang_table1/cpu", "experiment=zhang_table1"),), minutes=25),
+    Report("zhang_table1", ("C1 Table 1",), (("zhang_table1/cpu", "experiment=zhang_table1"),), minutes=75),
     Report(
         "randomizations",
         ("C1 Figure 1a: randomizations fitted",),
