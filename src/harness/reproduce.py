@@ -96,7 +96,7 @@ PLAN = (
         "learning_curve",
         ("C6 power-law learning curve",),
         (("learning_curve/mlp", "experiment=learning_curve"), ("learning_curve/cnn", "experiment=learning_curve_cnn")),
-        minutes=35,
+        minutes=85,  # the MLP's 24 runs ~45 min, the CNN's 18 runs ~40 min (2 threads, machine to itself)
     ),
     Report(
         "batch_lr_scaling",
