@@ -8,7 +8,7 @@ import pytest
 from helpers import fake_run
 
 from harness import report
-from harness.analysis.noise_scale import b_opt_of, optimal_batch_size, refine_optimum, slope_verdict
+from harness.analysis.batch_lr_scaling import b_opt_of, optimal_batch_size, refine_optimum, slope_verdict
 from harness.schedules import lr_and_batch_size
 
 

@@ -2,18 +2,24 @@
 
 Each takes the sweep's runs (`records.Run`: config, summary, metrics, small result files) and the output folder, writes
 its figures there, and returns ({table name: rows}, [figure paths]); `report.py` writes the tables
-and adds the validation-bound table (CLAIMS.md C4). A new experiment registers its function here.
+and adds the validation-bound table (CLAIMS.md C4). A new experiment registers its function here;
+each file is named after the experiment it analyses (common.py: what they share).
 """
 
 from .adversarial import adversarial
-from .curvature import init_curvature, sharp_minima
+from .batch_lr_scaling import batch_lr_scaling
+from .corruption_sweep import corruption_sweep
 from .gradient_flow import gradient_flow
+from .init_curvature import init_curvature
 from .keep_noise_scale import keep_noise_scale
 from .learning_curve import learning_curve
-from .noise_scale import batch_lr_scaling, schedule_vs_batch
 from .prescreen import prescreen
+from .random_labels import random_labels
+from .randomizations import randomizations
+from .schedule_vs_batch import schedule_vs_batch
+from .sharp_minima import sharp_minima
 from .validation_bound import validation_bound
-from .zhang import corruption_sweep, random_labels, randomizations, zhang_table1
+from .zhang_table1 import zhang_table1
 
 ANALYSES = {
     "random_labels": random_labels,
