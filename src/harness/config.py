@@ -129,7 +129,7 @@ def base_defaults() -> dict:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from .records import flat
+    from .rundir import flat
 
     def composed():
         return OmegaConf.to_container(typed(compose("config")), resolve=True)

@@ -14,7 +14,6 @@ into a new dir) is counted once, and the report says which it dropped.
 
 from __future__ import annotations
 
-import copy
 import gzip
 import hashlib
 import json
@@ -25,6 +24,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from . import rundir
+from .rundir import NOT_IDENTITY, flat, identity  # noqa: F401  (a run's identity: owned by rundir)
 
 RECORDS = "runs.jsonl.gz"
 # small result files a run may leave beside summary.json; the analyses read them through Run.files
@@ -34,17 +34,6 @@ RESULT_FILES = (
     "adversarial.json",
     "adversarial_example.npz",
     "predictions.json",
-)
-# config keys that do not change what a run computes: where data and logs live, how progress is shown,
-# labels, and cadences that resume-exactness makes irrelevant
-NOT_IDENTITY = (
-    "logger",
-    "tags",
-    "data.root",
-    "trainer.progress",
-    "trainer.log_every_s",
-    "trainer.checkpoint_every_epochs",
-    "trainer.eval_batch_size",
 )
 
 
@@ -80,33 +69,9 @@ class Run:
         }
 
 
-def identity(config: dict, ignore=NOT_IDENTITY) -> dict:
-    """The resolved config minus the keys in `ignore` (dotted): what makes a run the run it is."""
-    cfg = copy.deepcopy(config)
-    for key in ignore:
-        *parents, last = key.split(".")
-        node = cfg
-        for p in parents:
-            node = node.get(p, {}) if isinstance(node, dict) else {}
-        if isinstance(node, dict):
-            node.pop(last, None)
-    return cfg
-
-
 def fingerprint(config: dict) -> str:
     """A short hash of the resolved config minus NOT_IDENTITY: equal for two runs of the same thing."""
     return hashlib.sha256(json.dumps(identity(config), sort_keys=True).encode()).hexdigest()[:16]
-
-
-def flat(d: dict, prefix: str = "") -> dict:
-    """{"a": {"b": 1}} -> {"a.b": 1}."""
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict) and v:
-            out.update(flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
 
 
 def _load_file(path: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
@@ -204,6 +205,43 @@ def unlock(run_dir: Path) -> None:
         f.close()
 
 
+# config keys that do not change what a run computes: where data and logs live, how progress is shown,
+# labels, and cadences that resume-exactness makes irrelevant
+NOT_IDENTITY = (
+    "logger",
+    "tags",
+    "data.root",
+    "trainer.progress",
+    "trainer.log_every_s",
+    "trainer.checkpoint_every_epochs",
+    "trainer.eval_batch_size",
+)
+
+
+def identity(config: dict, ignore=NOT_IDENTITY) -> dict:
+    """The resolved config minus the keys in `ignore` (dotted): what makes a run the run it is."""
+    cfg = copy.deepcopy(config)
+    for key in ignore:
+        *parents, last = key.split(".")
+        node = cfg
+        for p in parents:
+            node = node.get(p, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return cfg
+
+
+def flat(d: dict, prefix: str = "") -> dict:
+    """{"a": {"b": 1}} -> {"a.b": 1}."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            out.update(flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 def check_same_config(run_dir: Path, resolved: dict, defaults=None) -> None:
     """Refuse to use a run dir that holds another config's run, naming the keys that differ.
 
@@ -211,8 +249,6 @@ def check_same_config(run_dir: Path, resolved: dict, defaults=None) -> None:
     run predates it, matches when the new value is its default. Keys are added with the default
     that keeps the old behaviour, so runs started before an upgrade still resume."""
     from omegaconf import OmegaConf
-
-    from .records import NOT_IDENTITY, flat, identity
 
     path = Path(run_dir) / CONFIG
     if not path.is_file():
