@@ -7,7 +7,7 @@ import pytest
 from helpers import REPO
 
 from harness import records
-from harness.reproduce import PLAN
+from harness.plan import PLAN
 
 
 def reproduce(tmp_path, *args):

@@ -10,7 +10,7 @@ import pytest
 from helpers import curve, fake_run
 
 from harness import dashboard, records, report
-from harness.reproduce import PLAN
+from harness.plan import PLAN
 
 
 def verdicts(out):
@@ -227,6 +227,6 @@ def test_the_readme_verdict_is_the_computed_one(tmp_path):
 
 
 def test_every_planned_claim_has_the_papers_number():
-    from harness.reproduce import PAPER
+    from harness.plan import PAPER
 
     assert {c for rep in PLAN for c in rep.claims} == set(PAPER)

@@ -3,7 +3,7 @@
     python -m harness.dashboard [--root experiments] [--rebuild]
 
 Reads `experiments/<name>/verdicts.csv` and `report.json` for every report of the reproduction
-plan (`harness.reproduce.PLAN`) and writes `experiments/README.md` and `experiments/claims.csv`.
+plan (`harness.plan.PLAN`) and writes `experiments/README.md` and `experiments/claims.csv`.
 A claim whose report has no committed run records is listed as "not computed", never with a
 verdict. `--rebuild` first rebuilds every report from its committed records (`runs.jsonl.gz`),
 with no training: `make report`.
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from . import records, rundir
-from .reproduce import PAPER, PLAN, command
+from .plan import PAPER, PLAN, command
 
 COLUMNS = [
     "claim",

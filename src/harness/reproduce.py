@@ -1,8 +1,4 @@
-"""The cpu-scale reproduction plan, and `make reproduce` that carries it out.
-
-PLAN lists, for each report in `experiments/`, the claims it decides and the sweeps (Hydra
-commands) whose runs its records hold. The dashboard (`harness.dashboard`) reads it to list every
-claim, including those whose run records are not committed yet, and to print each report's command.
+"""`make reproduce`: carries out the cpu-scale plan (`harness/plan.py`).
 
     python -m harness.reproduce [--only NAME ...] [--root multirun] [--out experiments] [OVERRIDE ...]
 
@@ -16,158 +12,12 @@ HARNESS_DATA pointing at the real CIFAR-10 (unless the overrides choose syntheti
 from __future__ import annotations
 
 import argparse
-import shlex
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-
-@dataclass(frozen=True)
-class Report:
-    name: str  # the folder experiments/<name>/ and the experiment's `name`
-    claims: tuple[str, ...]  # the dashboard rows this report decides (its verdicts' `claim`)
-    sweeps: tuple[tuple[str, str], ...]  # (sweep dir under multirun/, overrides of `python -m harness -m`)
-    minutes: float = 10.0  # expected wall time on the 2-core machine (for the progress estimate)
-
-
-PLAN = (
-    Report(
-        "random_labels",
-        ("C1 random labels memorized",),
-        (("random_labels/cpu", "experiment=random_labels"),),
-        minutes=5,
-    ),
-    Report("zhang_table1", ("C1 Table 1",), (("zhang_table1/cpu", "experiment=zhang_table1"),), minutes=75),
-    Report(
-        "randomizations",
-        ("C1 Figure 1a: randomizations fitted",),
-        (("randomizations/cpu", "experiment=randomizations"),),
-        minutes=3,
-    ),
-    Report(
-        "corruption_sweep",
-        ("C1 Figure 1b: time to fit vs p", "C1 Figure 1c: test error vs p"),
-        (("corruption_sweep/cpu", "experiment=corruption_sweep"),),
-        minutes=10,
-    ),
-    Report(
-        "adversarial", ("C2 adversarial non-robustness",), (("adversarial/cpu", "experiment=adversarial"),), minutes=60
-    ),
-    Report(
-        "sharp_minima",
-        ("C3 Dinh: same function, any sharpness", "C3 Keskar: large batch sharper and worse"),
-        (
-            ("sharp_minima/reparam", "experiment=sharp_minima"),
-            ("sharp_minima/keskar", "experiment=sharp_minima_keskar"),
-        ),
-        minutes=45,  # 10 Keskar runs to the same training loss, then the reparameterizations
-    ),
-    Report(
-        "validation_bound",
-        ("C4 validation bound holds", "C4 validation bound is informative"),
-        (("validation_bound/cpu", "experiment=validation_bound"),),
-        minutes=5,
-    ),
-    Report(
-        "init_curvature",
-        ("C5 curvature at init predicts the gap", "C5 gap ~ 1/m"),
-        (
-            ("init_curvature/gains", "experiment=init_curvature"),
-            ("init_curvature/gain1", "experiment=init_curvature model.init_gain=1.0 seed=range(8,48)"),
-            ("init_curvature/m", "experiment=init_curvature_m"),
-        ),
-        minutes=20,
-    ),
-    Report(
-        "prescreen",
-        ("Pre-screened inits generalize better",),
-        (("prescreen/cpu", "experiment=prescreen"),),
-        minutes=15,
-    ),
-    Report(
-        "gradient_flow",
-        ("Gradients vanish or explode without the standard remedies",),
-        (("gradient_flow/cpu", "experiment=gradient_flow"),),
-        minutes=15,
-    ),
-    Report(
-        "learning_curve",
-        ("C6 power-law learning curve",),
-        (("learning_curve/mlp", "experiment=learning_curve"), ("learning_curve/cnn", "experiment=learning_curve_cnn")),
-        minutes=85,  # the MLP's 24 runs ~45 min, the CNN's 18 runs ~40 min (2 threads, machine to itself)
-    ),
-    Report(
-        "batch_lr_scaling",
-        ("C7 B_opt ~ eps", "C7 B_opt ~ N", "C7 B_opt ~ 1/(1-m)"),
-        (
-            (
-                "batch_lr_scaling/eps",
-                "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.01,0.025,0.05,0.1,0.2 "
-                "trainer.batch_size=16,32,64,128,256,512,1024,2048,4096",
-            ),
-            # N = 10,000 and m = 0 come from the eps sweep; B = 16 is left out where the optimum is far above it
-            (
-                "batch_lr_scaling/n",
-                "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.05 data.subset=2500,5000,20000 "
-                "trainer.batch_size=32,64,128,256,512,1024,2048",
-            ),
-            (
-                "batch_lr_scaling/m",
-                "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.01 "
-                "optimizer.momentum=0.5,0.9,0.95 trainer.batch_size=32,64,128,256,512,1024,2048",
-            ),
-        ),
-        minutes=45,
-    ),
-    Report(
-        "keep_noise_scale",
-        ("Rescaling B with the momentum keeps test accuracy",),
-        (("keep_noise_scale/cpu", "experiment=keep_noise_scale"),),
-        minutes=15,
-    ),
-    Report(
-        "schedule_vs_batch",
-        ("C8 increase the batch size instead of decaying the lr",),
-        (("schedule_vs_batch/cpu", "experiment=schedule_vs_batch"),),
-        minutes=70,  # 24 runs (6 seeds)
-    ),
-)
-
-
-# The papers' numbers (CLAIMS.md), for the dashboard rows whose verdict is not computed yet
-PAPER = {
-    "C1 random labels memorized": "MLP 1x512: train 99.34%, test 10.61%",
-    "C1 Table 1": "MLP 3x512 random labels 100 / 10.48%; Inception 100 / 9.78%",
-    "C1 Figure 1a: randomizations fitted": "all five fitted (loss -> 0)",
-    "C1 Figure 1b: time to fit vs p": "a small constant factor slower at p = 1",
-    "C1 Figure 1c: test error vs p": "rises smoothly to 90% at p = 1",
-    "C2 adversarial non-robustness": "maxout net, eps 0.1: 87.15% error; PGD 8/255 -> a small fraction",
-    "C3 Dinh: same function, any sharpness": "T_alpha: same function, curvature arbitrarily large",
-    "C3 Keskar: large batch sharper and worse": "80.04% vs 77.26%; eps-sharpness 28.58 vs 707.23",
-    "C4 validation bound holds": "violated with probability <= delta",
-    "C4 validation bound is informative": "m_val 10,000, |F_val| 100: bound 0.0195",
-    "C5 curvature at init predicts the gap": "less curved init -> smaller gap (pre-screening)",
-    "C5 gap ~ 1/m": "gap O(1/m) at m = O(T)",
-    "Pre-screened inits generalize better": "pick an init in a less curved region with low risk (no effect size given)",
-    "Gradients vanish or explode without the standard remedies": (
-        "exploding / vanishing gradients are part of the paradox; no number given"
-    ),
-    "Rescaling B with the momentum keeps test accuracy": "B_opt proportional to 1/(1 - m); rescale B when changing m",
-    "C6 power-law learning curve": "image top-1 b = -0.309; range -0.07 to -0.35",
-    "C7 B_opt ~ eps": "linear (Figure 5b)",
-    "C7 B_opt ~ N": "linear (Figure 6b)",
-    "C7 B_opt ~ 1/(1-m)": "linear (Figure 7b)",
-    "C8 increase the batch size instead of decaying the lr": "94.3% (80k updates) vs 94.4% (29k)",
-}
-
-
-def command(report: Report) -> str:
-    """The commands that make a report's runs and then the report, as one line a user can paste."""
-    sweeps = [f"python -m harness -m {shlex.join(o.split())} hydra.sweep.dir=multirun/{d}" for d, o in report.sweeps]
-    dirs = " ".join(f"multirun/{d}" for d, _ in report.sweeps)
-    return "; ".join(sweeps + [f"python -m harness.report {dirs}"])
+from .plan import PLAN
 
 
 def _sweep(overrides: str, sweep_dir: Path, extra: list[str]) -> int:
