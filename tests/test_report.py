@@ -100,7 +100,8 @@ CHEAP_PROBE = [
 @pytest.mark.parametrize(
     "experiment, jobs, files, extra",
     [
-        ("zhang_table1", 6, ["table1.csv", "table1.md"], []),
+        # two of the sweep's three seeds: every cell gets a mean over seeds with its interval
+        ("zhang_table1", 12, ["table1.csv", "table1.md", "table1_mean.csv"], ["seed=0,1"]),
         ("randomizations", 5, ["randomizations.md", "figure1a_loss_vs_steps.png"], []),
         ("corruption_sweep", 18, ["corruption_sweep.md", "figure1b_time_to_fit.png", "figure1c_test_error.png"], []),
         # a smaller grid than the experiment's 7 x 4, to keep the test short
