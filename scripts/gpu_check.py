@@ -44,6 +44,15 @@ CPU_CAPS = {"pytest": 60, "throughput": 90, "memorize": 60, "sweep": 90}  # the 
 GPU_MODELS = "inception_small,inception_no_bn,alexnet_small,mlp_1x512,mlp_3x512,resnet18,wrn16_4"
 
 
+def _bench():
+    """scripts/bench.py, imported only inside the steps: it imports torch and the harness, which
+    the orchestrating process must not need before ensure_packages has installed hydra."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import bench
+
+    return bench
+
+
 def prepare(carry: Path, data_root: Path, images: int) -> None:
     """Wheels (no network on the GPU machine) and a real-data subset small enough to travel."""
     import numpy as np
@@ -88,8 +97,7 @@ def ensure_packages(carry: Path) -> dict:
 
 def throughput(out: Path, cpu: bool, models: str, deadline: float) -> None:
     """Per model: eager fp32, eager bf16, then compiled bf16 (compilation is slow: last, until the cap)."""
-    sys.path.insert(0, str(REPO / "scripts"))
-    import bench
+    bench = _bench()
     import torch
 
     from harness import data as data_mod
@@ -168,8 +176,7 @@ def memorize(out: Path, cpu: bool, env: dict, carry: Path, cap: float) -> None:
     s = json.loads((out / "memorize_run" / "summary.json").read_text())
     keys = ["train_acc", "test_acc", "epochs", "stop_reason", "wall_time_s", "train_time_s", "eval_time_s", "device"]
     row = {"model": model, "images": s["data_train_size"], "process_wall_s": round(wall, 1), **{k: s[k] for k in keys}}
-    sys.path.insert(0, str(REPO / "scripts"))
-    import bench
+    bench = _bench()
 
     bench.append_csv(out / "memorize.csv", list(row), [row])
     print("memorize:", json.dumps(row), flush=True)
@@ -194,8 +201,7 @@ def sweep(out: Path, cpu: bool, env: dict, cap: float) -> None:
             raise RuntimeError(done.stderr[-2000:])
         rows.append({"how": name, "jobs": jobs, "wall_s": round(wall, 1), "jobs_per_hour": round(jobs * 3600 / wall)})
         print("sweep:", json.dumps(rows[-1]), flush=True)
-    sys.path.insert(0, str(REPO / "scripts"))
-    import bench
+    bench = _bench()
 
     bench.append_csv(out / "sweep.csv", list(rows[0]), rows)
 

@@ -159,11 +159,11 @@ class Evaluator:
 
     def __init__(self, cfg, forward, data, to_input, autocast, n_train: int):
         self.cfg, self.forward, self.data, self.autocast, self.n_train = cfg, forward, data, autocast, n_train
-        self.as_input = lambda b, train: to_input(b, train)
+        self.to_input = to_input
         self.final_hits: dict = {}  # split -> which examples the last evaluation got right (save_predictions)
 
     def _split(self, x, y, per_example=False):
-        return evaluate(self.forward, x, y, self.as_input, self.cfg.trainer.eval_batch_size, self.autocast, per_example)
+        return evaluate(self.forward, x, y, self.to_input, self.cfg.trainer.eval_batch_size, self.autocast, per_example)
 
     def record(self, state, lr: float, batch_size: int) -> dict:
         """The evaluation record: every split's loss and accuracy, the gaps, the schedule's values."""
