@@ -128,6 +128,40 @@ def test_batch_lr_scaling_report_recovers_b_opt_proportional_to_eps(tmp_path):
         assert (out / name).is_file()
 
 
+def n_sweep(path, seeds=(0, 1, 2)):
+    """B x N at eps = 0.05 under two budgets: 10 epochs for every N, where B_opt stays at 200, and
+    100,000 examples (epochs = 100,000 / N), where B_opt = N / 50; N = 10,000 is on both lines."""
+    job = 0
+    for seed in seeds:
+        for n, epochs, b_opt in [(n, 10, 200.0) for n in (2500, 5000, 20000)] + [
+            (n, 100_000 // n, n / 50) for n in (2500, 5000, 10000, 20000)
+        ]:
+            for b in (16, 32, 64, 128, 256, 512, 1024, 2048):
+                fake_run(
+                    path / str(job),
+                    "batch_lr_scaling",
+                    {"test_acc": float(surface(b, b_opt)), "train_acc": 1.0, "data_train_size": n},
+                    [],
+                    seed=seed,
+                    data={"subset": n, "corruption_prob": 0.0, "input_randomization": "none"},
+                    optimizer={"lr": 0.05, "momentum": 0.0},
+                    trainer={"batch_size": b, "max_epochs": epochs, "target_train_acc": None},
+                )
+                job += 1
+    return path
+
+
+def test_b_opt_vs_n_is_fitted_at_equal_epochs_and_at_equal_updates_separately(tmp_path):
+    out = report.report(n_sweep(tmp_path / "sweep"), tmp_path / "out", wandb_mode="disabled")
+    fits = {f["b_opt_vs"]: f for f in _table(out / "b_opt_fits.csv")}
+    assert float(fits["N"]["loglog_slope"]) == pytest.approx(0.0, abs=1e-3) and fits["N"]["max_epochs"] == "10"
+    assert float(fits["N at equal updates"]["loglog_slope"]) == pytest.approx(1.0, abs=1e-3)
+    assert fits["N at equal updates"]["examples"] == "100000" and fits["N"]["points"] == "4"
+    verdicts = {v["claim"]: v["verdict"] for v in _table(out / "verdicts.csv")}
+    assert verdicts["C7 B_opt ~ N"] == "not reproduced"
+    assert verdicts["C7 B_opt ~ N at equal updates"] == "reproduced"
+
+
 def test_batch_lr_scaling_verdict_fails_when_b_opt_does_not_grow(tmp_path):
     flat = report.report(
         c7_sweep(tmp_path / "flat", lambda eps: 150.0, noise=0.002), tmp_path / "o1", wandb_mode="disabled"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from matplotlib.ticker import NullFormatter
@@ -55,23 +56,50 @@ def optimal_batch_size(by_batch: dict[int, dict], boots: int = 1000, seed: int =
     return {"b_opt": point[0], "at_grid_edge": point[1], "ci_low": ci["low"], "ci_high": ci["high"]}
 
 
-# the variables of Smith & Le's law, how each enters it, and how the dashboard names it
-VARIABLES = (
-    ("lr", "eps", lambda s: s[0]),
-    ("train_size", "N", lambda s: s[1]),
-    ("momentum", "1/(1-m)", lambda s: 1 / (1 - s[2])),
-)
-CLAIMS = {"eps": "C7 B_opt ~ eps", "N": "C7 B_opt ~ N", "1/(1-m)": "C7 B_opt ~ 1/(1-m)"}
+class Setting(NamedTuple):
+    """What a B grid is swept at: learning rate, training-set size, momentum, epochs per run."""
+
+    lr: float
+    train_size: int
+    momentum: float
+    max_epochs: int | None
+
+    def held(self, line: str) -> dict:
+        """The values held fixed along a line of kind `line` (see LINES)."""
+        fixed = {"lr": self.lr, "train_size": self.train_size, "momentum": self.momentum, "max_epochs": self.max_epochs}
+        if line == "N at equal updates":
+            # equal epochs x N = equal examples seen = equal updates at every B
+            return {"lr": self.lr, "momentum": self.momentum, "examples": self.train_size * self.max_epochs}
+        return {k: v for k, v in fixed.items() if k != LINES[line][0]}
 
 
-def _lines(groups):
-    """For each variable: {fixed values of the other two: [settings along the variable]} with >= 3 settings."""
+# the lines along which Smith & Le's law is tested: label -> (the variable, how it enters the law).
+# "N" keeps the epochs fixed (the paper's protocol: a larger N also means more updates);
+# "N at equal updates" keeps epochs x N fixed, the test of that confound (issue 12 item 6).
+LINES = {
+    "eps": ("lr", lambda s: s.lr),
+    "N": ("train_size", lambda s: s.train_size),
+    "1/(1-m)": ("momentum", lambda s: 1 / (1 - s.momentum)),
+    "N at equal updates": ("train_size", lambda s: s.train_size),
+}
+CLAIMS = {
+    "eps": "C7 B_opt ~ eps",
+    "N": "C7 B_opt ~ N",
+    "1/(1-m)": "C7 B_opt ~ 1/(1-m)",
+    "N at equal updates": "C7 B_opt ~ N at equal updates",
+}
+
+
+def _lines(groups) -> dict:
+    """For each line kind: {held values (sorted items): [settings along it]} with >= 3 values of its variable."""
     out = {}
-    for index, (_, label, _) in enumerate(VARIABLES):
+    for label, (variable, _) in LINES.items():
         lines = defaultdict(list)
         for setting in groups:
-            lines[tuple(v for i, v in enumerate(setting) if i != index)].append(setting)
-        out[label] = {k: sorted(v) for k, v in lines.items() if len({s[index] for s in v}) >= 3}
+            if label == "N at equal updates" and setting.max_epochs is None:
+                continue  # a record without its epoch budget cannot be placed on this line
+            lines[tuple(sorted(setting.held(label).items()))].append(setting)
+        out[label] = {k: sorted(v) for k, v in lines.items() if len({getattr(s, variable) for s in v}) >= 3}
     return out
 
 
@@ -104,72 +132,39 @@ def slope_verdict(low, high, slope) -> str:
 
 
 def batch_lr_scaling(runs, out: Path):
-    groups = defaultdict(lambda: defaultdict(dict))  # (eps, N, m) -> B -> {seed: test acc}
+    groups = defaultdict(lambda: defaultdict(dict))  # Setting -> B -> {seed: test acc}
     diverged = 0
     for r in runs:
         if r.summary.get("status") == "completed":
             groups[_setting(r)][r.config["trainer"]["batch_size"]][r.config["seed"]] = r.summary["test_acc"]
         diverged += r.summary.get("status") == "diverged"
-    optima = []
-    for setting, by_batch in sorted(groups.items()):
+    optima = {}  # Setting -> its row of b_opt.csv
+    for setting, by_batch in sorted(groups.items(), key=lambda kv: _order(kv[0])):
         o = optimal_batch_size(by_batch)
         if o["b_opt"] is None:
             continue
         best = max(by_batch, key=lambda b: np.mean(list(by_batch[b].values())))
-        optima.append(
-            {
-                "lr": setting[0],
-                "train_size": setting[1],
-                "momentum": setting[2],
-                "batch_sizes": len(by_batch),
-                "seeds": min(len(v) for v in by_batch.values()),
-                "b_opt": o["b_opt"],
-                "b_opt_ci95_low": o["ci_low"],
-                "b_opt_ci95_high": o["ci_high"],
-                "b_argmax": best,
-                "best_test_acc": float(np.mean(list(by_batch[best].values()))),
-                # the maximum sits on the smallest/largest B tried: B_opt is only a bound there
-                "at_grid_edge": o["at_grid_edge"],
-            }
-        )
-    fits, verdicts = [], []
+        optima[setting] = {
+            **setting._asdict(),
+            "batch_sizes": len(by_batch),
+            "seeds": min(len(v) for v in by_batch.values()),
+            "b_opt": o["b_opt"],
+            "b_opt_ci95_low": o["ci_low"],
+            "b_opt_ci95_high": o["ci_high"],
+            "b_argmax": best,
+            "best_test_acc": float(np.mean(list(by_batch[best].values()))),
+            # the maximum sits on the smallest/largest B tried: B_opt is only a bound there
+            "at_grid_edge": o["at_grid_edge"],
+        }
     seeds = sorted({r.config["seed"] for r in runs})
-    for index, (variable, label, x_of) in enumerate(VARIABLES):
-        for fixed, settings in sorted(_lines(groups)[label].items()):
-            bracketed = [
-                o
-                for o in optima
-                if not o["at_grid_edge"]
-                and tuple(v for i, v in enumerate((o["lr"], o["train_size"], o["momentum"])) if i != index) == fixed
-            ]
-            if len(bracketed) < 3:
-                continue
-            xs = [x_of((o["lr"], o["train_size"], o["momentum"])) for o in bracketed]
-            ols = stats.slope_ci(xs, [o["b_opt"] for o in bracketed], log=True)
-            boot = stats.cluster_bootstrap(
-                lambda ss, settings=settings, x_of=x_of: loglog_slope_of(groups, settings, x_of, ss), seeds, n_boot=1000
-            )
-            low, high = min(ols["low"], boot["low"]), max(ols["high"], boot["high"])
-            others = [k for k, _, _ in VARIABLES if k != variable]
-            held = {"lr": None, "train_size": None, "momentum": None, **dict(zip(others, fixed))}
-            verdict = slope_verdict(low, high, ols["slope"])
-            fits.append(
-                {
-                    "b_opt_vs": label,
-                    **held,
-                    "points": len(bracketed),
-                    "loglog_slope": ols["slope"],
-                    "ols_ci95_low": ols["low"],
-                    "ols_ci95_high": ols["high"],
-                    "seed_bootstrap_ci95_low": boot["low"],
-                    "seed_bootstrap_ci95_high": boot["high"],
-                    "ci95_low": low,
-                    "ci95_high": high,
-                    "r2_loglog": ols["r2"],
-                    "verdict": verdict,
-                }
-            )
+    fits = [
+        _fit(label, dict(held), settings, groups, optima, seeds)
+        for label, lines in _lines(groups).items()
+        for held, settings in sorted(lines.items(), key=lambda kv: str(kv[0]))
+    ]
+    fits = [f for f in fits if f is not None]
     figures = [_heat_map(groups, out), _optimum_plots(optima, fits, out), _collapse(runs, out)]
+    verdicts = []
     for label, claim in CLAIMS.items():
         line = max((f for f in fits if f["b_opt_vs"] == label), key=lambda f: f["points"], default=None)
         if line is None:
@@ -196,7 +191,35 @@ def batch_lr_scaling(runs, out: Path):
                 f"over {line['points']} settings ({diverged} diverged runs left out)",
             )
         )
-    return {"b_opt": optima, "b_opt_fits": fits, "verdicts": verdicts}, [f for f in figures if f is not None]
+    return {"b_opt": list(optima.values()), "b_opt_fits": fits, "verdicts": verdicts}, [
+        f for f in figures if f is not None
+    ]
+
+
+def _fit(label, held, settings, groups, optima, seeds) -> dict | None:
+    """The log-log slope of B_opt along one line, with the union of its OLS interval over the
+    settings and a paired bootstrap over seeds; None with fewer than 3 bracketed optima."""
+    x_of = LINES[label][1]
+    bracketed = [s for s in settings if s in optima and not optima[s]["at_grid_edge"]]
+    if len(bracketed) < 3:
+        return None
+    ols = stats.slope_ci([x_of(s) for s in bracketed], [optima[s]["b_opt"] for s in bracketed], log=True)
+    boot = stats.cluster_bootstrap(lambda ss: loglog_slope_of(groups, settings, x_of, ss), seeds, n_boot=1000)
+    low, high = min(ols["low"], boot["low"]), max(ols["high"], boot["high"])
+    return {
+        "b_opt_vs": label,
+        **{k: held.get(k) for k in ("lr", "train_size", "momentum", "max_epochs", "examples")},
+        "points": len(bracketed),
+        "loglog_slope": ols["slope"],
+        "ols_ci95_low": ols["low"],
+        "ols_ci95_high": ols["high"],
+        "seed_bootstrap_ci95_low": boot["low"],
+        "seed_bootstrap_ci95_high": boot["high"],
+        "ci95_low": low,
+        "ci95_high": high,
+        "r2_loglog": ols["r2"],
+        "verdict": slope_verdict(low, high, ols["slope"]),
+    }
 
 
 _C7_PAPER = "linear B_opt trends (log-log slope 1; Figures 5b, 6b, 7b)"
@@ -207,30 +230,40 @@ _C7_CRITERION = (
 )
 
 
-def _setting(run):
+def _setting(run) -> Setting:
     c = run.config
-    return (c["optimizer"]["lr"], run.summary["data_train_size"], c["optimizer"]["momentum"])
+    epochs = c["trainer"].get("max_epochs")
+    return Setting(c["optimizer"]["lr"], run.summary["data_train_size"], c["optimizer"]["momentum"], epochs)
+
+
+def _order(setting: Setting):
+    """Sort key that tolerates a missing epoch budget (old or fake records)."""
+    return (setting.lr, setting.train_size, setting.momentum, setting.max_epochs or 0)
 
 
 def _heat_map(groups, out):
-    keys = [k for k in groups]
+    keys = list(groups)
     if not keys:
         return None
-    n, m = max(((k[1], k[2]) for k in keys), key=lambda nm: sum(k[1:] == nm for k in keys))  # most common (N, m)
-    lrs = sorted({k[0] for k in keys if k[1:] == (n, m)})
-    batches = sorted({b for k in keys if k[1:] == (n, m) for b in groups[k]})
+    rest = max((k[1:] for k in keys), key=lambda r: sum(k[1:] == r for k in keys))  # most common (N, m, epochs)
+    lrs = sorted({k.lr for k in keys if k[1:] == rest})
+    batches = sorted({b for k in keys if k[1:] == rest for b in groups[k]})
     grid = np.full((len(lrs), len(batches)), np.nan)
     for i, eps in enumerate(lrs):
         for j, b in enumerate(batches):
-            if groups[(eps, n, m)].get(b):
-                grid[i, j] = np.mean(list(groups[(eps, n, m)][b].values()))
+            if groups[Setting(eps, *rest)].get(b):
+                grid[i, j] = np.mean(list(groups[Setting(eps, *rest)][b].values()))
     fig, ax = plt.subplots(figsize=(6, 3.8))
     im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
     ax.set_xticks(range(len(batches)), [str(b) for b in batches])
     ax.set_yticks(range(len(lrs)), [f"{e:g}" for e in lrs])
-    ax.set(xlabel="batch size B", ylabel="learning rate eps", title=f"test accuracy (N={n}, m={m})")
+    ax.set(xlabel="batch size B", ylabel="learning rate eps", title=f"test accuracy (N={rest[0]}, m={rest[1]})")
     fig.colorbar(im)
     return save_figure(fig, out / "heatmap_test_acc.png")
+
+
+# one panel per variable; both kinds of N line share the N panel
+PANELS = (("eps", ("eps",)), ("N", ("N", "N at equal updates")), ("1/(1-m)", ("1/(1-m)",)))
 
 
 def _optimum_plots(optima, fits, out):
@@ -238,33 +271,40 @@ def _optimum_plots(optima, fits, out):
     and the proportional law through the first point for comparison."""
     if not optima:
         return None
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    for ax, (variable, label, x_of) in zip(axes, VARIABLES):
-        for fit in (f for f in fits if f["b_opt_vs"] == label):
-            others = {k: fit[k] for k, _, _ in VARIABLES if k != variable}
-            points = [o for o in optima if all(o[k] == v for k, v in others.items()) and not o["at_grid_edge"]]
-            xs = np.array([x_of((o["lr"], o["train_size"], o["momentum"])) for o in points])
-            ys = np.array([o["b_opt"] for o in points])
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(12, 3.6))
+    for ax, (xlabel, labels) in zip(axes, PANELS):
+        for fit in (f for f in fits if f["b_opt_vs"] in labels):
+            label, x_of = fit["b_opt_vs"], LINES[fit["b_opt_vs"]][1]
+            on_line = [
+                s
+                for s, o in optima.items()
+                if not o["at_grid_edge"] and all(fit[k] == v for k, v in s.held(label).items())
+            ]
+            xs = np.array([x_of(s) for s in on_line])
+            ys = np.array([optima[s]["b_opt"] for s in on_line])
             err = np.array(
                 [
-                    [y - (o["b_opt_ci95_low"] or y) for y, o in zip(ys, points)],
-                    [(o["b_opt_ci95_high"] or y) - y for y, o in zip(ys, points)],
+                    [y - (optima[s]["b_opt_ci95_low"] or y) for y, s in zip(ys, on_line)],
+                    [(optima[s]["b_opt_ci95_high"] or y) - y for y, s in zip(ys, on_line)],
                 ]
             )
-            ax.errorbar(xs, ys, yerr=np.clip(err, 0, None), fmt="o", capsize=3)
+            bars = ax.errorbar(xs, ys, yerr=np.clip(err, 0, None), fmt="o", capsize=3)
             grid = np.geomspace(xs.min(), xs.max(), 20)
             c = np.exp(np.mean(np.log(ys) - fit["loglog_slope"] * np.log(xs)))
+            kind = "equal updates: " if label == "N at equal updates" else ""
             ax.plot(
                 grid,
                 c * grid ** fit["loglog_slope"],
                 "--",
-                label=f"slope {fit['loglog_slope']:.2f} [{fit['ci95_low']:.2f}, {fit['ci95_high']:.2f}]",
+                color=bars[0].get_color(),
+                label=f"{kind}slope {fit['loglog_slope']:.2f} [{fit['ci95_low']:.2f}, {fit['ci95_high']:.2f}]",
             )
-            ax.plot(grid, ys[0] * grid / xs[0], ":", color="grey", label="proportional")
-        ax.set(xscale="log", yscale="log", xlabel=label, ylabel="B_opt", title=f"B_opt vs {label}")
-        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on a short log axis
+            ax.plot(grid, ys[0] * grid / xs[0], ":", color="grey")
         if ax.get_legend_handles_labels()[0]:
+            ax.plot([], [], ":", color="grey", label="proportional")
             ax.legend(fontsize=7)
+        ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="B_opt", title=f"B_opt vs {xlabel}")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on a short log axis
     return save_figure(fig, out / "b_opt_fits.png")
 
 
