@@ -69,6 +69,29 @@ def test_table1_verdict(tmp_path, cells, verdict):
     assert not (out / "table1_mean.csv").exists()  # one seed per cell: nothing to average
 
 
+@pytest.mark.parametrize("random_train, verdict", [(0.995, "reproduced"), (0.35, "inconclusive")])
+def test_a_cnn_on_a_subset_is_its_own_claim_and_does_not_decide_table1(tmp_path, random_train, verdict):
+    cells = [("mlp_3x512", "none", 1.0, 0.52), ("mlp_1x512", "random_labels", 0.995, 0.1003)]
+    sweep = table1_runs(tmp_path / "s", cells)
+    for job, (column, train, test) in enumerate([("none", 0.93, 0.70), ("random_labels", random_train, 0.10)], 10):
+        fake_run(
+            sweep / str(job),
+            "zhang_table1",
+            {"train_acc": train, "test_acc": test, "val_acc": test, "data_train_size": 20000, "epochs": 10.0},
+            curve(1000, test),
+            model="alexnet_small",
+            table1_row=column,
+            seed=0,
+            data={"subset": 20000, "corruption_prob": 1.0 if column == "random_labels" else 0.0},
+        )
+    out = run_report(sweep, tmp_path)
+    got = verdicts(out)
+    assert got["C1 Table 1"] == "reproduced"  # the unfitted CNN true-label row (93%) is not one of its cells
+    assert got["C1 Table 1: a CNN on a subset"] == verdict
+    assert (out / "cnn_subset_train_acc.png").is_file()
+    assert {r["model"] for r in table(out, "table1")} == {"mlp_3x512", "mlp_1x512", "alexnet_small"}
+
+
 def test_table1_averages_several_seeds_per_cell(tmp_path):
     cells = [("mlp_3x512", "none", 1.0, 0.52), ("mlp_1x512", "random_labels", 0.995, 0.1003)]
     out = run_report(table1_runs(tmp_path / "s", cells, seeds=(0, 1, 2)), tmp_path)
