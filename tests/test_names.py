@@ -53,5 +53,7 @@ def test_the_eps_sharpness_probe_writes_the_name_the_analyses_read(make_cfg):
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
     x, y = torch.randn(10, 3, 2, 2), torch.randint(0, 3, (10,))
-    out = probes.hessian_probe(model, x, y, make_cfg("curvature.eps_sharpness=0.001", "curvature.trace=none").curvature)
+    out = probes.curvature_probe(
+        model, x, y, make_cfg("curvature.eps_sharpness=0.001", "curvature.trace=none").curvature
+    )
     assert S.EPS_SHARPNESS in {names.summary_key(k) for k in out}

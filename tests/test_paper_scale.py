@@ -38,6 +38,7 @@ MODELS = {
     "sharp_minima": {"mlp_3x512"},
     "sharp_minima_keskar": {"alexnet_small"},
     "validation_bound": {"mlp_1x512", "mlp_3x512", "alexnet_small", "inception_small"},
+    "zhang_table1_cnn": {"alexnet_small"},
     "zhang_table1": {"inception_small", "inception_no_bn", "alexnet_small", "mlp_3x512", "mlp_1x512"},
 }
 
@@ -94,13 +95,13 @@ def test_sweep_params_hold_no_interpolation(name):
 
 def test_zhang_table1_is_every_model_times_every_column_with_zhangs_schedule(jobs):
     runs = [cfg for _, cfg in jobs["zhang_table1"]]
-    assert len({(c.model.name, c.table1_row) for c in runs}) == len(runs) == 25
+    assert len({(c.model.name, c.row) for c in runs}) == len(runs) == 25
     assert all((c.schedule.lr, c.schedule.gamma, c.trainer.max_epochs) == ("exponential", 0.95, 200) for c in runs)
     assert {c.model.name: c.optimizer.lr for c in runs}["inception_small"] == 0.1
 
 
 def test_adversarial_victims_train_on_full_data_and_the_random_label_mlp_can_fit(jobs):
-    runs = {cfg.victim: cfg for _, cfg in jobs["adversarial"]}
+    runs = {cfg.row: cfg for _, cfg in jobs["adversarial"]}
     assert set(runs) == {"mlp", "cnn", "mlp_random_labels"}
     assert runs["cnn"].model.name == "alexnet_small" and runs["cnn"].data.augment.crop
     rl = runs["mlp_random_labels"]
@@ -117,8 +118,8 @@ def test_keskar_uses_his_batch_sizes_and_dinh_an_mlp_without_normalisation(jobs)
 
 
 def test_inceptions_get_zhangs_lr_where_the_model_is_set_by_value(jobs):
-    """A model set by value (model.name) keeps the group's zhang_lr (mlp_1x512's 0.01): such files
-    must set Inception's 0.1 themselves."""
+    """Files that set the model by value (model.name) and do not use zhang_table1's lr table must
+    set Inception's 0.1 themselves."""
     for name in ("corruption_sweep", "randomizations", "random_labels"):
         for _, cfg in jobs[name]:
             assert (cfg.model.name, cfg.optimizer.lr, cfg.schedule.lr) == ("inception_small", 0.1, "exponential")

@@ -25,13 +25,19 @@ def test_probes_at_init_every_epoch_and_end_are_logged_and_survive_resume(make_c
     overrides = [*PROBE, "curvature.at=[init,end]", "curvature.every_epochs=1", "trainer.max_epochs=2"]
     whole = run(make_cfg(*overrides), run_dir=tmp_path / "whole")
     metrics = rundir.read_metrics(tmp_path / "whole")
-    assert metrics[0]["step"] == 0 and metrics[0]["init/hessian/top_eig"] > 0
-    assert metrics[0]["init/hessian/hvps"] > 6  # Lanczos + the trace's 6
+    assert metrics[0]["step"] == 0 and metrics[0]["init/curvature/top_eig"] > 0
+    assert metrics[0]["init/curvature/hvps"] > 6  # Lanczos + the trace's 6
     evals = [m for m in metrics if "test/acc" in m]
-    assert len(evals) == 2 and all("hessian/top_eig" in m and "hessian/trace_se" in m for m in evals)
-    for key in ("init_hessian_top_eig", "init_hessian_trace", "init_hessian_loss", "hessian_top_eig", "hessian_trace"):
+    assert len(evals) == 2 and all("curvature/top_eig" in m and "curvature/trace_se" in m for m in evals)
+    for key in (
+        "init_curvature_top_eig",
+        "init_curvature_trace",
+        "init_curvature_loss",
+        "curvature_top_eig",
+        "curvature_trace",
+    ):
         assert isinstance(whole[key], float), key
-    assert whole["init_hessian_loss"] > whole["hessian_loss"]  # training lowered the risk on the sample
+    assert whole["init_curvature_loss"] > whole["curvature_loss"]  # training lowered the risk on the sample
 
     # interrupted in epoch 2, resumed: the init probe is not measured again, the end is the same
     cut = run(make_cfg(*overrides, "trainer.interrupt_at_step=6"), run_dir=tmp_path / "cut")
@@ -41,7 +47,7 @@ def test_probes_at_init_every_epoch_and_end_are_logged_and_survive_resume(make_c
     assert strip(rundir.read_json(tmp_path / "cut" / "probe_init.json")) == strip(
         rundir.read_json(tmp_path / "whole" / "probe_init.json")
     )
-    for key in ("init_hessian_top_eig", "hessian_top_eig", "hessian_trace", "test_acc"):
+    for key in ("init_curvature_top_eig", "curvature_top_eig", "curvature_trace", "test_acc"):
         assert resumed[key] == whole[key], key
 
 
@@ -49,7 +55,7 @@ def test_end_probe_only_when_asked(make_cfg, tmp_path):
     s = run(
         make_cfg(*PROBE, "curvature.at=[end]", "trainer.max_epochs=1", "curvature.eps_sharpness=1e-3"), run_dir=tmp_path
     )
-    assert "hessian_top_eig" in s and "init_hessian_top_eig" not in s and s["hessian_eps_sharpness"] > 0
+    assert "curvature_top_eig" in s and "init_curvature_top_eig" not in s and s["curvature_eps_sharpness"] > 0
     plain = run(make_cfg(*PROBE, "trainer.max_epochs=1"), run_dir=tmp_path / "plain")
     assert not any(k.startswith(("hessian", "init_hessian")) for k in plain)
 

@@ -64,7 +64,7 @@ def test_table1_puts_the_papers_numbers_beside_the_measured_ones(tmp_path):
         {"train_acc": 1.0, "test_acc": 0.52, "val_acc": 0.5},
         curve(500, 0.52),
         model="mlp_3x512",
-        table1_row="none",
+        row="none",
     )
     fake_run(
         sweep / "1",
@@ -72,7 +72,7 @@ def test_table1_puts_the_papers_numbers_beside_the_measured_ones(tmp_path):
         {"train_acc": 0.995, "test_acc": 0.1, "val_acc": 0.1},
         curve(900, 0.1),
         model="mlp_1x512",
-        table1_row="random_labels",
+        row="random_labels",
     )
     out = report.report(sweep, tmp_path / "out", wandb_mode="disabled")
     md = (out / "table1.md").read_text()

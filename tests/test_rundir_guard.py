@@ -61,6 +61,44 @@ def test_a_run_that_predates_a_key_resumes_when_the_key_keeps_its_default(make_c
     assert done["status"] == "completed" and done["steps"] > cut["steps"]
 
 
+def _rename_as_before(run_dir):
+    """Rewrite a run dir as the harness wrote it before the renames of names.RENAMED_*: the Table 1
+    label as `table1_row`, Zhang's lr in the model node, curvature metrics as hessian/*."""
+    import json
+
+    import yaml
+
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    cfg["table1_row"] = cfg.pop("row")
+    cfg["model"]["zhang_lr"] = 0.01
+    del cfg["optimizer"]["lr_by_model"]
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg))
+    for name in ("metrics.jsonl", "summary.json"):
+        text = (run_dir / name).read_text().replace('"curvature/', '"hessian/').replace('"curvature_', '"hessian_')
+        (run_dir / name).write_text(
+            text.replace('"init/curvature/', '"init/hessian/').replace('"init_curvature_', '"init_hessian_')
+        )
+    assert "init_hessian_top_eig" in json.loads((run_dir / "summary.json").read_text())
+
+
+def test_a_run_written_under_old_names_resumes_and_reads_under_the_new_ones(make_cfg, tmp_path):
+    from harness import records
+
+    args = ["experiment=zhang_table1", "table1=none", "trainer.max_epochs=3", "trainer.target_train_acc=null"]
+    args += ["curvature.at=[init,end]", "curvature.sample_size=32", "curvature.trace=none"]
+    cut = run(make_cfg(*args, "trainer.interrupt_at_step=2"), run_dir=tmp_path / "0")
+    assert cut["status"] == "interrupted"
+    _rename_as_before(tmp_path / "0")
+    (old,) = records.load([tmp_path])
+    assert old.config["row"] == "none" and "zhang_lr" not in old.config["model"] and "table1_row" not in old.config
+    assert "init_curvature_top_eig" in old.summary and "init/curvature/top_eig" in old.metrics[0]
+    done = run(make_cfg(*args), run_dir=tmp_path / "0")  # resumes: the renamed keys are the same run
+    assert done["status"] == "completed" and done["steps"] > cut["steps"] and "curvature_top_eig" in done
+    (new,) = records.load([tmp_path])
+    ignore = rundir.NOT_IDENTITY + rundir.RESUMABLE_CHANGES  # the cut run stored its interrupt_at_step
+    assert rundir.identity(new.config, ignore) == rundir.identity(old.config, ignore)
+
+
 def test_logging_and_progress_keys_may_change(make_cfg, tmp_path):
     run(make_cfg(*BASE), run_dir=tmp_path)
     again = run(make_cfg(*BASE, "trainer.progress=none", "trainer.eval_batch_size=64"), run_dir=tmp_path)

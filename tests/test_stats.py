@@ -38,7 +38,7 @@ def test_selected_epoch_is_the_best_validation_accuracy():
         {"step": s, "val/acc": v, "test/acc": t}
         for s, v, t in [(1, 0.3, 0.31), (2, 0.5, 0.49), (3, 0.5, 0.52), (4, 0.45, 0.6)]
     ]
-    metrics.insert(0, {"step": 0, "init/hessian/top_eig": 1.0})  # records without evaluations are skipped
+    metrics.insert(0, {"step": 0, "init/curvature/top_eig": 1.0})  # records without evaluations are skipped
     assert selected_epoch(metrics)["step"] == 2  # first of the ties; a later higher test acc is not peeked at
 
 

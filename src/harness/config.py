@@ -12,7 +12,7 @@ import math
 import re
 
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
 
 from .names import (  # the allowed values have one owner: names.py
     ACTIVATIONS,
@@ -107,13 +107,17 @@ def typed(cfg: DictConfig) -> DictConfig:
         if not isinstance(value, bool):
             _fail(key, value, "true | false")
     schema = OmegaConf.structured(Config)
-    OmegaConf.set_struct(schema, False)  # experiment-specific keys (victim, table1_row) stay, untyped
+    OmegaConf.set_struct(schema, False)  # experiment-specific keys stay, untyped
     try:
         out = OmegaConf.merge(schema, cfg)
     except OmegaConfBaseException as e:
         key = e.full_key or "config"
         wanted = next((v for k, v in _EXPECTED.items() if re.search(rf"\b{k}\b", str(e.msg))), str(e.msg))
         _fail(key, OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False), wanted)
+    try:  # an interpolation that points nowhere (e.g. an lr table without this model) fails here, in one line
+        OmegaConf.to_container(out, resolve=True)
+    except InterpolationResolutionError as e:
+        raise ConfigError(f"invalid config: {e.full_key} cannot be resolved: {str(e.msg).splitlines()[0]}") from None
     missing = sorted(OmegaConf.missing_keys(out))
     if missing:
         raise ConfigError(f"invalid config: {missing[0]} has no value (???); set it")

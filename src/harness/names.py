@@ -3,10 +3,12 @@
 - The values a config key may take (`MODELS`, `INITS`, ...): `config.validate` checks against them,
   and tests hold the builders (`models.BUILDERS`, `models.INITS`) and `configs/model/*.yaml` to them.
 - The metric names a run writes to metrics.jsonl (`M`) and the keys of its summary.json (`S`): the
-  summary flattens a metric name by `summary_key` ("hessian/top_eig" -> "hessian_top_eig"). The
+  summary flattens a metric name by `summary_key` ("curvature/top_eig" -> "curvature_top_eig"). The
   trainer and probes write these names and the analyses read them from here, so a renamed metric
   fails loudly (tests/test_names.py runs the probes and checks that every `S` name appears) instead
   of turning into None through `summary.get`.
+- Names that changed (`migrate`): run dirs and records written before a rename still resume and
+  still read, because the stored config, summary and metrics are renamed on the way in.
 """
 
 from __future__ import annotations
@@ -61,8 +63,8 @@ class M:
     GAP_LOSS, GAP_ERR = "gen_gap/loss", "gen_gap/err"  # test - train
 
     @staticmethod
-    def hessian(quantity: str) -> str:  # top_eig, eig_2, min_eig, trace, trace_se, eps_sharpness, loss, ...
-        return f"hessian/{quantity}"
+    def curvature(quantity: str) -> str:  # top_eig, eig_2, min_eig, trace, trace_se, eps_sharpness, loss, ...
+        return f"curvature/{quantity}"
 
     @staticmethod
     def at_init(metric: str) -> str:  # the probe before the first step
@@ -84,14 +86,14 @@ class S:
     TRAIN_ACC, TEST_ACC, VAL_ACC = "train_acc", "test_acc", "val_acc"
     TRAIN_LOSS, TEST_LOSS = "train_loss", "test_loss"
     GAP_LOSS, GAP_ERR = summary_key(M.GAP_LOSS), summary_key(M.GAP_ERR)
-    TOP_EIG = summary_key(M.hessian("top_eig"))
-    TRACE = summary_key(M.hessian("trace"))
-    EPS_SHARPNESS = summary_key(M.hessian("eps_sharpness"))
-    INIT_TOP_EIG = summary_key(M.at_init(M.hessian("top_eig")))
-    INIT_TRACE = summary_key(M.at_init(M.hessian("trace")))
-    INIT_TRACE_SE = summary_key(M.at_init(M.hessian("trace_se")))
-    INIT_TRACE_SE_EXAMPLES = summary_key(M.at_init(M.hessian("trace_se_examples")))
-    INIT_RISK = summary_key(M.at_init(M.hessian("loss")))
+    TOP_EIG = summary_key(M.curvature("top_eig"))
+    TRACE = summary_key(M.curvature("trace"))
+    EPS_SHARPNESS = summary_key(M.curvature("eps_sharpness"))
+    INIT_TOP_EIG = summary_key(M.at_init(M.curvature("top_eig")))
+    INIT_TRACE = summary_key(M.at_init(M.curvature("trace")))
+    INIT_TRACE_SE = summary_key(M.at_init(M.curvature("trace_se")))
+    INIT_TRACE_SE_EXAMPLES = summary_key(M.at_init(M.curvature("trace_se_examples")))
+    INIT_RISK = summary_key(M.at_init(M.curvature("loss")))
     PRESCREEN_CANDIDATES, PRESCREEN_OWN_TRACE = "prescreen_candidates", "prescreen_own_trace"
     PRESCREEN_CHOSEN_TRACE = "prescreen_chosen_trace"
     ADV_CLEAN = "adv_clean_acc"
@@ -104,3 +106,49 @@ class S:
     @staticmethod
     def prescreen(field: str) -> str:
         return f"prescreen_{field}"
+
+
+# -- names that changed: (old, new) -------------------------------------------------------------
+# config keys (dotted); new None: dropped, its effect is already in another key of the resolved config
+RENAMED_CONFIG = (
+    ("table1_row", "row"),  # three per-experiment labels became one key
+    ("victim", "row"),
+    ("randomization", "row"),
+    ("model.zhang_lr", None),  # Zhang's lr table moved to the experiment (optimizer.lr_by_model)
+)
+# words of metric names and summary keys: "hessian/top_eig" -> "curvature/top_eig" (one word for
+# the config node, the module and the metrics)
+RENAMED_WORDS = (("hessian", "curvature"),)
+
+
+def migrate_config(config: dict) -> dict:
+    """A stored config in today's names (a copy; `config` itself is left as it is)."""
+    import copy
+
+    cfg = copy.deepcopy(config)
+    for old, new in RENAMED_CONFIG:
+        *parents, last = old.split(".")
+        node = cfg
+        for p in parents:
+            node = node.get(p) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or last not in node:
+            continue
+        value = node.pop(last)
+        if new is not None and cfg.get(new) is None:
+            cfg[new] = value
+    return cfg
+
+
+def migrate_name(name: str) -> str:
+    """A metric name or summary key in today's words: the renamed word as the name's first part, or
+    right after the `init` prefix ("init/hessian/trace", "init_hessian_trace")."""
+    import re
+
+    for old, new in RENAMED_WORDS:
+        name = re.sub(rf"^((?:init[/_])?){old}(?=[/_])", rf"\g<1>{new}", name)
+    return name
+
+
+def migrate_names(record: dict) -> dict:
+    """A summary or metrics record with its keys in today's words (same order)."""
+    return {migrate_name(k): v for k, v in record.items()}

@@ -1,7 +1,7 @@
 """Probes: plain functions of a trained (or freshly initialised) model, called by the trainer when
 the `curvature` config asks (at init, every N epochs, at the end), or by anyone on any model.
 
-    hessian_probe(model, x, y, cfg.curvature) -> {"hessian/top_eig": ..., "hessian/trace": ..., ...}
+    curvature_probe(model, x, y, cfg.curvature) -> {"curvature/top_eig": ..., "curvature/trace": ..., ...}
     reparameterization_rows(model, x, y, test_x, test_y, cfg.curvature) -> one row per alpha (C3)
     adversarial_rows(model, pixels, normalize, test_x, test_y, cfg.adversarial) -> accuracy per attack, eps (C2)
     end_of_run(cfg, model, ...) -> the last two, as a completed run's config asks, written to its run dir
@@ -31,12 +31,12 @@ def curvature_sample(train_x, train_y, to_input, size: int, seed: int):
     return to_input(train_x[idx], False), train_y[idx]
 
 
-def hessian_probe(model, x, y, cfg) -> dict:
+def curvature_probe(model, x, y, cfg) -> dict:
     """Top eigenvalue(s) by Lanczos, trace by Hutchinson or Hutch++, the risk on the sample, and
-    optionally the most negative eigenvalue and Keskar's eps-sharpness. Keys hessian/*."""
+    optionally the most negative eigenvalue and Keskar's eps-sharpness. Keys curvature/*."""
     risk = curvature.EmpiricalRisk(model, curvature.make_batches(x, y, cfg.chunk_size), cfg.bn_mode, cfg.hvp)
     t0 = time.perf_counter()
-    h = M.hessian
+    h = M.curvature
     out = {h("loss"): risk.loss()}
     top = curvature.top_eigenvalues(risk, k=cfg.top_k, tol=cfg.tol, seed=cfg.seed, solver=cfg.solver)
     out[h("top_eig")] = top["eigenvalues"][0]
@@ -126,7 +126,7 @@ def reparameterization_rows(model, x, y, test_x, test_y, cfg) -> list[dict]:
         for alpha in cfg.alphas:
             scaled = reparameterize.rescale(model, scales_of(model, alpha))
             logits = _logits(scaled, test_x)
-            probe = hessian_probe(scaled, x, y, cfg)
+            probe = curvature_probe(scaled, x, y, cfg)
             rows.append(
                 {
                     "variant": variant,
@@ -134,7 +134,7 @@ def reparameterization_rows(model, x, y, test_x, test_y, cfg) -> list[dict]:
                     "max_abs_output_change": float((logits - base).abs().max()),
                     "max_rel_output_change": float((logits - base).abs().max() / base.abs().max()),
                     "test_acc": float((logits.argmax(1) == test_y).float().mean()),
-                    **{k.removeprefix(M.hessian("")): v for k, v in probe.items()},
+                    **{k.removeprefix(M.curvature("")): v for k, v in probe.items()},
                 }
             )
     return rows

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from . import rundir
+from . import names, rundir
 from .rundir import NOT_IDENTITY, flat, identity  # noqa: F401  (a run's identity: owned by rundir)
 
 RECORDS = "runs.jsonl.gz"
@@ -81,18 +81,28 @@ def _load_file(path: Path):
     return json.loads(path.read_text())
 
 
+def _migrated(run: Run) -> Run:
+    """The run in today's names (names.migrate_*): records and run dirs written before a rename read the same."""
+    run.config = names.migrate_config(run.config)
+    run.summary = names.migrate_names(run.summary)
+    run.metrics = [names.migrate_names(m) for m in run.metrics]
+    return run
+
+
 def read_run_dir(d: Path, root: Path) -> Run:
     cfg = OmegaConf.to_container(OmegaConf.load(d / rundir.CONFIG))
     overrides_file = d / ".hydra" / "overrides.yaml"
     overrides = list(OmegaConf.load(overrides_file)) if overrides_file.is_file() else []
     files = {name: _load_file(d / name) for name in RESULT_FILES if (d / name).is_file()}
-    return Run(
-        d.relative_to(root).as_posix() if d != root else d.name,
-        cfg,
-        json.loads((d / rundir.SUMMARY).read_text()),
-        rundir.read_metrics(d),
-        overrides,
-        files,
+    return _migrated(
+        Run(
+            d.relative_to(root).as_posix() if d != root else d.name,
+            cfg,
+            json.loads((d / rundir.SUMMARY).read_text()),
+            rundir.read_metrics(d),
+            overrides,
+            files,
+        )
     )
 
 
@@ -103,7 +113,7 @@ def _sort_key(run: Run):
 
 def read_records(path: Path) -> list[Run]:
     with gzip.open(path, "rt") as f:
-        return [Run(**json.loads(line)) for line in f if line.strip()]
+        return [_migrated(Run(**json.loads(line))) for line in f if line.strip()]
 
 
 def load(sources) -> list[Run]:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from . import names
+
 SUMMARY, METRICS, CHECKPOINT, CONFIG = "summary.json", "metrics.jsonl", "checkpoint.pt", "config.yaml"
 
 
@@ -215,6 +217,7 @@ NOT_IDENTITY = (
     "trainer.log_every_s",
     "trainer.checkpoint_every_epochs",
     "trainer.eval_batch_size",
+    "optimizer.lr_by_model",  # a table an experiment interpolates optimizer.lr from: the lr itself counts
 )
 
 
@@ -263,7 +266,7 @@ def check_same_config(run_dir: Path, resolved: dict, defaults=None) -> None:
             "choose another (hydra.run.dir=...)"
         ) from None
     ignore = NOT_IDENTITY + RESUMABLE_CHANGES
-    a, b = flat(identity(old, ignore)), flat(identity(resolved, ignore))
+    a, b = flat(identity(names.migrate_config(old), ignore)), flat(identity(resolved, ignore))
     for k, v in (defaults() if defaults else {}).items():  # a key one side predates counts as its default
         if k not in a and k in b:
             a[k] = v

@@ -5,7 +5,7 @@ the wrong type (`optimizer.nesterov=maybe`, `trainer.batch_size=abc`, `curvature
 converts what it may (`"5"` -> 5 for an int), and the run uses that typed config. What types cannot
 say (ranges, allowed names, relations between keys) stays in `config.validate`. Defaults live in
 the YAML files under configs/, not here: a field without a default (MISSING) must come from them.
-Experiment-specific extra keys (e.g. `victim`, `table1_row`) are allowed, untyped.
+Experiment-specific extra keys are allowed, untyped; `row` names the row of its report a run belongs to.
 
 Registered in Hydra's ConfigStore as `schema` (for `--info` and tools that read it).
 """
@@ -46,7 +46,6 @@ class Model:
     name: str = MISSING
     init: str = MISSING
     init_gain: float = MISSING
-    zhang_lr: float | None = None
     depth: int | None = None  # mlp_deep only
     width: int | None = None
     activation: str | None = None
@@ -60,6 +59,7 @@ class Optimizer:
     momentum: float = MISSING
     nesterov: bool = MISSING
     weight_decay: float = MISSING
+    lr_by_model: dict[str, float] | None = None
 
 
 @dataclass
@@ -162,6 +162,7 @@ class Config:
     seed: int = MISSING
     device: str = MISSING
     tags: list[str] = MISSING
+    row: str | None = None
     scale: str | None = None
     init: Init = field(default_factory=Init)
     curvature: Curvature = field(default_factory=Curvature)

@@ -235,13 +235,13 @@ def _init_probe(cfg, model, sample, run_dir: Path, tracker, resumed: bool) -> di
         rundir.append_metrics(run_dir, probes.finite(probe))
     if "init" in cfg.curvature.at and not probe and not resumed:
         log.info("Hessian probe at init on %d images ...", len(sample[1]))
-        probe = {M.at_init(k): v for k, v in probes.hessian_probe(model, *sample, cfg.curvature).items()}
+        probe = {M.at_init(k): v for k, v in probes.curvature_probe(model, *sample, cfg.curvature).items()}
         probe["step"] = 0
         rundir.write_json(run_dir / "probe_init.json", probes.finite(probe))
         rundir.append_metrics(run_dir, probes.finite(probe))
         tracker.log(probe, step=0)
-        log.info("at init: top eigenvalue %.4g, trace %.4g", probe[M.at_init(M.hessian("top_eig"))],
-                 probe.get(M.at_init(M.hessian("trace")), float("nan")))  # fmt: skip
+        log.info("at init: top eigenvalue %.4g, trace %.4g", probe[M.at_init(M.curvature("top_eig"))],
+                 probe.get(M.at_init(M.curvature("trace")), float("nan")))  # fmt: skip
     return probe
 
 
@@ -335,7 +335,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         nonlocal last_eval, last_train
         last_eval = evaluator.record(s, lr, batch_size)
         if c.every_epochs and s.epoch % c.every_epochs == 0 and s.position == 0:
-            last_eval.update(probes.hessian_probe(model, *sample, c))
+            last_eval.update(probes.curvature_probe(model, *sample, c))
         last_eval["wall_time_s"] = s.wall()
         record(last_eval)
         progress.evaluated(last_eval)
@@ -455,8 +455,8 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
         if not last_eval or last_eval["step"] != s.step:  # e.g. resumed a run that had already stopped
             run_eval(lr, batch_size)
             rundir.save_checkpoint(run_dir, s.to_checkpoint())
-        if "end" in c.at and M.hessian("top_eig") not in last_eval:
-            end_probe = probes.hessian_probe(model, *sample, c)
+        if "end" in c.at and M.curvature("top_eig") not in last_eval:
+            end_probe = probes.curvature_probe(model, *sample, c)
             last_eval.update(end_probe)
             rundir.append_metrics(run_dir, probes.finite({"step": s.step, **end_probe}))
             tracker.log(end_probe, step=s.step)

@@ -13,7 +13,7 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 
 
 def _victim(r):
-    return r.config.get("victim") or r.config["model"]["name"]
+    return r.config.get("row") or r.config["model"]["name"]
 
 
 def _binomial(acc, n):

@@ -11,7 +11,7 @@ def randomizations(runs, out: Path):
     fig, ax = plt.subplots(figsize=(6, 4))
     rows = []
     for r in runs:
-        kind = r.config.get("randomization", r.config["data"]["input_randomization"])
+        kind = r.config.get("row") or r.config["data"]["input_randomization"]
         curve = [(m["step"], m["train/epoch_loss"]) for m in r.metrics if "train/epoch_loss" in m]
         ax.plot(*zip(*curve), label=kind)
         threshold = r.config["trainer"]["target_train_acc"]

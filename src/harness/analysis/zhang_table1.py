@@ -36,7 +36,7 @@ TABLE1_COLUMNS = ["crop_wd", "crop", "wd", "none", "random_labels"]
 def zhang_table1(runs, out: Path):
     rows = []
     for r in runs:
-        model, column = r.config["model"]["name"], r.config.get("table1_row")
+        model, column = r.config["model"]["name"], r.config.get("row")
         paper = PAPER_TABLE1.get(model, {}).get(column, (None, None))
         n_test = r.summary["data_test_size"]
         # the test accuracy of one run is a proportion of n_test images: Wilson 95% interval
@@ -193,15 +193,15 @@ def _subset_verdict(runs):
         f"every random-label run reaches train acc >= {MEMORIZED:.0%} -> reproduced; stopped by its epoch "
         "budget below that -> inconclusive (how far it got is the measurement); no random-label run -> inconclusive"
     )
-    random = [r for r in runs if r.config.get("table1_row") == "random_labels"]
+    random = [r for r in runs if r.config.get("row") == "random_labels"]
     if not random:
         return verdict_row(_SUBSET, "inconclusive", criterion, "no random_labels run", paper="", seeds=0)
     verdict = "reproduced" if all(r.summary["train_acc"] >= MEMORIZED for r in random) else "inconclusive"
     measured = "; ".join(
-        f"{r.config['model']['name']} {r.config['table1_row']} (seed {r.config['seed']}, "
+        f"{r.config['model']['name']} {r.config['row']} (seed {r.config['seed']}, "
         f"{r.summary['data_train_size']} images): train {pct(r.summary['train_acc'])}, test "
         f"{pct(r.summary['test_acc'])} after {r.summary['epochs']:g} epochs ({r.summary['stop_reason']})"
-        for r in sorted(runs, key=lambda r: (r.config.get("table1_row") == "random_labels", r.config["seed"]))
+        for r in sorted(runs, key=lambda r: (r.config.get("row") == "random_labels", r.config["seed"]))
     )
     return verdict_row(
         _SUBSET,
@@ -217,9 +217,9 @@ def _subset_verdict(runs):
 def _subset_curves(runs, out: Path):
     """Train and test accuracy against updates for the subset runs: how far each row got."""
     fig, ax = plt.subplots(figsize=(6, 3.8))
-    for r in sorted(runs, key=lambda r: (r.config.get("table1_row"), r.config["seed"])):
+    for r in sorted(runs, key=lambda r: (r.config.get("row"), r.config["seed"])):
         evals = [m for m in r.metrics if "train/acc" in m and "test/acc" in m]
-        label = f"{r.config['table1_row']} (seed {r.config['seed']})"
+        label = f"{r.config['row']} (seed {r.config['seed']})"
         line = ax.plot([m["step"] for m in evals], [m["train/acc"] for m in evals], "o-", label=f"train, {label}")
         ax.plot([m["step"] for m in evals], [m["test/acc"] for m in evals], "--", color=line[0].get_color())
     ax.axhline(MEMORIZED, color="grey", lw=0.8, ls=":")
