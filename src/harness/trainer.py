@@ -22,11 +22,11 @@ import torch
 import torch.nn.functional as F
 
 from . import data as data_mod
-from . import distributed, models, probes, rundir, schedules
+from . import distributed, models, parts, probes, rundir, schedules
 from .names import M, S, summary_key
 from .progress import Progress
 from .state import TrainState
-from .transforms import BatchTransform, input_shape
+from .transforms import input_shape
 
 log = logging.getLogger(__name__)
 rundir.git_commit()  # now, not when a run ends: the summary names the code that was imported
@@ -245,220 +245,230 @@ def _init_probe(cfg, model, sample, run_dir: Path, tracker, resumed: bool) -> di
     return probe
 
 
-def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) -> dict:
-    """Train as `cfg` says, writing into `run_dir`; return the summary (also in summary.json).
+class _Run:
+    """One run's bookkeeping around the loop: the resumed state, the probes at init, the evaluation
+    records (metrics.jsonl + the tracker) and the summary. The loop in `train` calls it."""
 
-    `data` may be passed in by a caller that runs many jobs on the same dataset in one process.
-    """
-    run_dir, t, c = Path(run_dir), cfg.trainer, cfg.curvature
-    previous = _already_done(run_dir, t)
-    if previous:
-        return previous
+    def __init__(self, cfg, run_dir: Path, tracker, data, parts, state: TrainState):
+        self.cfg, self.run_dir, self.tracker, self.data, self.p, self.s = cfg, run_dir, tracker, data, parts, state
+        t, c, o = cfg.trainer, cfg.curvature, cfg.optimizer
+        self.n_train = n_train = len(data.train_y)
+        checkpoint = rundir.load_checkpoint(run_dir, map_location=parts.device)
+        if checkpoint is not None:  # everything that decides the next step is in it
+            state.restore(checkpoint)
+            history = rundir.truncate_metrics(run_dir, state.step)
+            log.info("resumed from %s at epoch %d, step %d", run_dir / rundir.CHECKPOINT, state.epoch, state.step)
+        else:  # from scratch: whatever an earlier attempt wrote before its first checkpoint is not history
+            history = rundir.truncate_metrics(run_dir, -1)
+        self.prescreen = rundir.read_json(run_dir / "prescreen.json") or {}
+        if cfg.init.prescreen and checkpoint is None:  # (a resumed run has its init in the checkpoint)
+            self.prescreen = prescreen_init(cfg, parts.model, data, parts.to_input, run_dir, tracker)
+        self.sample = None  # the fixed curvature sample, when a probe wants it
+        if c.at or c.every_epochs or c.alphas:
+            self.sample = probes.curvature_sample(
+                data.train_x, data.train_y, parts.to_input, c.sample_size, c.sample_seed
+            )
+        self.init_probe = _init_probe(cfg, parts.model, self.sample, run_dir, tracker, resumed=checkpoint is not None)
+        self.evaluator = Evaluator(cfg, parts.forward, data, parts.to_input, parts.autocast, n_train)
+        # the last full-train-set accuracy an uninterrupted run would have seen: drives fine evaluation
+        self.last_train = next(((m[M.TRAIN_LOSS], m[M.TRAIN_ACC]) for m in reversed(history) if M.TRAIN_ACC in m), None)
+        has_target = t.target_train_acc is not None or t.target_train_loss is not None
+        self.fine_within = t.fine_eval_within if has_target else None  # read once, not per step
+        self.base_batch_size = schedules.batch_size_keeping_noise_scale(
+            cfg.schedule, o.lr, n_train, t.batch_size, o.momentum
+        )
+        if cfg.schedule.keep_noise_scale:
+            b = self.base_batch_size
+            log.info("schedule.keep_noise_scale: batch size %d -> %d (noise scale eps N / (B (1 - m)) = %.4g)",
+                     t.batch_size, b, o.lr * n_train / (b * (1 - o.momentum)))  # fmt: skip
+        self.last_eval: dict = {}
+        self.progress = Progress(t.progress, t.max_epochs, t.log_every_s)
 
-    # -- set up: data, model, optimizer, the state (resumed from the checkpoint if there is one)
-    device = resolve_device(cfg.device)
-    cuda = device.type == "cuda"
-    if data is None:
-        data = data_mod.prepare(cfg.data, device)
-    n_train = len(data.train_y)
-    transform = BatchTransform(
-        cfg.data.preprocess, cfg.data.augment.crop, cfg.data.augment.flip, data.channel_mean, data.channel_std
-    )
-    torch.manual_seed(cfg.seed)
-    model = models.build(cfg.model, input_shape(cfg.data.preprocess)).to(device)
-    # channels_last for the CNNs, on CUDA and on CPU too (scripts/bench_cpu_cnn.py: 1.14x AlexNet, 1.25x Inception)
-    channels_last = t.channels_last and models.has_conv(model)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    o = cfg.optimizer
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=o.lr, momentum=o.momentum, nesterov=o.nesterov, weight_decay=o.weight_decay
-    )
-    world = distributed.world_size()
-    forward = model
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
+    def record(self, entry: dict):  # metrics.jsonl and the tracker
+        rundir.append_metrics(self.run_dir, probes.finite(entry))
+        self.tracker.log(entry, step=entry["step"])
 
-        forward = DistributedDataParallel(model)
-    forward = torch.compile(forward) if t.compile else forward
-    s = TrainState(model, optimizer, torch.Generator(device=device).manual_seed(cfg.seed))
-
-    def autocast():
-        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and t.amp)
-
-    def as_model_input(x):
-        return x.contiguous(memory_format=torch.channels_last) if channels_last else x
-
-    def to_input(x_uint8, train, gen=None):
-        return as_model_input(transform(x_uint8, train=train, generator=gen))
-
-    packed = transform.packed(data.train_x)  # cropped batches in one gather: no per-batch pad or index math
-
-    def train_input(idx):
-        if packed is None:
-            return to_input(data.train_x[idx], True, s.generator)
-        return as_model_input(transform.train_batch(packed, idx, s.generator))
-
-    checkpoint = rundir.load_checkpoint(run_dir, map_location=device)
-    if checkpoint is not None:  # everything that decides the next step is in it
-        s.restore(checkpoint)
-        history = rundir.truncate_metrics(run_dir, s.step)
-        log.info("resumed from %s at epoch %d, step %d", run_dir / rundir.CHECKPOINT, s.epoch, s.step)
-    else:  # from scratch: whatever an earlier attempt wrote before its first checkpoint is not history
-        history = rundir.truncate_metrics(run_dir, -1)
-    prescreen = rundir.read_json(run_dir / "prescreen.json") or {}
-    if cfg.init.prescreen and checkpoint is None:  # (a resumed run has its init in the checkpoint)
-        prescreen = prescreen_init(cfg, model, data, to_input, run_dir, tracker)
-    sample = None  # the fixed curvature sample, when a probe wants it
-    if c.at or c.every_epochs or c.alphas:
-        sample = probes.curvature_sample(data.train_x, data.train_y, to_input, c.sample_size, c.sample_seed)
-    init_probe = _init_probe(cfg, model, sample, run_dir, tracker, resumed=checkpoint is not None)
-    evaluator = Evaluator(cfg, forward, data, to_input, autocast, n_train)
-    # the last full-train-set accuracy an uninterrupted run would have seen: drives fine evaluation
-    last_train = next(((m[M.TRAIN_LOSS], m[M.TRAIN_ACC]) for m in reversed(history) if M.TRAIN_ACC in m), None)
-    has_target = t.target_train_acc is not None or t.target_train_loss is not None
-    fine_within = t.fine_eval_within if has_target else None  # read once, not per step
-    grad_every = t.grad_norms_every_steps  # None: off (one comparison per step)
-    base_batch_size = schedules.batch_size_keeping_noise_scale(cfg.schedule, o.lr, n_train, t.batch_size, o.momentum)
-    if cfg.schedule.keep_noise_scale:
-        log.info("schedule.keep_noise_scale: batch size %d -> %d (noise scale eps N / (B (1 - m)) = %.4g)",
-                 t.batch_size, base_batch_size, o.lr * n_train / (base_batch_size * (1 - o.momentum)))  # fmt: skip
-    last_eval: dict = {}
-
-    def record(entry: dict):  # metrics.jsonl and the tracker
-        rundir.append_metrics(run_dir, probes.finite(entry))
-        tracker.log(entry, step=entry["step"])
-
-    progress = Progress(t.progress, t.max_epochs, t.log_every_s)
-
-    def run_eval(lr, batch_size):
-        nonlocal last_eval, last_train
-        last_eval = evaluator.record(s, lr, batch_size)
+    def evaluate(self, lr, batch_size):
+        """The evaluation record (and the curvature probe when due), logged."""
+        c, s = self.cfg.curvature, self.s
+        self.last_eval = self.evaluator.record(s, lr, batch_size)
         if c.every_epochs and s.epoch % c.every_epochs == 0 and s.position == 0:
-            last_eval.update(probes.curvature_probe(model, *sample, c))
-        last_eval["wall_time_s"] = s.wall()
-        record(last_eval)
-        progress.evaluated(last_eval)
-        last_train = last_eval[M.TRAIN_LOSS], last_eval[M.TRAIN_ACC]
+            self.last_eval.update(probes.curvature_probe(self.p.model, *self.sample, c))
+        self.last_eval["wall_time_s"] = s.wall()
+        self.record(self.last_eval)
+        self.progress.evaluated(self.last_eval)
+        self.last_train = self.last_eval[M.TRAIN_LOSS], self.last_eval[M.TRAIN_ACC]
 
-    def finish(status, stop_reason, batch_size):
-        summary = {summary_key(k): v for k, v in {**init_probe, **last_eval}.items() if k != "step"}
-        summary.update({S.prescreen(k): v for k, v in prescreen.get("summary", {}).items()})
+    def fine_evaluation_stops(self, steps: int) -> str | None:
+        """Near a target, every few steps: the training set alone (time to fit at step resolution)."""
+        t, s = self.cfg.trainer, self.s
+        if self.fine_within is None or s.step % t.fine_eval_every_steps or self.last_train is None:
+            return None
+        if not target_reached(t, *self.last_train, within=self.fine_within) or s.position >= steps:
+            return None
+        fine = self.evaluator.train_only(s, steps)
+        self.record(fine)
+        self.last_train = fine[M.TRAIN_LOSS], fine[M.TRAIN_ACC]
+        return target_reached(t, *self.last_train)
+
+    def end_probe(self):
+        """The curvature probe at the end, unless the last evaluation already measured it."""
+        c = self.cfg.curvature
+        if "end" in c.at and M.curvature("top_eig") not in self.last_eval:
+            probe = probes.curvature_probe(self.p.model, *self.sample, c)
+            self.last_eval.update(probe)
+            rundir.append_metrics(self.run_dir, probes.finite({"step": self.s.step, **probe}))
+            self.tracker.log(probe, step=self.s.step)
+
+    def finish(self, status: str, stop_reason: str, batch_size: int) -> dict:
+        """summary.json (and the tracker's summary): the last evaluation, the probes, the run's facts."""
+        cfg, s, p, o = self.cfg, self.s, self.p, self.cfg.optimizer
+        summary = {summary_key(k): v for k, v in {**self.init_probe, **self.last_eval}.items() if k != "step"}
+        summary.update({S.prescreen(k): v for k, v in self.prescreen.get("summary", {}).items()})
         if status == "completed":
-            summary.update(probes.end_of_run(cfg, model, sample, data, transform, to_input, run_dir))
-            if t.save_predictions:
-                summary[S.PREDICTIONS] = evaluator.save_predictions(run_dir)
+            summary.update(
+                probes.end_of_run(cfg, p.model, self.sample, self.data, p.transform, p.to_input, self.run_dir)
+            )
+            if cfg.trainer.save_predictions:
+                summary[S.PREDICTIONS] = self.evaluator.save_predictions(self.run_dir)
         summary.update(
             {
                 "status": status,
                 "stop_reason": stop_reason,
                 "diverged": status == "diverged",
                 "steps": s.step,
-                "epochs": s.epochs(schedules.steps_per_epoch(n_train, batch_size)),
+                "epochs": s.epochs(schedules.steps_per_epoch(self.n_train, batch_size)),
                 "wall_time_s": s.wall(),
                 "train_images_per_s": s.images_seen / s.train_time if s.train_time else None,
                 # this process's seconds in training steps and in the evaluations (of a resumed
                 # run: since the resume), so the share of time spent evaluating can be read off
                 "train_time_s": s.train_time,
                 "eval_time_s": s.eval_time,
-                "num_parameters": models.num_parameters(model),
-                "device": device_name(device),
+                "num_parameters": models.num_parameters(p.model),
+                "device": device_name(p.device),
                 # at the run's initial lr and batch size: the x-axis of Smith & Le's collapse plots
-                "noise_scale": schedules.noise_scale(o.lr, n_train, min(base_batch_size, n_train), o.momentum),
-                "base_batch_size": base_batch_size,  # trainer.batch_size, or as schedule.keep_noise_scale set it
-                **rundir.provenance(run_dir, data.info),
+                "noise_scale": schedules.noise_scale(
+                    o.lr, self.n_train, min(self.base_batch_size, self.n_train), o.momentum
+                ),
+                "base_batch_size": self.base_batch_size,  # trainer.batch_size, or as keep_noise_scale set it
+                **rundir.provenance(self.run_dir, self.data.info),
             }
         )
-        rundir.write_json(run_dir / rundir.SUMMARY, summary)
-        tracker.summary(summary)
+        rundir.write_json(self.run_dir / rundir.SUMMARY, summary)
+        self.tracker.summary(summary)
         return summary
 
+    def interrupt(self, signum, batch_size: int) -> dict:
+        """Checkpoint, then an "interrupted" summary: the same command resumes from here."""
+        s, run_dir = self.s, self.run_dir
+        rundir.save_checkpoint(run_dir, s.to_checkpoint())
+        log.warning("interrupted at step %d; checkpoint in %s: re-run the same command with "
+                    "hydra.run.dir=%s to resume", s.step, run_dir, run_dir)  # fmt: skip
+        reason = {signal.SIGUSR2: "preempted", signal.SIGINT: "sigint"}.get(signum, "sigterm")
+        return self.finish("interrupted", reason, batch_size)
+
+
+def _step(r: _Run, idx, sigterm) -> torch.Tensor:
+    """One SGD step on the batch `idx`; returns the global batch's mean loss (detached)."""
+    p, s = r.p, r.s
+    x, y = p.train_input(r.data.train_x, idx, s.generator), r.data.train_y[idx]
+    # this rank's shard (the whole batch in one process); DDP averages over ranks,
+    # hence sum / batch * world: the global batch's mean loss, also for unequal shards
+    lo, hi = distributed.shard(len(idx))
+    with p.autocast():
+        loss = F.cross_entropy(p.forward(x[lo:hi]).float(), y[lo:hi], reduction="sum") / len(idx) * p.world
+    p.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_every = r.cfg.trainer.grad_norms_every_steps
+    if grad_every and s.step % grad_every == 0:  # the gradient update `step + 1` uses (1: at init)
+        r.record({"step": s.step + 1, **probes.gradient_norms(p.model)})
+    p.optimizer.step()
+    loss = loss.detach()
+    if p.world > 1:  # the global batch's loss, and a stop signal that any rank received
+        signal_now = torch.tensor(float(bool(sigterm.raised)), device=p.device)
+        shared = distributed.all_reduce_sum(torch.stack([loss / p.world, signal_now]))
+        loss = shared[0]
+        if shared[1] > 0 and not sigterm.raised:
+            sigterm.raised = signal.SIGTERM
+    s.step, s.position = s.step + 1, s.position + 1
+    s.epoch_loss_sum += loss
+    s.epoch_batches += 1
+    s.images_seen += len(idx)
+    return loss
+
+
+def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) -> dict:
+    """Train as `cfg` says, writing into `run_dir`; return the summary (also in summary.json).
+
+    `data` may be passed in by a caller that runs many jobs on the same dataset in one process.
+    """
+    run_dir, t = Path(run_dir), cfg.trainer
+    previous = _already_done(run_dir, t)
+    if previous:
+        return previous
+    device = resolve_device(cfg.device)
+    data = data if data is not None else data_mod.prepare(cfg.data, device)
+    p = parts.build(cfg, data, device)
+    s = TrainState(p.model, p.optimizer, torch.Generator(device=device).manual_seed(cfg.seed))
+    r = _Run(cfg, run_dir, tracker, data, p, s)  # resumes from the checkpoint, probes at init
+    n_train, check_every = r.n_train, 1 if device.type != "cuda" else 20  # (a loss.item() syncs CUDA)
+
     # -- the loop: epochs of steps; an evaluation and a checkpoint every few epochs
-    s.started = time.perf_counter()
-    stop_reason = None
-    model.train()
+    s.started, stop_reason = time.perf_counter(), None
+    p.model.train()
     with _SigtermFlag() as sigterm:
         while stop_reason is None:
-            lr, batch_size = schedules.lr_and_batch_size(cfg.schedule, o.lr, base_batch_size, s.epoch, t.max_epochs)
+            lr, batch_size = schedules.lr_and_batch_size(
+                cfg.schedule, cfg.optimizer.lr, r.base_batch_size, s.epoch, t.max_epochs
+            )
             if s.epoch >= t.max_epochs:
                 stop_reason = "max_epochs"
                 break
-            for group in optimizer.param_groups:
+            for group in p.optimizer.param_groups:
                 group["lr"] = lr
-            steps = schedules.steps_per_epoch(n_train, batch_size)
-            batch_size = min(batch_size, n_train)
+            steps, batch_size = schedules.steps_per_epoch(n_train, batch_size), min(batch_size, n_train)
             if s.perm is None:
                 s.new_epoch(n_train)
-            progress.start_epoch(s.epoch, steps, s.position)
+            r.progress.start_epoch(s.epoch, steps, s.position)
             tick = time.perf_counter()
             while s.position < steps:
-                idx = s.perm[s.position * batch_size : (s.position + 1) * batch_size]
-                x, y = train_input(idx), data.train_y[idx]
-                # this rank's shard (the whole batch in one process); DDP averages over ranks,
-                # hence sum / batch * world: the global batch's mean loss, also for unequal shards
-                lo, hi = distributed.shard(len(idx))
-                with autocast():
-                    loss = F.cross_entropy(forward(x[lo:hi]).float(), y[lo:hi], reduction="sum") / len(idx) * world
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if grad_every and s.step % grad_every == 0:  # the gradient update `step + 1` uses (1: at init)
-                    record({"step": s.step + 1, **probes.gradient_norms(model)})
-                optimizer.step()
-                if world > 1:  # the global batch's loss, and a stop signal that any rank received
-                    signal_now = torch.tensor(float(bool(sigterm.raised)), device=device)
-                    shared = distributed.all_reduce_sum(torch.stack([loss.detach() / world, signal_now]))
-                    loss = shared[0]
-                    if shared[1] > 0 and not sigterm.raised:
-                        sigterm.raised = signal.SIGTERM
-                s.step, s.position = s.step + 1, s.position + 1
-                s.epoch_loss_sum += loss.detach()
-                s.epoch_batches += 1
-                s.images_seen += len(idx)
-                progress.step(s.position, loss.item)
-                if (not cuda or s.position % 20 == 0 or s.position == steps) and not math.isfinite(loss.item()):
+                loss = _step(r, s.perm[s.position * batch_size : (s.position + 1) * batch_size], sigterm)
+                r.progress.step(s.position, loss.item)
+                if (s.position % check_every == 0 or s.position == steps) and not math.isfinite(loss.item()):
                     stop_reason = "diverged"
                     break
-                near = fine_within is not None and s.step % t.fine_eval_every_steps == 0 and last_train is not None
-                if near and target_reached(t, *last_train, within=fine_within) and s.position < steps:
-                    fine = evaluator.train_only(s, steps)  # time to fit at step resolution
-                    record(fine)
-                    last_train = fine[M.TRAIN_LOSS], fine[M.TRAIN_ACC]
-                    stop_reason = target_reached(t, *last_train)
-                    if stop_reason is not None:
-                        break  # (a signal at this step is handled after the epoch: the run is done)
+                stop_reason = r.fine_evaluation_stops(steps)
+                if stop_reason is not None:
+                    break  # (a signal at this step is handled after the epoch: the run is done)
                 if sigterm.raised or s.step == t.interrupt_at_step:
                     s.train_time += time.perf_counter() - tick
-                    progress.end_epoch()
-                    rundir.save_checkpoint(run_dir, s.to_checkpoint())
-                    log.warning("interrupted at step %d; checkpoint in %s: re-run the same command with "
-                                "hydra.run.dir=%s to resume", s.step, run_dir, run_dir)  # fmt: skip
-                    reason = {signal.SIGUSR2: "preempted", signal.SIGINT: "sigint"}.get(sigterm.raised, "sigterm")
-                    summary = finish("interrupted", reason, batch_size)
+                    r.progress.end_epoch()
+                    summary = r.interrupt(sigterm.raised, batch_size)
                     sigterm.chain()
                     return summary
-                over_time = t.time_budget_s and s.wall() >= t.time_budget_s
-                if (t.max_steps and s.step >= t.max_steps) or over_time:
-                    stop_reason = "max_steps" if t.max_steps and s.step >= t.max_steps else "time_budget"
+                if t.max_steps and s.step >= t.max_steps:
+                    stop_reason = "max_steps"
+                elif t.time_budget_s and s.wall() >= t.time_budget_s:
+                    stop_reason = "time_budget"
+                if stop_reason is not None:
                     break
             s.train_time += time.perf_counter() - tick
-            progress.end_epoch()
+            r.progress.end_epoch()
             if stop_reason == "diverged":
                 log.warning("non-finite loss at step %d: run diverged", s.step)
-                return finish("diverged", "diverged", batch_size)
+                return r.finish("diverged", "diverged", batch_size)
             if s.position >= steps:
                 s.epoch, s.position, s.perm = s.epoch + 1, 0, None
             if stop_reason is not None or s.epoch % t.eval_every_epochs == 0 or s.epoch >= t.max_epochs:
-                run_eval(lr, batch_size)
-                stop_reason = target_reached(t, last_eval[M.TRAIN_LOSS], last_eval[M.TRAIN_ACC]) or stop_reason
+                r.evaluate(lr, batch_size)
+                stop_reason = target_reached(t, r.last_eval[M.TRAIN_LOSS], r.last_eval[M.TRAIN_ACC]) or stop_reason
             if stop_reason is not None or s.epoch % t.checkpoint_every_epochs == 0:
                 rundir.save_checkpoint(run_dir, s.to_checkpoint())
-        if not last_eval or last_eval["step"] != s.step:  # e.g. resumed a run that had already stopped
-            run_eval(lr, batch_size)
+        if not r.last_eval or r.last_eval["step"] != s.step:  # e.g. resumed a run that had already stopped
+            r.evaluate(lr, batch_size)
             rundir.save_checkpoint(run_dir, s.to_checkpoint())
-        if "end" in c.at and M.curvature("top_eig") not in last_eval:
-            end_probe = probes.curvature_probe(model, *sample, c)
-            last_eval.update(end_probe)
-            rundir.append_metrics(run_dir, probes.finite({"step": s.step, **end_probe}))
-            tracker.log(end_probe, step=s.step)
-    log.info("finished (%s): train acc %.4f, test acc %.4f", stop_reason, last_eval[M.TRAIN_ACC], last_eval[M.TEST_ACC])
-    return finish("completed", stop_reason, batch_size)
+        r.end_probe()
+    log.info(
+        "finished (%s): train acc %.4f, test acc %.4f", stop_reason, r.last_eval[M.TRAIN_ACC], r.last_eval[M.TEST_ACC]
+    )
+    return r.finish("completed", stop_reason, batch_size)
