@@ -1,5 +1,6 @@
 """`make reproduce`: the plan's sweeps, reports and dashboard end to end, resumable, with progress."""
 
+import json
 import subprocess
 import sys
 
@@ -49,6 +50,9 @@ def test_reproduce_runs_sweeps_reports_and_dashboard_and_resumes(tmp_path):
     assert "min left" in out.stdout and "done: 2 report(s)" in out.stdout
     for name in ("random_labels", "validation_bound"):
         assert (tmp_path / "experiments" / name / records.RECORDS).is_file()
+    timing = json.loads((tmp_path / "multirun" / "reproduce_time.json").read_text())
+    assert set(timing) == {"random_labels", "validation_bound"} and all(m > 0 for m in timing.values())
+    assert not (tmp_path / "experiments" / "reproduce.json").exists()  # a part of the plan, with overrides
     dashboard = (tmp_path / "experiments" / "README.md").read_text()
     assert dashboard.count("| *not computed* |") == sum(len(r.claims) for r in PLAN) - 3  # 1 + 2 claims computed
     # again: every run is completed, so nothing trains and the same reports come out
@@ -61,3 +65,15 @@ def test_reproduce_runs_sweeps_reports_and_dashboard_and_resumes(tmp_path):
 def test_reproduce_refuses_an_unknown_report(tmp_path):
     out = reproduce(tmp_path, "--only", "nope")
     assert out.returncode == 2 and "unknown report(s) ['nope']" in out.stderr
+
+
+def test_the_dashboard_shows_what_the_whole_set_costs(tmp_path):
+    from harness import dashboard
+
+    table = [{"report": "a/README.md", "wall_time_min": "60"}, {"report": "b/README.md", "wall_time_min": "30"}]
+    text = "\n".join(dashboard.cost(table, tmp_path))
+    assert "committed runs: **1.5 h** over 2 reports" in text and "not yet" in text
+    (tmp_path / "reproduce.json").write_text(
+        json.dumps({"minutes": 222, "machine": "x86_64, 2 cores", "finished": "t"})
+    )
+    assert "Measured end to end: **3.7 h** (x86_64, 2 cores" in "\n".join(dashboard.cost(table, tmp_path))

@@ -72,7 +72,7 @@ def _cell(text) -> str:
     return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(table: list[dict]) -> str:
+def markdown(table: list[dict], root: Path | None = None) -> str:
     lines = [
         "# Claims dashboard",
         "",
@@ -108,11 +108,36 @@ def markdown(table: list[dict]) -> str:
             )
             + " |"
         )
-    lines += ["", "## Criteria and commands", ""]
+    lines += ["", *cost(table, root), "", "## Criteria and commands", ""]
     for r in table:
         lines.append(f"- **{r['claim']}**: {r.get('criterion') or 'no verdict computed'}.  ")
         lines.append(f"  `{r['command']}`")
     return "\n".join(lines) + "\n"
+
+
+def cost(table: list[dict], root: Path | None = None) -> list[str]:
+    """What the whole cpu-scale set costs: the committed runs' summed wall time, the plan's
+    estimate, and the measured end-to-end `make reproduce` when one has finished (reproduce.json)."""
+    per_report = {r["report"]: float(r["wall_time_min"]) for r in table if r.get("wall_time_min")}
+    planned = sum(r.minutes for r in PLAN) / 60
+    lines = [
+        "## What the whole set costs",
+        "",
+        f"- Summed wall time of the committed runs: **{sum(per_report.values()) / 60:.1f} h** over "
+        f"{len(per_report)} reports (each run's own wall time; the runs used 1 torch thread each, several at "
+        "once on the 2-core machine, so this is not the time of one end-to-end run).",
+        f"- The plan's estimate for `make reproduce` (one sweep at a time, the machine to itself): {planned:.1f} h "
+        "(goal: under 4 h).",
+    ]
+    measured = rundir.read_json(root / "reproduce.json") if root else None
+    if measured:
+        lines.append(
+            f"- Measured end to end: **{measured['minutes'] / 60:.1f} h** ({measured['machine']}, finished "
+            f"{measured['finished']})."
+        )
+    else:
+        lines.append("- Measured end to end: not yet (no `make reproduce` of the whole set has finished).")
+    return lines
 
 
 def write(root: Path) -> list[dict]:
@@ -122,7 +147,7 @@ def write(root: Path) -> list[dict]:
     w.writeheader()
     w.writerows(table)
     rundir.write_text(root / "claims.csv", buf.getvalue())
-    rundir.write_text(root / "README.md", markdown(table))
+    rundir.write_text(root / "README.md", markdown(table, root))
     return table
 
 

@@ -7,11 +7,18 @@ runs every sweep of the plan (or of the reports named), one after another, each 
 stop and it goes on where it stopped: completed runs are skipped, an interrupted one resumes from
 its checkpoint. Extra Hydra overrides (e.g. `scale=smoke logger=none`) go to every sweep. Needs
 HARNESS_DATA pointing at the real CIFAR-10 (unless the overrides choose synthetic data).
+
+The wall time of each report's sweeps is kept in `<root>/reproduce_time.json` across re-runs (a
+resumed report adds its new minutes). When the whole plan has run with no overrides, the total goes
+to `<out>/reproduce.json`, which the dashboard shows as the measured cost of the whole set.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import subprocess
 import sys
 import time
@@ -42,6 +49,8 @@ def main(argv=None):
     todo = [r for r in PLAN if args.only is None or r.name in args.only]
     planned = sum(r.minutes for r in todo)
     started, done_minutes = time.monotonic(), 0.0
+    timing_file = args.root / "reproduce_time.json"
+    timing = json.loads(timing_file.read_text()) if timing_file.is_file() else {}  # report -> measured minutes
     for k, rep in enumerate(todo, 1):
         elapsed = (time.monotonic() - started) / 60
         # the plan's estimates, corrected by how fast the reports so far went against theirs
@@ -53,6 +62,7 @@ def main(argv=None):
             flush=True,
         )
         dirs = [args.root / d for d, _ in rep.sweeps]
+        report_started = time.monotonic()
         for sweep_dir, (_, overrides) in zip(dirs, rep.sweeps):
             if _sweep(overrides, sweep_dir, args.overrides) != 0:
                 print(
@@ -62,6 +72,17 @@ def main(argv=None):
                 return 1
         report([d for d in dirs if d.is_dir()], args.out / rep.name, wandb_mode="disabled")
         done_minutes += rep.minutes
+        timing[rep.name] = timing.get(rep.name, 0.0) + (time.monotonic() - report_started) / 60
+        args.root.mkdir(parents=True, exist_ok=True)
+        timing_file.write_text(json.dumps(timing, indent=1, sort_keys=True))
+    if args.only is None and not args.overrides:  # the whole cpu-scale set, as the plan has it
+        total = {
+            "minutes": round(sum(timing[r.name] for r in PLAN), 1),
+            "per_report_minutes": {r.name: round(timing[r.name], 1) for r in PLAN},
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        }
+        (args.out / "reproduce.json").write_text(json.dumps(total, indent=1) + "\n")
     dashboard.write(args.out)
     print(
         f"done: {len(todo)} report(s) in {(time.monotonic() - started) / 60:.1f} min; dashboard in "
