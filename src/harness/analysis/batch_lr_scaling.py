@@ -291,7 +291,7 @@ def _optimum_plots(optima, fits, out):
             bars = ax.errorbar(xs, ys, yerr=np.clip(err, 0, None), fmt="o", capsize=3)
             grid = np.geomspace(xs.min(), xs.max(), 20)
             c = np.exp(np.mean(np.log(ys) - fit["loglog_slope"] * np.log(xs)))
-            kind = "equal updates: " if label == "N at equal updates" else ""
+            kind = {"N at equal updates": "equal updates: ", "N": "equal epochs: "}.get(label, "")
             ax.plot(
                 grid,
                 c * grid ** fit["loglog_slope"],
