@@ -42,37 +42,47 @@ def random_flip(x: torch.Tensor, generator: torch.Generator | None) -> torch.Ten
     return torch.where(flip[:, None, None, None], x.flip(3), x)
 
 
-def per_image_whitening(x: torch.Tensor) -> torch.Tensor:
+def per_image_whitening(x: torch.Tensor, in_place: bool = False) -> torch.Tensor:
     # two passes over each image as one row (mean, then the mean square about it): as exact as
-    # torch.std, about 5x faster on CPU, where std's multi-dim Welford reduction is slow
+    # torch.std, about 5x faster on CPU, where std's multi-dim Welford reduction is slow.
+    # in_place (a batch the caller owns, not a leaf an attack differentiates): same bits, fewer copies
     flat = x.reshape(x.shape[0], -1)
-    centred = flat - flat.mean(dim=1, keepdim=True)
-    std = centred.square().mean(dim=1, keepdim=True).sqrt()
-    return (centred / std.clamp_min(flat.shape[1] ** -0.5)).view(x.shape)
+    mean = flat.mean(dim=1, keepdim=True)
+    centred = flat.sub_(mean) if in_place else flat - mean
+    std = centred.square().mean(dim=1, keepdim=True).sqrt().clamp_min(flat.shape[1] ** -0.5)
+    return (centred.div_(std) if in_place else centred / std).view(x.shape)
 
 
 class PackedImages:
     """A training set kept for fast augmentation: one int32 per pixel (R, G, B and a zero byte, NHWC),
     zero-padded by `pad` for translation. A random crop of a whole batch is then a single gather of
     one word per pixel on an unfold view (no per-channel index arithmetic, no padded copy per batch),
-    and the same gather selects the batch: about 4 bytes moved per output pixel."""
+    and the same gather selects the batch: about 4 bytes moved per output pixel. With `mirrored`, the
+    horizontally flipped images are kept too (images N..2N-1), so a flip is part of the same gather:
+    the flipped crop at `left` is the mirrored image's crop at `width - size - left`."""
 
-    def __init__(self, x: torch.Tensor, pad: int):
+    def __init__(self, x: torch.Tensor, pad: int, mirrored: bool = False):
         n, c, h, w = x.shape
         rgba = torch.zeros(n, h + 2 * pad, w + 2 * pad, 4, dtype=torch.uint8, device=x.device)
         rgba[:, pad : pad + h, pad : pad + w, :c] = x.permute(0, 2, 3, 1)
-        self.words = rgba.view(torch.int32).squeeze(-1)  # (N, H + 2 pad, W + 2 pad)
-        self.channels = c
+        words = rgba.view(torch.int32).squeeze(-1)  # (N, H + 2 pad, W + 2 pad)
+        self.words = torch.cat([words, words.flip(2)]) if mirrored else words
+        self.n, self.channels, self.mirrored = n, c, mirrored
 
-    def crops(self, idx: torch.Tensor, size: int, top: torch.Tensor, left: torch.Tensor) -> torch.Tensor:
-        """Images idx cropped at (top, left) of the padded images: (B, size, size) int32 words."""
+    def crops(self, idx, size: int, top, left, flip=None) -> torch.Tensor:
+        """Images idx cropped at (top, left) of the padded images, flipped where `flip` (needs
+        `mirrored`): (B, size, size) int32 words."""
+        if flip is not None:
+            idx = idx + self.n * flip
+            left = torch.where(flip, self.words.shape[-1] - size - left, left)
         windows = self.words.unfold(1, size, 1).unfold(2, size, 1)  # a view: (N, nH, nW, size, size)
         return windows[idx, top, left]
 
-    def to_uint8(self, words: torch.Tensor) -> torch.Tensor:
-        """(B, S, S) words -> (B, C, S, S) uint8 (a strided view; .float() makes it contiguous NCHW)."""
+    def to_float(self, words: torch.Tensor) -> torch.Tensor:
+        """(B, S, S) words -> (B, C, S, S) float32 pixel values 0..255, contiguous NCHW, in one pass."""
         b, h, w = words.shape
-        return words.contiguous().view(torch.uint8).view(b, h, w, 4)[..., : self.channels].permute(0, 3, 1, 2)
+        channels = words.view(torch.uint8).view(b, h, w, 4)[..., : self.channels].permute(0, 3, 1, 2)
+        return torch.empty(b, self.channels, h, w, device=words.device).copy_(channels)
 
 
 class BatchTransform:
@@ -84,7 +94,7 @@ class BatchTransform:
         self.std = torch.as_tensor(channel_std, dtype=torch.float32).view(1, 3, 1, 1)
 
     def __call__(self, x: torch.Tensor, train: bool, generator: torch.Generator | None = None):
-        return self.normalize(self.pixels(x, train, generator))
+        return self.normalize(self.pixels(x, train, generator), in_place=True)  # pixels() made a new tensor
 
     def pixels(self, x: torch.Tensor, train: bool = False, generator: torch.Generator | None = None):
         """uint8 -> float pixels in [0, 1], cropped/flipped: the space adversarial eps lives in."""
@@ -106,7 +116,7 @@ class BatchTransform:
         is cheap, and the eager path then keeps its exact floating-point results)."""
         if not self.crop:
             return None
-        return PackedImages(x_train, TRANSLATE_PAD if self.crop and self.preprocess != "zhang" else 0)
+        return PackedImages(x_train, TRANSLATE_PAD if self.preprocess != "zhang" else 0, mirrored=self.flip)
 
     def train_batch(self, packed: PackedImages, idx: torch.Tensor, generator: torch.Generator | None = None):
         """What `self(train_x[idx], train=True, generator)` returns, from the same random draws in the
@@ -114,15 +124,13 @@ class BatchTransform:
         b, device, side = len(idx), packed.words.device, packed.words.shape[-1]
         size = ZHANG_CROP if self.preprocess == "zhang" else side - 2 * TRANSLATE_PAD
         top, left = torch.randint(0, side - size + 1, (2, b), device=device, generator=generator)
-        words = packed.crops(idx, size, top, left)
-        if self.flip:
-            flip = torch.rand(b, device=device, generator=generator) < 0.5
-            words = torch.where(flip[:, None, None], words.flip(2), words)
-        return self.normalize(packed.to_uint8(words).contiguous().float().div_(255))
+        flip = torch.rand(b, device=device, generator=generator) < 0.5 if self.flip else None
+        return self.normalize(packed.to_float(packed.crops(idx, size, top, left, flip)).div_(255), in_place=True)
 
-    def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        """[0, 1] pixels -> model input (differentiable: attacks go through it)."""
+    def normalize(self, x: torch.Tensor, in_place: bool = False) -> torch.Tensor:
+        """[0, 1] pixels -> model input (differentiable: attacks go through it). in_place: for a
+        batch the caller owns (the same bits, fewer copies)."""
         if self.preprocess == "zhang":
-            return per_image_whitening(x)
+            return per_image_whitening(x, in_place)
         mean, std = self.mean.to(x.device), self.std.to(x.device)
-        return (x - mean) / std
+        return x.sub_(mean).div_(std) if in_place else (x - mean) / std
