@@ -273,7 +273,10 @@ class _Run:
         # the last full-train-set accuracy an uninterrupted run would have seen: drives fine evaluation
         self.last_train = next(((m[M.TRAIN_LOSS], m[M.TRAIN_ACC]) for m in reversed(history) if M.TRAIN_ACC in m), None)
         has_target = t.target_train_acc is not None or t.target_train_loss is not None
-        self.fine_within = t.fine_eval_within if has_target else None  # read once, not per step
+        # what the loop checks at every step, read once as plain values (a config read costs ~20 us)
+        self.fine_within = t.fine_eval_within if has_target else None
+        self.fine_every, self.grad_every = t.fine_eval_every_steps, t.grad_norms_every_steps
+        self.max_steps, self.time_budget_s, self.interrupt_at_step = t.max_steps, t.time_budget_s, t.interrupt_at_step
         self.base_batch_size = schedules.batch_size_keeping_noise_scale(
             cfg.schedule, o.lr, n_train, t.batch_size, o.momentum
         )
@@ -301,9 +304,10 @@ class _Run:
 
     def fine_evaluation_stops(self, steps: int) -> str | None:
         """Near a target, every few steps: the training set alone (time to fit at step resolution)."""
-        t, s = self.cfg.trainer, self.s
-        if self.fine_within is None or s.step % t.fine_eval_every_steps or self.last_train is None:
+        s = self.s
+        if self.fine_within is None or s.step % self.fine_every or self.last_train is None:
             return None
+        t = self.cfg.trainer
         if not target_reached(t, *self.last_train, within=self.fine_within) or s.position >= steps:
             return None
         fine = self.evaluator.train_only(s, steps)
@@ -379,8 +383,7 @@ def _step(r: _Run, idx, sigterm) -> torch.Tensor:
         loss = F.cross_entropy(p.forward(x[lo:hi]).float(), y[lo:hi], reduction="sum") / len(idx) * p.world
     p.optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    grad_every = r.cfg.trainer.grad_norms_every_steps
-    if grad_every and s.step % grad_every == 0:  # the gradient update `step + 1` uses (1: at init)
+    if r.grad_every and s.step % r.grad_every == 0:  # the gradient update `step + 1` uses (1: at init)
         r.record({"step": s.step + 1, **probes.gradient_norms(p.model)})
     p.optimizer.step()
     loss = loss.detach()
@@ -440,15 +443,15 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                 stop_reason = r.fine_evaluation_stops(steps)
                 if stop_reason is not None:
                     break  # (a signal at this step is handled after the epoch: the run is done)
-                if sigterm.raised or s.step == t.interrupt_at_step:
+                if sigterm.raised or s.step == r.interrupt_at_step:
                     s.train_time += time.perf_counter() - tick
                     r.progress.end_epoch()
                     summary = r.interrupt(sigterm.raised, batch_size)
                     sigterm.chain()
                     return summary
-                if t.max_steps and s.step >= t.max_steps:
+                if r.max_steps and s.step >= r.max_steps:
                     stop_reason = "max_steps"
-                elif t.time_budget_s and s.wall() >= t.time_budget_s:
+                elif r.time_budget_s and s.wall() >= r.time_budget_s:
                     stop_reason = "time_budget"
                 if stop_reason is not None:
                     break
