@@ -154,8 +154,11 @@ def adversarial_rows(model, pixels, normalize, test_x, test_y, cfg) -> tuple[lis
     }
     clean = attacks.robust_accuracy(model, normalize, x, y, "none", 0.0)
     rows = [{"attack": "none", "eps_255": 0, "eps": 0.0, "accuracy": clean, "images": len(y)}]
+    log.info("attacks on %d images: %s x eps %s/255 (clean accuracy %.4f)", len(y), list(cfg.attacks),
+             list(cfg.eps_255), clean)  # fmt: skip
     for attack in cfg.attacks:
         for k in cfg.eps_255:
+            started = time.perf_counter()
             kwargs, extra = {}, {}
             if attack in pgd:
                 steps, restarts = pgd[attack]
@@ -177,6 +180,7 @@ def adversarial_rows(model, pixels, normalize, test_x, test_y, cfg) -> tuple[lis
                 **kwargs,
             )
             rows.append({"attack": attack, "eps_255": k, "eps": k / 255, "accuracy": acc, "images": len(y), **extra})
+            log.info("  %s eps %g/255: accuracy %.4f (%.0f s)", attack, k, acc, time.perf_counter() - started)
     with eval_mode(model):
         pred, conf = attacks.predict(model, normalize, x)
         i = int((pred == y).nonzero()[0]) if (pred == y).any() else 0

@@ -184,7 +184,7 @@ _SUBSET = "C1 Table 1: a CNN on a subset"
 
 
 def _subset_verdict(runs):
-    """Zhang's CNN memorization on a subset (cpu scale: small AlexNet, 20,000 images, 10 epochs).
+    """Zhang's CNN memorization on a subset (cpu scale: small AlexNet, 20,000 images, up to 40 epochs).
     Criterion (fixed before the data): every random-label run reaches train acc >= 0.99 -> reproduced;
     a random-label run stopped by its epoch budget below that -> inconclusive (the budget, not the
     model, may be what stops it; the measured text says how far it got); no random-label run ->
