@@ -162,6 +162,17 @@ def test_b_opt_vs_n_is_fitted_at_equal_epochs_and_at_equal_updates_separately(tm
     assert verdicts["C7 B_opt ~ N at equal updates"] == "reproduced"
 
 
+def test_records_without_an_epoch_budget_mix_with_an_equal_updates_sweep(tmp_path):
+    """Older records carry no trainer.max_epochs: they stay on their eps line and off the
+    equal-updates line, and the figures still draw."""
+    old = c7_sweep(tmp_path / "old", lambda eps: 2000 * eps)
+    new = n_sweep(tmp_path / "new")
+    out = report.report([old, new], tmp_path / "out", wandb_mode="disabled")
+    verdicts = {v["claim"]: v["verdict"] for v in _table(out / "verdicts.csv")}
+    assert verdicts["C7 B_opt ~ eps"] == "reproduced" and verdicts["C7 B_opt ~ N at equal updates"] == "reproduced"
+    assert (out / "b_opt_fits.png").is_file()
+
+
 def test_batch_lr_scaling_verdict_fails_when_b_opt_does_not_grow(tmp_path):
     flat = report.report(
         c7_sweep(tmp_path / "flat", lambda eps: 150.0, noise=0.002), tmp_path / "o1", wandb_mode="disabled"

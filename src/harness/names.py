@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import copy
+import re
+
 # -- allowed config values
 MODELS = (
     "mlp_1x512",
@@ -121,20 +124,25 @@ RENAMED_CONFIG = (
 RENAMED_WORDS = (("hessian", "curvature"),)
 
 
+_ABSENT = object()
+
+
+def pop_key(cfg: dict, dotted: str, default=None):
+    """Remove the dotted key ("model.zhang_lr") from a nested dict and return its value, or `default`
+    when it (or a node above it) is not there."""
+    *parents, last = dotted.split(".")
+    node = cfg
+    for p in parents:
+        node = node.get(p) if isinstance(node, dict) else None
+    return node.pop(last, default) if isinstance(node, dict) else default
+
+
 def migrate_config(config: dict) -> dict:
     """A stored config in today's names (a copy; `config` itself is left as it is)."""
-    import copy
-
     cfg = copy.deepcopy(config)
     for old, new in RENAMED_CONFIG:
-        *parents, last = old.split(".")
-        node = cfg
-        for p in parents:
-            node = node.get(p) if isinstance(node, dict) else None
-        if not isinstance(node, dict) or last not in node:
-            continue
-        value = node.pop(last)
-        if new is not None and cfg.get(new) is None:
+        value = pop_key(cfg, old, _ABSENT)
+        if value is not _ABSENT and new is not None and cfg.get(new) is None:
             cfg[new] = value
     return cfg
 
@@ -142,8 +150,6 @@ def migrate_config(config: dict) -> dict:
 def migrate_name(name: str) -> str:
     """A metric name or summary key in today's words: the renamed word as the name's first part, or
     right after the `init` prefix ("init/hessian/trace", "init_hessian_trace")."""
-    import re
-
     for old, new in RENAMED_WORDS:
         name = re.sub(rf"^((?:init[/_])?){old}(?=[/_])", rf"\g<1>{new}", name)
     return name

@@ -225,12 +225,7 @@ def identity(config: dict, ignore=NOT_IDENTITY) -> dict:
     """The resolved config minus the keys in `ignore` (dotted): what makes a run the run it is."""
     cfg = copy.deepcopy(config)
     for key in ignore:
-        *parents, last = key.split(".")
-        node = cfg
-        for p in parents:
-            node = node.get(p, {}) if isinstance(node, dict) else {}
-        if isinstance(node, dict):
-            node.pop(last, None)
+        names.pop_key(cfg, key)
     return cfg
 
 

@@ -67,7 +67,7 @@ class PackedImages:
         rgba[:, pad : pad + h, pad : pad + w, :c] = x.permute(0, 2, 3, 1)
         words = rgba.view(torch.int32).squeeze(-1)  # (N, H + 2 pad, W + 2 pad)
         self.words = torch.cat([words, words.flip(2)]) if mirrored else words
-        self.n, self.channels, self.mirrored = n, c, mirrored
+        self.n, self.channels = n, c
 
     def crops(self, idx, size: int, top, left, flip=None) -> torch.Tensor:
         """Images idx cropped at (top, left) of the padded images, flipped where `flip` (needs

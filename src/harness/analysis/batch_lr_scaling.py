@@ -68,8 +68,9 @@ class Setting(NamedTuple):
         """The values held fixed along a line of kind `line` (see LINES)."""
         fixed = {"lr": self.lr, "train_size": self.train_size, "momentum": self.momentum, "max_epochs": self.max_epochs}
         if line == "N at equal updates":
-            # equal epochs x N = equal examples seen = equal updates at every B
-            return {"lr": self.lr, "momentum": self.momentum, "examples": self.train_size * self.max_epochs}
+            # equal epochs x N = equal examples seen = equal updates at every B (None: budget unknown)
+            examples = self.train_size * self.max_epochs if self.max_epochs is not None else None
+            return {"lr": self.lr, "momentum": self.momentum, "examples": examples}
         return {k: v for k, v in fixed.items() if k != LINES[line][0]}
 
 
@@ -96,9 +97,10 @@ def _lines(groups) -> dict:
     for label, (variable, _) in LINES.items():
         lines = defaultdict(list)
         for setting in groups:
-            if label == "N at equal updates" and setting.max_epochs is None:
-                continue  # a record without its epoch budget cannot be placed on this line
-            lines[tuple(sorted(setting.held(label).items()))].append(setting)
+            held = setting.held(label)
+            if held.get("examples", 0) is None:
+                continue  # a record without its epoch budget cannot be placed on an equal-updates line
+            lines[tuple(sorted(held.items()))].append(setting)
         out[label] = {k: sorted(v) for k, v in lines.items() if len({getattr(s, variable) for s in v}) >= 3}
     return out
 
