@@ -1,8 +1,10 @@
 """`make reproduce`: the plan's sweeps, reports and dashboard end to end, resumable, with progress."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from helpers import REPO
@@ -77,3 +79,35 @@ def test_the_dashboard_shows_what_the_whole_set_costs(tmp_path):
         json.dumps({"minutes": 222, "machine": "x86_64, 2 cores", "finished": "t"})
     )
     assert "Measured end to end: **3.7 h** (x86_64, 2 cores" in "\n".join(dashboard.cost(table, tmp_path))
+
+
+def test_the_clock_counts_running_time_not_time_stopped():
+    from harness.reproduce import ActiveClock
+
+    clock = ActiveClock(tick=0.05, gap=0.5)
+    time.sleep(0.3)
+    running = clock.minutes() * 60
+    assert 0.25 < running < 0.6
+    with clock._lock:
+        clock._last -= 3600  # as if the process had been stopped for an hour since the last tick
+    assert clock.minutes() * 60 < running + 0.2  # the hour counts as one tick, not as an hour
+
+
+@pytest.mark.sweeps
+def test_a_stopped_reproduce_keeps_its_minutes_and_goes_on(tmp_path):
+    args = ["--only", "random_labels", "--", "scale=smoke", "logger=none", "trainer.max_epochs=40", "seed=0,1"]
+    cmd = [sys.executable, "-m", "harness.reproduce", "--root", str(tmp_path / "multirun")]
+    proc = subprocess.Popen([*cmd, "--out", str(tmp_path / "experiments"), *args], cwd=REPO, text=True)
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "multirun").rglob("metrics.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)  # to reproduce alone: it passes the stop on to its sweep
+    assert proc.wait(timeout=120) == 1
+    timing = json.loads((tmp_path / "multirun" / "reproduce_time.json").read_text())
+    assert timing["random_labels"] > 0  # the interrupted report's minutes are kept
+    assert list((tmp_path / "multirun").rglob("checkpoint.pt"))  # its runs checkpointed on the way out
+    again = reproduce(tmp_path, *args)
+    assert again.returncode == 0, again.stderr[-2000:]
+    later = json.loads((tmp_path / "multirun" / "reproduce_time.json").read_text())
+    assert later["random_labels"] > timing["random_labels"]

@@ -1,16 +1,21 @@
 """`make reproduce`: carries out the cpu-scale plan (`harness/plan.py`).
 
-    python -m harness.reproduce [--only NAME ...] [--root multirun] [--out experiments] [OVERRIDE ...]
+    python -m harness.reproduce [--only NAME ...] [--root multirun] [--out experiments] [--jobs 2] [OVERRIDE ...]
 
 runs every sweep of the plan (or of the reports named), one after another, each into its own
-`<root>/<sweep dir>`, then rebuilds that report and finally the dashboard. Run it again after a
-stop and it goes on where it stopped: completed runs are skipped, an interrupted one resumes from
-its checkpoint. Extra Hydra overrides (e.g. `scale=smoke logger=none`) go to every sweep. Needs
-HARNESS_DATA pointing at the real CIFAR-10 (unless the overrides choose synthetic data).
+`<root>/<sweep dir>`, then rebuilds that report and finally the dashboard. A sweep runs `--jobs`
+runs at once (the joblib launcher, one torch thread per run on the 2-core machine: small models use
+two cores better as two runs than as one run on two threads; `--jobs 1`: one run at a time on every
+core). Run it again after a stop and it goes on where it stopped: completed runs are skipped, an
+interrupted one resumes from its checkpoint. Extra Hydra overrides (e.g. `scale=smoke logger=none`)
+go to every sweep. Needs HARNESS_DATA pointing at the real CIFAR-10 (unless the overrides choose
+synthetic data).
 
-The wall time of each report's sweeps is kept in `<root>/reproduce_time.json` across re-runs (a
-resumed report adds its new minutes). When the whole plan has run with no overrides, the total goes
-to `<out>/reproduce.json`, which the dashboard shows as the measured cost of the whole set.
+The time of each report is kept in `<root>/reproduce_time.json` across re-runs, saved after every
+sweep and on a stop (SIGTERM, Ctrl-C), so a report finished over several sittings adds up its
+pieces. The clock counts wall time while this process runs, not while it is stopped (SIGSTOP, a
+suspended laptop). When the whole plan has run with no overrides, the total goes to
+`<out>/reproduce.json`, which the dashboard shows as the measured cost of the whole set.
 """
 
 from __future__ import annotations
@@ -19,18 +24,66 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 from .plan import PLAN
 
 
+class ActiveClock:
+    """Wall time that stops while the process is stopped: a thread ticks every `tick` seconds and a
+    gap longer than `gap` between two ticks (the process was not running) counts as `tick`."""
+
+    def __init__(self, tick: float = 1.0, gap: float = 5.0):
+        self.tick, self.gap, self._seconds = tick, gap, 0.0
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            time.sleep(self.tick)
+            self._advance()
+
+    def _advance(self) -> float:
+        with self._lock:
+            now = time.monotonic()
+            step = now - self._last
+            self._seconds += step if step <= self.gap else self.tick
+            self._last = now
+            return self._seconds
+
+    def minutes(self) -> float:
+        return self._advance() / 60
+
+
 def _sweep(overrides: str, sweep_dir: Path, extra: list[str]) -> int:
     cmd = [sys.executable, "-m", "harness", "-m", *overrides.split(), *extra, f"hydra.sweep.dir={sweep_dir}"]
     print("  $ " + " ".join(cmd[1:]), flush=True)
-    return subprocess.run(cmd).returncode
+    child = subprocess.Popen(cmd)
+    # SIGTERM to this process alone reaches the sweep too: its runs checkpoint and stop, then we save the time
+    signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
+    try:
+        return child.wait()
+    except KeyboardInterrupt:  # Ctrl-C reached the sweep as well; let it checkpoint
+        child.wait()
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _save(timing: dict, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")  # never a half-written file: the minutes so far are the measurement
+    tmp.write_text(json.dumps(timing, indent=1, sort_keys=True))
+    tmp.replace(path)
+
+
+def _launcher(jobs: int) -> list[str]:
+    return [] if jobs == 1 else ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"]
 
 
 def main(argv=None):
@@ -41,18 +94,22 @@ def main(argv=None):
     p.add_argument("--only", nargs="+", default=None, metavar="NAME", help="only these reports of the plan")
     p.add_argument("--root", type=Path, default=Path("multirun"), help="where the sweep dirs go")
     p.add_argument("--out", type=Path, default=Path("experiments"), help="where the reports go")
+    p.add_argument("--jobs", type=int, default=2, help="runs at once in each sweep (1: one run on every core)")
     p.add_argument("overrides", nargs="*", help="Hydra overrides for every sweep, e.g. scale=smoke logger=none")
     args = p.parse_args(argv)
     unknown = set(args.only or ()) - {r.name for r in PLAN}
     if unknown:
         p.error(f"unknown report(s) {sorted(unknown)}; the plan has {[r.name for r in PLAN]}")
+    if args.jobs < 1:
+        p.error(f"--jobs must be >= 1, got {args.jobs}")
     todo = [r for r in PLAN if args.only is None or r.name in args.only]
     planned = sum(r.minutes for r in todo)
-    started, done_minutes = time.monotonic(), 0.0
+    clock, done_minutes = ActiveClock(), 0.0
     timing_file = args.root / "reproduce_time.json"
     timing = json.loads(timing_file.read_text()) if timing_file.is_file() else {}  # report -> measured minutes
+    args.root.mkdir(parents=True, exist_ok=True)
     for k, rep in enumerate(todo, 1):
-        elapsed = (time.monotonic() - started) / 60
+        elapsed = clock.minutes()
         # the plan's estimates, corrected by how fast the reports so far went against theirs
         pace = elapsed / done_minutes if done_minutes and elapsed > 0 else 1.0
         left = (planned - done_minutes) * pace
@@ -62,31 +119,34 @@ def main(argv=None):
             flush=True,
         )
         dirs = [args.root / d for d, _ in rep.sweeps]
-        report_started = time.monotonic()
+        before, report_started = timing.get(rep.name, 0.0), clock.minutes()
         for sweep_dir, (_, overrides) in zip(dirs, rep.sweeps):
-            if _sweep(overrides, sweep_dir, args.overrides) != 0:
+            code = _sweep(overrides, sweep_dir, _launcher(args.jobs) + args.overrides)
+            timing[rep.name] = before + clock.minutes() - report_started
+            _save(timing, timing_file)
+            if code != 0:
                 print(
-                    f"error: a sweep of {rep.name} failed; run the same command again to go on from there",
+                    f"error: a sweep of {rep.name} stopped (exit {code}); run the same command again to go on "
+                    f"from there ({timing[rep.name]:.1f} min of it so far, in {timing_file})",
                     file=sys.stderr,
                 )
                 return 1
         report([d for d in dirs if d.is_dir()], args.out / rep.name, wandb_mode="disabled")
+        timing[rep.name] = before + clock.minutes() - report_started
+        _save(timing, timing_file)
         done_minutes += rep.minutes
-        timing[rep.name] = timing.get(rep.name, 0.0) + (time.monotonic() - report_started) / 60
-        args.root.mkdir(parents=True, exist_ok=True)
-        timing_file.write_text(json.dumps(timing, indent=1, sort_keys=True))
     if args.only is None and not args.overrides:  # the whole cpu-scale set, as the plan has it
         total = {
             "minutes": round(sum(timing[r.name] for r in PLAN), 1),
             "per_report_minutes": {r.name: round(timing[r.name], 1) for r in PLAN},
             "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            "jobs": args.jobs,
             "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         }
         (args.out / "reproduce.json").write_text(json.dumps(total, indent=1) + "\n")
     dashboard.write(args.out)
     print(
-        f"done: {len(todo)} report(s) in {(time.monotonic() - started) / 60:.1f} min; dashboard in "
-        f"{args.out / 'README.md'}",
+        f"done: {len(todo)} report(s) in {clock.minutes():.1f} min; dashboard in {args.out / 'README.md'}",
         flush=True,
     )
     return 0
