@@ -84,6 +84,7 @@ def test_joblib_launcher_gives_one_wandb_run_per_parallel_job(tmp_path):
         f"hydra.sweep.dir={sweep}",
     )
     assert out.returncode == 0, out.stderr
+    assert "deprecated" not in out.stderr  # our launcher configs over the plugins' schemas: no warning per job
     summaries = [json.loads((sweep / j / "summary.json").read_text()) for j in ("0", "1")]
     assert [s["data_corruption_prob"] for s in summaries] == [0.0, 1.0]
     runs = [read_run(sweep / j) for j in ("0", "1")]

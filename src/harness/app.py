@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 import sys
+import warnings
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -16,6 +17,11 @@ from .data import DataError, DataNotFoundError
 from .rundir import RunDirError
 
 log = logging.getLogger("harness")
+
+# configs/hydra/launcher/{joblib,submitit_*}.yaml set this project's defaults over the launcher plugins'
+# schemas of the same name, which Hydra still supports but warns about on every compose, three times
+# per sweep and again in every joblib worker (this module is what a worker imports to run a job)
+warnings.filterwarnings("ignore", r"\s*'hydra/launcher/\w+' is validated against ConfigStore schema", UserWarning)
 
 
 def _uid() -> str:
