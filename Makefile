@@ -21,8 +21,8 @@ lint: install          ## ruff: lint and format check (configured in pyproject.t
 	$(VENV)/bin/ruff check src tests scripts
 	$(VENV)/bin/ruff format --check src tests scripts
 
-test: install          ## the fast suite (< 10 min on 2 CPU cores)
-	$(PY) -m pytest -q
+test: install          ## the fast suite (< 10 min on 2 CPU cores), one pytest worker per core, one torch thread each
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n auto
 
 test-slow: install     ## real-data and longer training tests
 	$(PY) -m pytest -q -m slow
@@ -36,7 +36,7 @@ test-slurm: install    ## a real single-node SLURM (scripts/slurm_local.sh insta
 test-faults: install   ## kill -9 at many moments, then resume exactly
 	$(PY) -m pytest -q -m faults
 
-test-gpu-check: install  ## scripts/gpu_check.py rehearsed on CPU at tiny sizes (every step, no GPU needed)
+test-gpu-check: install  ## scripts/gpu_check.py rehearsed on CPU at tiny sizes (also part of make test)
 	$(PY) -m pytest -q -m gpucheck
 
 test-all: install

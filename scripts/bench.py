@@ -246,14 +246,14 @@ def limit_throughput(cfg, device, warmup: int = 3) -> float:
 def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -> tuple[float, float]:
     """Images/s of the augmentation alone (crop/translate + flip to float pixels in [0, 1], a batch
     gathered from the training set): the eager path (`BatchTransform.pixels` on train_x[idx]) vs the
-    packed one (`PackedImages.crops` with the flip in the same gather + unpacking, what `train_batch`
+    packed one (`PackedImages.crops` with the flip in the same gather, to float, what `train_batch`
     does before normalising)."""
     d = torch.device(device)
     x = torch.randint(0, 256, (10_000, 3, 32, 32), dtype=torch.uint8, device=d)
     t = BatchTransform(preprocess, crop=True, flip=True, channel_mean=(0.5,) * 3, channel_std=(0.25,) * 3)
     packed, gen = t.packed(x), torch.Generator(device=d).manual_seed(0)
     size = input_shape(preprocess)[-1]
-    side = packed.words.shape[-1]
+    side = packed.planes.shape[-1]
 
     def eager(idx):
         return t.pixels(x[idx], True, gen)
@@ -261,7 +261,7 @@ def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -
     def fast(idx):
         top, left = torch.randint(0, side - size + 1, (2, len(idx)), device=d, generator=gen)
         flip = torch.rand(len(idx), device=d, generator=gen) < 0.5
-        return packed.to_float(packed.crops(idx, size, top, left, flip)).div_(255)
+        return packed.crops(idx, size, top, left, flip).float().div_(255)
 
     times = {eager: [], fast: []}
     for _ in range(repeats * 5):  # interleaved, short rounds: the medians hold when the machine drifts

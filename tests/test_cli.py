@@ -21,6 +21,19 @@ def test_main_job_at_smoke_scale_prints_where_results_are(tmp_path):
     assert summary["status"] == "completed" and summary["data_corruption_prob"] == 1.0
 
 
+def test_a_refused_command_answers_before_torch_is_imported(tmp_path):
+    """A typo costs half a second, not the two it takes to import torch."""
+    script = (
+        "import runpy, sys\n"
+        f"sys.argv = ['harness', 'optimizer.lr=-1', 'hydra.run.dir={tmp_path / 'run'}']\n"
+        "try:\n    runpy.run_module('harness', run_name='__main__')\n"
+        "except SystemExit as e:\n    print('exit', e.code, 'torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "exit 2 False", out.stdout + out.stderr[-2000:]
+    assert "optimizer.lr" in out.stderr
+
+
 def test_bad_config_exits_2_with_the_key_in_the_message(tmp_path):
     out = run_cli("experiment=random_labels", "data.corruption_prob=2", "logger=none", f"hydra.run.dir={tmp_path}")
     assert out.returncode == 2

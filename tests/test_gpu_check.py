@@ -1,5 +1,5 @@
 """scripts/gpu_check.py rehearsed on CPU: every step runs at tiny sizes, so the GPU check cannot rot
-while no GPU is at hand (make test-gpu-check)."""
+while no GPU is at hand (part of make test; alone: make test-gpu-check)."""
 
 import csv
 import subprocess

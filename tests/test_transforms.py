@@ -81,14 +81,14 @@ def test_packed_crops_are_crops_of_the_zero_padded_image():
     t = BatchTransform("standard", crop=True, flip=False, channel_mean=(0.0,) * 3, channel_std=(1.0,) * 3)
     packed = t.packed(x)
     top, left = torch.tensor([0, 8, 3, 8]), torch.tensor([0, 8, 5, 0])
-    out = packed.to_float(packed.crops(torch.arange(4), 32, top, left))
+    out = packed.crops(torch.arange(4), 32, top, left).float()
     padded = torch.nn.functional.pad(x, (4, 4, 4, 4)).float()
     for i in range(4):
         assert torch.equal(out[i], padded[i, :, top[i] : top[i] + 32, left[i] : left[i] + 32])
     # the mirrored copy: a flipped crop is the flip of the crop, in the same gather
     mirrored = BatchTransform("standard", crop=True, flip=True, channel_mean=(0.0,) * 3, channel_std=(1.0,) * 3)
     flip = torch.tensor([True, False, True, True])
-    out = mirrored.packed(x).to_float(mirrored.packed(x).crops(torch.arange(4), 32, top, left, flip))
+    out = mirrored.packed(x).crops(torch.arange(4), 32, top, left, flip).float()
     for i in range(4):
         crop = padded[i, :, top[i] : top[i] + 32, left[i] : left[i] + 32]
         assert torch.equal(out[i], crop.flip(2) if flip[i] else crop)

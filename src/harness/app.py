@@ -12,9 +12,8 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from . import tracking
-from .config import ConfigError, base_defaults, validate
-from .data import DataError, DataNotFoundError
-from .rundir import RunDirError
+from .config import base_defaults, validate
+from .errors import ConfigError, DataError, DataNotFoundError, RunDirError
 
 log = logging.getLogger("harness")
 
@@ -95,7 +94,7 @@ def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
         logging.getLogger().setLevel(logging.WARNING)
         cfg.logger.name = "none"
     if run_dir.exists() and not run_dir.is_dir():
-        raise rundir.RunDirError(f"run dir {run_dir} is a file; choose another (hydra.run.dir=...)")
+        raise RunDirError(f"run dir {run_dir} is a file; choose another (hydra.run.dir=...)")
     run_dir.mkdir(parents=True, exist_ok=True)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     rundir.lock(run_dir)  # before anything is read or written: one process per run dir

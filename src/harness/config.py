@@ -8,12 +8,14 @@ was, and what is allowed, in one line.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
 
+from .errors import ConfigError
 from .names import (  # the allowed values have one owner: names.py
     ACTIVATIONS,
     ATTACKS,
@@ -34,10 +36,6 @@ from .names import (  # the allowed values have one owner: names.py
 )
 from .schedules import batch_size_keeping_noise_scale
 from .schema import Config, keys_of_type
-
-
-class ConfigError(ValueError):
-    """A config value is outside what the harness accepts."""
 
 
 def _get(cfg: DictConfig, key: str):
@@ -99,6 +97,14 @@ MAX_SEED = 2**63 - 1  # what torch.manual_seed, torch.Generator and numpy all ta
 _EXPECTED = {"bool": "true | false", "Integer": "an integer", "Float": "a number", "String": "a string"}
 
 
+@functools.cache
+def _schema() -> DictConfig:
+    """The schema as a config, built once (building it is most of the cost of validating a config)."""
+    schema = OmegaConf.structured(Config)
+    OmegaConf.set_struct(schema, False)  # experiment-specific keys stay, untyped
+    return schema
+
+
 def typed(cfg: DictConfig) -> DictConfig:
     """The config merged into the schema: every declared key of its declared type (OmegaConf
     converts "5" to 5 for an int and refuses "maybe" for a bool), extra keys kept as they are."""
@@ -106,10 +112,8 @@ def typed(cfg: DictConfig) -> DictConfig:
         value = OmegaConf.select(cfg, key, throw_on_resolution_failure=False)
         if not isinstance(value, bool):
             _fail(key, value, "true | false")
-    schema = OmegaConf.structured(Config)
-    OmegaConf.set_struct(schema, False)  # experiment-specific keys stay, untyped
     try:
-        out = OmegaConf.merge(schema, cfg)
+        out = OmegaConf.merge(_schema(), cfg)  # (merge copies the schema: the cached one stays as it is)
     except OmegaConfBaseException as e:
         key = e.full_key or "config"
         wanted = next((v for k, v in _EXPECTED.items() if re.search(rf"\b{k}\b", str(e.msg))), str(e.msg))

@@ -510,7 +510,7 @@ def eps_sharpness(risk: EmpiricalRisk, eps: float = 1e-3, maxiter: int = 10) -> 
     """Keskar et al. 2017, metric 2.1 in the full space: the largest relative rise of the risk in
     the box |y_i| <= eps (|x_i| + 1) around the parameters x, found (as in the paper) by
     L-BFGS-B, here scipy's, with `maxiter` iterations:  100 * (max f(x + y) - f(x)) / (1 + f(x))."""
-    from scipy.optimize import minimize
+    from scipy.optimize import Bounds, minimize
 
     x0 = risk.flat_params()
     f0, _ = risk.loss_and_grad(x0)
@@ -525,8 +525,7 @@ def eps_sharpness(risk: EmpiricalRisk, eps: float = 1e-3, maxiter: int = 10) -> 
 
     # Start at a random corner-ish point: at y = 0 of a minimum the gradient is ~0 and L-BFGS-B stops.
     y0 = np.random.default_rng(0).uniform(-1, 1, size=radius.shape) * radius * 0.5
-    res = minimize(
-        neg, y0, jac=True, method="L-BFGS-B", bounds=np.stack([-radius, radius], 1), options={"maxiter": maxiter}
-    )
+    # Bounds, not (lo, hi) pairs: scipy converts a million pairs one by one, seconds per call
+    res = minimize(neg, y0, jac=True, method="L-BFGS-B", bounds=Bounds(-radius, radius), options={"maxiter": maxiter})
     f_max = max(-res.fun, f0)
     return {"sharpness": 100 * (f_max - f0) / (1 + f0), "loss": f0, "max_loss": f_max, "evaluations": evals}

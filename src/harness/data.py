@@ -18,17 +18,10 @@ import numpy as np
 import torch
 
 from . import randomize
+from .errors import DataError, DataNotFoundError
 
 log = logging.getLogger(__name__)
 NUM_CLASSES = 10
-
-
-class DataNotFoundError(FileNotFoundError):
-    pass
-
-
-class DataError(ValueError):
-    """A data file that is there but not what the harness needs (one line: file, key, expected, found)."""
 
 
 IMAGE_SHAPE = (32, 32, 3)

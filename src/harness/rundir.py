@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from . import names
+from .errors import RunDirError
 
 SUMMARY, METRICS, CHECKPOINT, CONFIG = "summary.json", "metrics.jsonl", "checkpoint.pt", "config.yaml"
 
@@ -155,10 +156,6 @@ def git_commit() -> str | None:
         return (head + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")) if head else None
     except (OSError, subprocess.SubprocessError):
         return None
-
-
-class RunDirError(RuntimeError):
-    """A run dir that this run must not use: another config's, in use, unreadable."""
 
 
 # may differ between the runs of one run dir: a testing aid
