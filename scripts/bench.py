@@ -75,6 +75,7 @@ FIELDS = [
     "vs_baseline",
     "aug_eager_img_s",
     "aug_packed_img_s",
+    "aug_none_img_s",
     "aug_speedup",
     "note",
 ]
@@ -243,11 +244,12 @@ def limit_throughput(cfg, device, warmup: int = 3) -> float:
     return cfg.trainer.max_steps * cfg.trainer.batch_size / (time.perf_counter() - start)
 
 
-def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -> tuple[float, float]:
+def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -> tuple[float, float, float]:
     """Images/s of the augmentation alone (crop/translate + flip to float pixels in [0, 1], a batch
     gathered from the training set): the eager path (`BatchTransform.pixels` on train_x[idx]) vs the
     packed one (`PackedImages.crops` with the flip in the same gather, to float, what `train_batch`
-    does before normalising)."""
+    does before normalising), and as the floor a batch without augmentation (train_x[idx] to float
+    pixels: the gather and the conversion that any input pipeline does)."""
     d = torch.device(device)
     x = torch.randint(0, 256, (10_000, 3, 32, 32), dtype=torch.uint8, device=d)
     t = BatchTransform(preprocess, crop=True, flip=True, channel_mean=(0.5,) * 3, channel_std=(0.25,) * 3)
@@ -263,7 +265,10 @@ def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -
         flip = torch.rand(len(idx), device=d, generator=gen) < 0.5
         return packed.crops(idx, size, top, left, flip).float().div_(255)
 
-    times = {eager: [], fast: []}
+    def none(idx):
+        return x.index_select(0, idx).float().div_(255)
+
+    times = {eager: [], fast: [], none: []}
     for _ in range(repeats * 5):  # interleaved, short rounds: the medians hold when the machine drifts
         for fn in times:
             idx = torch.randint(0, len(x), (batch,), device=d, generator=gen)
@@ -273,7 +278,7 @@ def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -
             if d.type == "cuda":
                 torch.cuda.synchronize(d)
             times[fn].append(20 * batch / (time.perf_counter() - start))
-    return statistics.median(times[eager]), statistics.median(times[fast])
+    return statistics.median(times[eager]), statistics.median(times[fast]), statistics.median(times[none])
 
 
 def baseline_throughput(cfg, arrays, device, workers: int, warmup: int = 3) -> float:
@@ -343,10 +348,10 @@ def main():
     )
     lines = []
     for preprocess in args.preprocess.split(","):
-        aug_eager, aug_packed = augmentation_throughput(preprocess, args.batch, device, args.repeats)
+        aug_eager, aug_packed, aug_none = augmentation_throughput(preprocess, args.batch, device, args.repeats)
         print(
             f"  augmentation alone ({preprocess}): eager {aug_eager:.0f} img/s, packed {aug_packed:.0f} img/s, "
-            f"x{aug_packed / aug_eager:.1f}",
+            f"x{aug_packed / aug_eager:.1f}; no augmentation {aug_none:.0f} img/s",
             flush=True,
         )
         for name in args.models.split(","):
@@ -356,7 +361,8 @@ def main():
             arrays = data_mod.make_synthetic(cfg.data.train_size, cfg.data.test_size, cfg.data.split_seed)
             rounds = []
             for _ in range(args.repeats):  # interleaved: each repeat measures all three back to back
-                h, lim = harness_throughput(cfg), limit_throughput(cfg, device)
+                # both from their first step: the harness's rate includes its first (slower) step too
+                h, lim = harness_throughput(cfg), limit_throughput(cfg, device, warmup=0)
                 b = baseline_throughput(cfg, arrays, device, args.workers)
                 rounds.append((h, lim, b))
                 print(f"  {name} {preprocess}: harness {h:.0f}, limit {lim:.0f}, baseline {b:.0f} img/s", flush=True)
@@ -383,6 +389,7 @@ def main():
                 "aug_eager_img_s": f"{aug_eager:.0f}",
                 "aug_packed_img_s": f"{aug_packed:.0f}",
                 "aug_speedup": f"{aug_packed / aug_eager:.2f}",
+                "aug_none_img_s": f"{aug_none:.0f}",
             }
             append_csv(args.out, FIELDS, [row])
     print("\n".join(lines))
