@@ -73,6 +73,7 @@ FIELDS = [
     "vs_limit_min",
     "vs_limit_max",
     "vs_baseline",
+    "harness_input_share",
     "aug_eager_img_s",
     "aug_packed_img_s",
     "aug_none_img_s",
@@ -184,11 +185,13 @@ class PILDataset(torch.utils.data.Dataset):
         return self.transform(Image.fromarray(self.x[i])), int(self.y[i])
 
 
-def harness_throughput(cfg) -> float:
-    """The harness's own path: data.prepare (uint8 on the device) and trainer.train."""
+def harness_throughput(cfg, with_input_share: bool = False):
+    """The harness's own path: data.prepare (uint8 on the device) and trainer.train. Images/s of the
+    training steps (evaluation excluded) and, if asked, the share of their time spent making batches."""
     with tempfile.TemporaryDirectory() as run_dir:
         summary = trainer.train(cfg, run_dir, Tracker())
-    return summary["train_images_per_s"]  # training steps only, evaluation excluded
+    share = summary["input_time_s"] / summary["train_time_s"]
+    return (summary["train_images_per_s"], share) if with_input_share else summary["train_images_per_s"]
 
 
 def per_image_standardization(x: torch.Tensor) -> torch.Tensor:
@@ -362,11 +365,15 @@ def main():
             rounds = []
             for _ in range(args.repeats):  # interleaved: each repeat measures all three back to back
                 # both from their first step: the harness's rate includes its first (slower) step too
-                h, lim = harness_throughput(cfg), limit_throughput(cfg, device, warmup=0)
+                (h, share), lim = harness_throughput(cfg, True), limit_throughput(cfg, device, warmup=0)
                 b = baseline_throughput(cfg, arrays, device, args.workers)
-                rounds.append((h, lim, b))
-                print(f"  {name} {preprocess}: harness {h:.0f}, limit {lim:.0f}, baseline {b:.0f} img/s", flush=True)
-            h, lim, b = (statistics.median(r[i] for r in rounds) for i in range(3))
+                rounds.append((h, lim, b, share))
+                print(
+                    f"  {name} {preprocess}: harness {h:.0f} ({share:.1%} of it making batches), limit {lim:.0f}, "
+                    f"baseline {b:.0f} img/s",
+                    flush=True,
+                )
+            h, lim, b, share = (statistics.median(r[i] for r in rounds) for i in range(4))
             vs_limit = [r[0] / r[1] for r in rounds]
             vs_base = statistics.median(r[0] / r[2] for r in rounds)
             lines.append(
@@ -386,6 +393,7 @@ def main():
                 "vs_limit_min": f"{min(vs_limit):.3f}",
                 "vs_limit_max": f"{max(vs_limit):.3f}",
                 "vs_baseline": f"{vs_base:.3f}",
+                "harness_input_share": f"{share:.3f}",
                 "aug_eager_img_s": f"{aug_eager:.0f}",
                 "aug_packed_img_s": f"{aug_packed:.0f}",
                 "aug_speedup": f"{aug_packed / aug_eager:.2f}",

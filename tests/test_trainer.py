@@ -138,6 +138,7 @@ def test_run_dir_contract(make_cfg, tmp_path):
         assert key in s, key
     # the split of this process's time: two evaluations and the training steps, within the wall time
     assert 0 < s["eval_time_s"] and 0 < s["train_time_s"] and s["eval_time_s"] + s["train_time_s"] < s["wall_time_s"]
+    assert 0 < s["input_time_s"] < s["train_time_s"]  # making the batches is part of the training steps
     records = rundir.read_metrics(tmp_path)
     assert [r["epoch"] for r in records] == [1, 2]
     assert {"step", "lr", "batch_size", "train/acc", "test/acc", "val/acc", "gen_gap/err"} <= set(records[0])

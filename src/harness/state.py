@@ -29,6 +29,7 @@ class TrainState:
     images_seen: int = 0
     train_time: float = 0.0
     eval_time: float = 0.0
+    input_time: float = 0.0  # of train_time: the input pipeline (batch gather, augmentation, preprocessing)
 
     def wall(self) -> float:
         """Wall seconds of the whole run so far, earlier attempts included."""

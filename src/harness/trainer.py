@@ -348,6 +348,7 @@ class _Run:
                 # run: since the resume), so the share of time spent evaluating can be read off
                 "train_time_s": s.train_time,
                 "eval_time_s": s.eval_time,
+                "input_time_s": s.input_time,  # of train_time_s: making the batches (CPU; CUDA: launching it)
                 "num_parameters": models.num_parameters(p.model),
                 "device": device_name(p.device),
                 # at the run's initial lr and batch size: the x-axis of Smith & Le's collapse plots
@@ -375,7 +376,9 @@ class _Run:
 def _step(r: _Run, idx, sigterm) -> torch.Tensor:
     """One SGD step on the batch `idx`; returns the global batch's mean loss (detached)."""
     p, s = r.p, r.s
+    started = time.perf_counter()
     x, y = p.train_input(r.data.train_x, idx, s.generator), r.data.train_y[idx]
+    s.input_time += time.perf_counter() - started  # (on CUDA: the time to launch it, the work is async)
     # this rank's shard (the whole batch in one process); DDP averages over ranks,
     # hence sum / batch * world: the global batch's mean loss, also for unequal shards
     lo, hi = distributed.shard(len(idx))
