@@ -64,16 +64,24 @@ class ActiveClock:
 def _sweep(overrides: str, sweep_dir: Path, extra: list[str]) -> int:
     cmd = [sys.executable, "-m", "harness", "-m", *overrides.split(), *extra, f"hydra.sweep.dir={sweep_dir}"]
     print("  $ " + " ".join(cmd[1:]), flush=True)
-    child = subprocess.Popen(cmd)
-    # SIGTERM to this process alone reaches the sweep too: its runs checkpoint and stop, then we save the time
-    signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
+    # The sweep runs in a process group of its own, and a stop (SIGTERM, or Ctrl-C) is passed on to
+    # the whole group: every run, in the sweep's process or in a joblib worker, checkpoints and stops;
+    # then the sweep exits and the time is saved (signalling only the sweep's parent would orphan or
+    # kill its workers without a checkpoint).
+    child = subprocess.Popen(cmd, start_new_session=True)
+
+    def stop(signum, _frame):
+        try:
+            os.killpg(child.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         return child.wait()
-    except KeyboardInterrupt:  # Ctrl-C reached the sweep as well; let it checkpoint
-        child.wait()
-        return 130
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def _save(timing: dict, path: Path) -> None:
