@@ -7,9 +7,9 @@ runs every sweep of the plan (or of the reports named), one after another, each 
 runs at once (the joblib launcher, one torch thread per run on the 2-core machine: small models use
 two cores better as two runs than as one run on two threads, though a sweep of one run then leaves
 a core idle; `--jobs 1`: one run at a time on every core). Run it again after a stop and it goes
-on where it stopped: completed runs are skipped, an interrupted one resumes from its checkpoint. Extra Hydra overrides (e.g. `scale=smoke logger=none`)
-go to every sweep. Needs HARNESS_DATA pointing at the real CIFAR-10 (unless the overrides choose
-synthetic data).
+on where it stopped: completed runs are skipped, an interrupted one resumes from its checkpoint.
+Extra Hydra overrides (e.g. `scale=smoke logger=none`) go to every sweep. Needs HARNESS_DATA
+pointing at the real CIFAR-10 (unless the overrides choose synthetic data).
 
 The time of each report is kept in `<root>/reproduce_time.json` across re-runs, saved after every
 sweep and on a stop (SIGTERM, Ctrl-C), so a report finished over several sittings adds up its
