@@ -185,13 +185,12 @@ class PILDataset(torch.utils.data.Dataset):
         return self.transform(Image.fromarray(self.x[i])), int(self.y[i])
 
 
-def harness_throughput(cfg, with_input_share: bool = False):
+def harness_throughput(cfg) -> tuple[float, float]:
     """The harness's own path: data.prepare (uint8 on the device) and trainer.train. Images/s of the
-    training steps (evaluation excluded) and, if asked, the share of their time spent making batches."""
+    training steps (evaluation excluded) and the share of their time spent making batches."""
     with tempfile.TemporaryDirectory() as run_dir:
         summary = trainer.train(cfg, run_dir, Tracker())
-    share = summary["input_time_s"] / summary["train_time_s"]
-    return (summary["train_images_per_s"], share) if with_input_share else summary["train_images_per_s"]
+    return summary["train_images_per_s"], summary["input_time_s"] / summary["train_time_s"]
 
 
 def per_image_standardization(x: torch.Tensor) -> torch.Tensor:
@@ -365,7 +364,7 @@ def main():
             rounds = []
             for _ in range(args.repeats):  # interleaved: each repeat measures all three back to back
                 # both from their first step: the harness's rate includes its first (slower) step too
-                (h, share), lim = harness_throughput(cfg, True), limit_throughput(cfg, device, warmup=0)
+                (h, share), lim = harness_throughput(cfg), limit_throughput(cfg, device, warmup=0)
                 b = baseline_throughput(cfg, arrays, device, args.workers)
                 rounds.append((h, lim, b, share))
                 print(

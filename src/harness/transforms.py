@@ -67,28 +67,26 @@ class PackedImages:
         planes = F.pad(x, (pad, pad, pad, pad)) if pad else x
         self.planes = torch.cat([planes, planes.flip(3)]) if mirrored else planes.contiguous()
         self.n = len(x)
-        _, c, h, w = self.planes.shape
         self._rows = {}  # size -> (the row view, each crop row's offset from the crop's first byte)
-        self._image, self._height, self._width = c * h * w, h, w
 
     def _row_view(self, size: int):
         if size not in self._rows:
-            flat = self.planes.view(-1)
+            flat, (_, c, h, w) = self.planes.view(-1), self.planes.shape
             rows = flat.as_strided((flat.numel() - size + 1, size), (1, 1))
-            c = self.planes.shape[1]
             ar = torch.arange(size, device=flat.device)
-            within = (torch.arange(c, device=flat.device)[:, None] * self._height + ar) * self._width  # (C, S)
+            within = (torch.arange(c, device=flat.device)[:, None] * h + ar) * w  # (C, S)
             self._rows[size] = rows, within
         return self._rows[size]
 
     def crops(self, idx, size: int, top, left, flip=None) -> torch.Tensor:
         """Images idx cropped at (top, left) of the padded images, flipped where `flip` (needs
         `mirrored`): (B, C, size, size) uint8."""
+        image, width = self.planes.stride(0), self.planes.shape[-1]
         if flip is not None:
             idx = idx + self.n * flip
-            left = torch.where(flip, self._width - size - left, left)
+            left = torch.where(flip, width - size - left, left)
         rows, within = self._row_view(size)
-        first = idx * self._image + top * self._width + left  # each crop's first byte
+        first = idx * image + top * width + left  # each crop's first byte
         picked = rows.index_select(0, (first[:, None, None] + within).view(-1))
         return picked.view(len(idx), within.shape[0], size, size)
 
