@@ -1,6 +1,7 @@
 """`make reproduce`: the plan's sweeps, reports and dashboard end to end, resumable, with progress."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -113,3 +114,49 @@ def test_a_stopped_reproduce_keeps_its_minutes_and_goes_on(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     later = json.loads((tmp_path / "multirun" / "reproduce_time.json").read_text())
     assert later["random_labels"] > timing["random_labels"]
+
+
+def _state(pid) -> str:
+    """A process's state (R, S, T, ...); "" once it has gone."""
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return ""
+
+
+def _states(pgid: int) -> list[str]:
+    """The states of the members of process group `pgid`."""
+    found = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True).stdout.split()
+    return [_state(pid) for pid in found]
+
+
+@pytest.mark.sweeps
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads process states from /proc")
+def test_a_paused_reproduce_pauses_its_sweep_and_goes_on_with_it(tmp_path):
+    # the sweep runs in a session of its own, so Ctrl-Z (SIGTSTP to the terminal's group) would not
+    # reach it: reproduce passes the pause on, else the sweep would train on while the clock stops
+    args = ["--only", "random_labels", "--", "scale=smoke", "logger=none", "trainer.max_epochs=300", "seed=0,1"]
+    cmd = [sys.executable, "-m", "harness.reproduce", "--root", str(tmp_path / "multirun")]
+    proc = subprocess.Popen([*cmd, "--out", str(tmp_path / "experiments"), *args], cwd=REPO, text=True)
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "multirun").rglob("metrics.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    sweep = int(subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()[0])
+    try:
+        proc.send_signal(signal.SIGTSTP)
+        time.sleep(1)
+        states = _states(sweep)
+        assert len(states) >= 2 and set(states) == {"T"}, states  # the sweep and its joblib workers
+        assert _state(proc.pid) == "T"
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(1)
+        assert "T" not in [*_states(sweep), _state(proc.pid)]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 1
+    finally:  # nothing left behind, stopped or training, whatever failed
+        for kill in (lambda: os.killpg(sweep, signal.SIGKILL), proc.kill):
+            try:
+                kill()
+            except ProcessLookupError:
+                pass
+        proc.wait()

@@ -13,9 +13,10 @@ pointing at the real CIFAR-10 (unless the overrides choose synthetic data).
 
 The time of each report is kept in `<root>/reproduce_time.json` across re-runs, saved after every
 sweep and on a stop (SIGTERM, Ctrl-C), so a report finished over several sittings adds up its
-pieces. The clock counts wall time while this process runs, not while it is stopped (SIGSTOP, a
-suspended laptop). When the whole plan has run with no overrides, the total goes to
-`<out>/reproduce.json`, which the dashboard shows as the measured cost of the whole set.
+pieces. The clock counts wall time while this process runs, not while it is paused (Ctrl-Z or
+`kill -TSTP <pid>`, which pause the sweep too until `fg` / `kill -CONT <pid>`; a suspended laptop).
+When the whole plan has run with no overrides, the total goes to `<out>/reproduce.json`, which the
+dashboard shows as the measured cost of the whole set.
 """
 
 from __future__ import annotations
@@ -68,15 +69,23 @@ def _sweep(overrides: str, sweep_dir: Path, extra: list[str]) -> int:
     # the whole group: every run, in the sweep's process or in a joblib worker, checkpoints and stops;
     # then the sweep exits and the time is saved (signalling only the sweep's parent would orphan or
     # kill its workers without a checkpoint).
+    # A pause likewise (Ctrl-Z, `kill -TSTP`): the sweep stops with it, and goes on with it (SIGCONT);
+    # the clock does not count the pause. (A SIGSTOP to this process alone cannot be caught: it
+    # would stop the clock while the sweep trains on.)
     child = subprocess.Popen(cmd, start_new_session=True)
 
-    def stop(signum, _frame):
+    def forward(signum, _frame=None):
         try:
             os.killpg(child.pid, signum)
         except ProcessLookupError:
             pass
 
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    def pause(_signum, _frame):
+        forward(signal.SIGSTOP)
+        os.kill(os.getpid(), signal.SIGSTOP)  # resumed by a SIGCONT, which `forward` passes on
+
+    handlers = {signal.SIGTERM: forward, signal.SIGINT: forward, signal.SIGTSTP: pause, signal.SIGCONT: forward}
+    previous = {s: signal.signal(s, h) for s, h in handlers.items()}
     try:
         return child.wait()
     finally:
