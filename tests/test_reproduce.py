@@ -12,6 +12,7 @@ from helpers import REPO
 
 from harness import records
 from harness.plan import PLAN
+from harness.reproduce import minutes_left
 
 
 def reproduce(tmp_path, *args):
@@ -80,6 +81,18 @@ def test_the_dashboard_shows_what_the_whole_set_costs(tmp_path):
         json.dumps({"minutes": 222, "machine": "x86_64, 2 cores", "finished": "t"})
     )
     assert "Measured end to end: **3.7 h** (x86_64, 2 cores" in "\n".join(dashboard.cost(table, tmp_path))
+
+
+def test_the_minutes_left_scale_the_plan_by_the_measured_pace():
+    from types import SimpleNamespace as Report
+
+    a, b, c = Report(name="a", minutes=10), Report(name="b", minutes=30), Report(name="c", minutes=60)
+    assert minutes_left([a, b, c], [], {}) == 100  # nothing measured: the plan as it is
+    # a took 20 min (twice its plan), over two sittings: b and c by the same pace
+    assert minutes_left([b, c], [a], {"a": 20.0}) == 180
+    # b is 50 min in from an earlier sitting: that part is done
+    assert minutes_left([b, c], [a], {"a": 20.0, "b": 50.0}) == 130
+    assert minutes_left([], [a, b], {"a": 5.0, "b": 15.0}) == 0
 
 
 def test_the_clock_counts_running_time_not_time_stopped():

@@ -99,6 +99,16 @@ def _save(timing: dict, path: Path) -> None:
     tmp.replace(path)
 
 
+def minutes_left(left: list, done: list, timing: dict) -> float:
+    """The plan's estimate for the reports `left`, scaled by how the reports `done` went against
+    theirs: their measured minutes (earlier sittings included) over their planned minutes; the part
+    of the first report `left` measured in earlier sittings counts as done."""
+    planned = sum(r.minutes for r in done)
+    pace = sum(timing[r.name] for r in done) / planned if planned else 1.0
+    started = timing.get(left[0].name, 0.0) if left else 0.0
+    return max(sum(r.minutes for r in left) * pace - started, 0.0)
+
+
 def _launcher(jobs: int) -> list[str]:
     return [] if jobs == 1 else ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"]
 
@@ -120,19 +130,15 @@ def main(argv=None):
     if args.jobs < 1:
         p.error(f"--jobs must be >= 1, got {args.jobs}")
     todo = [r for r in PLAN if args.only is None or r.name in args.only]
-    planned = sum(r.minutes for r in todo)
-    clock, done_minutes = ActiveClock(), 0.0
+    clock, done = ActiveClock(), []
     timing_file = args.root / "reproduce_time.json"
     timing = json.loads(timing_file.read_text()) if timing_file.is_file() else {}  # report -> measured minutes
     args.root.mkdir(parents=True, exist_ok=True)
     for k, rep in enumerate(todo, 1):
-        elapsed = clock.minutes()
-        # the plan's estimates, corrected by how fast the reports so far went against theirs
-        pace = elapsed / done_minutes if done_minutes and elapsed > 0 else 1.0
-        left = (planned - done_minutes) * pace
         print(
-            f"[{k}/{len(todo)}] {rep.name}: {len(rep.sweeps)} sweep(s); elapsed {elapsed:.1f} min, "
-            f"about {left:.0f} min left",
+            f"[{k}/{len(todo)}] {rep.name}: {len(rep.sweeps)} sweep(s); elapsed {clock.minutes():.1f} min "
+            f"({sum(timing.get(r.name, 0.0) for r in todo):.1f} min with earlier sittings), "
+            f"about {minutes_left(todo[k - 1 :], done, timing):.0f} min left",
             flush=True,
         )
         dirs = [args.root / d for d, _ in rep.sweeps]
@@ -151,7 +157,7 @@ def main(argv=None):
         report([d for d in dirs if d.is_dir()], args.out / rep.name, wandb_mode="disabled")
         timing[rep.name] = before + clock.minutes() - report_started
         _save(timing, timing_file)
-        done_minutes += rep.minutes
+        done.append(rep)
     if args.only is None and not args.overrides:  # the whole cpu-scale set, as the plan has it
         total = {
             "minutes": round(sum(timing[r.name] for r in PLAN), 1),
