@@ -81,6 +81,12 @@ def test_the_dashboard_shows_what_the_whole_set_costs(tmp_path):
         json.dumps({"minutes": 222, "machine": "x86_64, 2 cores", "finished": "t"})
     )
     assert "Measured end to end: **3.7 h** (x86_64, 2 cores" in "\n".join(dashboard.cost(table, tmp_path))
+    partial = {"minutes": 90, "reports_done": 3, "reports_total": 14, "complete": False, "minutes_left_estimate": 300}
+    partial.update(machine="x86_64, 2 cores", updated="t", note="Caveat: contention.")
+    (tmp_path / "reproduce.json").write_text(json.dumps(partial))
+    text = "\n".join(dashboard.cost(table, tmp_path))
+    assert "in progress: **1.5 h** for the first 3 of 14 reports" in text and "about 5.0 h more" in text
+    assert "Caveat: contention." in text and "Measured end to end: **" not in text
 
 
 def test_the_minutes_left_scale_the_plan_by_the_measured_pace():
@@ -93,6 +99,23 @@ def test_the_minutes_left_scale_the_plan_by_the_measured_pace():
     # b is 50 min in from an earlier sitting: that part is done
     assert minutes_left([b, c], [a], {"a": 20.0, "b": 50.0}) == 130
     assert minutes_left([], [a, b], {"a": 5.0, "b": 15.0}) == 0
+
+
+def test_the_set_in_progress_is_saved_after_every_report(tmp_path):
+    from types import SimpleNamespace
+
+    from harness.reproduce import _save_total
+
+    args = SimpleNamespace(out=tmp_path, jobs=2)
+    timing = {r.name: 2.0 * r.minutes for r in PLAN[:2]}  # the first two reports took twice their plan
+    _save_total(PLAN[:2], timing, args)
+    saved = json.loads((tmp_path / "reproduce.json").read_text())
+    assert saved["reports_done"] == 2 and not saved["complete"]
+    assert saved["minutes"] == round(2.0 * (PLAN[0].minutes + PLAN[1].minutes), 1)
+    assert saved["minutes_left_estimate"] == round(2.0 * sum(r.minutes for r in PLAN[2:]))
+    _save_total(PLAN, {r.name: 2.0 * r.minutes for r in PLAN}, args)
+    saved = json.loads((tmp_path / "reproduce.json").read_text())
+    assert saved["complete"] and saved["minutes_left_estimate"] == 0 and len(saved["per_report_minutes"]) == len(PLAN)
 
 
 def test_the_clock_counts_running_time_not_time_stopped():

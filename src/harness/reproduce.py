@@ -15,8 +15,8 @@ The time of each report is kept in `<root>/reproduce_time.json` across re-runs, 
 sweep and on a stop (SIGTERM, Ctrl-C), so a report finished over several sittings adds up its
 pieces. The clock counts wall time while this process runs, not while it is paused (Ctrl-Z or
 `kill -TSTP <pid>`, which pause the sweep too until `fg` / `kill -CONT <pid>`; a suspended laptop).
-When the whole plan has run with no overrides, the total goes to `<out>/reproduce.json`, which the
-dashboard shows as the measured cost of the whole set.
+With the whole plan and no overrides, the minutes so far go to `<out>/reproduce.json` after every
+report (`complete` when all are done), which the dashboard shows as the measured cost of the set.
 """
 
 from __future__ import annotations
@@ -109,6 +109,24 @@ def minutes_left(left: list, done: list, timing: dict) -> float:
     return max(sum(r.minutes for r in left) * pace - started, 0.0)
 
 
+def _save_total(done: list, timing: dict, args) -> None:
+    """`<out>/reproduce.json`: the measured minutes of the reports done so far, `complete` once the
+    whole plan is (the dashboard shows a set in progress as such)."""
+    total = {
+        "minutes": round(sum(timing[r.name] for r in done), 1),
+        "per_report_minutes": {r.name: round(timing[r.name], 1) for r in done},
+        "reports_done": len(done),
+        "reports_total": len(PLAN),
+        "complete": len(done) == len(PLAN),
+        "minutes_left_estimate": round(minutes_left(PLAN[len(done) :], done, timing)),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "jobs": args.jobs,
+        "updated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    _save(total, args.out / "reproduce.json")
+
+
 def _launcher(jobs: int) -> list[str]:
     return [] if jobs == 1 else ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"]
 
@@ -158,15 +176,8 @@ def main(argv=None):
         timing[rep.name] = before + clock.minutes() - report_started
         _save(timing, timing_file)
         done.append(rep)
-    if args.only is None and not args.overrides:  # the whole cpu-scale set, as the plan has it
-        total = {
-            "minutes": round(sum(timing[r.name] for r in PLAN), 1),
-            "per_report_minutes": {r.name: round(timing[r.name], 1) for r in PLAN},
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-            "jobs": args.jobs,
-            "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        }
-        (args.out / "reproduce.json").write_text(json.dumps(total, indent=1) + "\n")
+        if args.only is None and not args.overrides:  # the whole cpu-scale set, as the plan has it
+            _save_total(done, timing, args)
     dashboard.write(args.out)
     print(
         f"done: {len(todo)} report(s) in {clock.minutes():.1f} min; dashboard in {args.out / 'README.md'}",
