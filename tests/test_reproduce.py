@@ -132,15 +132,24 @@ def test_the_clock_counts_running_time_not_time_stopped():
 
 @pytest.mark.sweeps
 def test_a_stopped_reproduce_keeps_its_minutes_and_goes_on(tmp_path):
-    args = ["--only", "random_labels", "--", "scale=smoke", "logger=none", "trainer.max_epochs=300", "seed=0,1"]
+    # four runs on two joblib workers: two run, two wait in the workers' queue
+    args = ["--only", "random_labels", "--", "scale=smoke", "logger=none", "trainer.max_epochs=300", "seed=0,1,2,3"]
     cmd = [sys.executable, "-m", "harness.reproduce", "--root", str(tmp_path / "multirun")]
     proc = subprocess.Popen([*cmd, "--out", str(tmp_path / "experiments"), *args], cwd=REPO, text=True)
     deadline = time.monotonic() + 120
     while not list((tmp_path / "multirun").rglob("metrics.jsonl")) and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(1)  # both runs are mid-way (300 epochs take ~10 s)
+    sweep = int(subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()[0])
     proc.send_signal(signal.SIGTERM)  # to reproduce alone: it passes the stop on to its sweep
     assert proc.wait(timeout=120) == 1
+    # nothing of the sweep trains on: a worker whose run was stopped takes no queued run
+    deadline = time.monotonic() + 30
+    while [s for s in _states(sweep) if s != "Z"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert [s for s in _states(sweep) if s != "Z"] == []
+    started = [p.parent.name for p in (tmp_path / "multirun").rglob("metrics.jsonl")]
+    assert sorted(started) == ["0", "1"], started
     timing = json.loads((tmp_path / "multirun" / "reproduce_time.json").read_text())
     assert timing["random_labels"] > 0  # the interrupted report's minutes are kept
     # the stop reached the runs in the joblib workers: they checkpointed and said so

@@ -50,19 +50,23 @@ def _hydra_run_info() -> tuple[Path | None, str | None]:
     return Path(hc.runtime.output_dir), sweep
 
 
+def _launcher_is(name: str) -> bool:
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.initialized() and name in str(HydraConfig.get().launcher.get("_target_", ""))
+
+
 def _share_the_machine() -> None:
     """Under the joblib launcher several jobs share this machine: give each CPU cores / n_jobs
     torch threads (no oversubscription) and, with several GPUs, GPU (job number mod GPU count)."""
     from hydra.core.hydra_config import HydraConfig
 
-    if not HydraConfig.initialized():
-        return
-    hc = HydraConfig.get()
-    launcher = hc.launcher
-    if "JoblibLauncher" not in str(launcher.get("_target_", "")):
+    if not _launcher_is("JoblibLauncher"):
         return
     import torch
 
+    hc = HydraConfig.get()
+    launcher = hc.launcher
     cores = os.cpu_count() or 1
     n_jobs = launcher.n_jobs if launcher.n_jobs and launcher.n_jobs > 0 else cores
     torch.set_num_threads(max(1, cores // n_jobs))
@@ -153,7 +157,14 @@ def main(cfg: DictConfig):
         return None
     if summary.get("status") == "interrupted":
         # 128 + the signal: schedulers see the job as pre-empted, a shell as Ctrl-C'd, not completed
-        sys.exit(130 if summary.get("stop_reason") == "sigint" else 143)
+        code = 130 if summary.get("stop_reason") == "sigint" else 143
+        if _launcher_is("JoblibLauncher"):
+            # a joblib worker would catch the SystemExit and take the next queued run, training on
+            # after the sweep it belongs to has stopped: end the worker itself (all is written by now)
+            logging.shutdown()
+            sys.stdout.flush()
+            os._exit(code)
+        sys.exit(code)
     print(
         f"{summary['status']} ({summary['stop_reason']}): train acc {summary.get('train_acc', float('nan')):.4f}, "
         f"test acc {summary.get('test_acc', float('nan')):.4f}, {summary['epochs']:.1f} epochs, "
