@@ -130,17 +130,23 @@ def test_the_clock_counts_running_time_not_time_stopped():
     assert clock.minutes() * 60 < running + 0.2  # the hour counts as one tick, not as an hour
 
 
-@pytest.mark.sweeps
-def test_a_stopped_reproduce_keeps_its_minutes_and_goes_on(tmp_path):
-    # four runs on two joblib workers: two run, two wait in the workers' queue
-    args = ["--only", "random_labels", "--", "scale=smoke", "logger=none", "trainer.max_epochs=300", "seed=0,1,2,3"]
+def _start(tmp_path, seeds: str):
+    """`make reproduce` of random_labels at smoke scale in the background, once its runs are
+    training: (the process, its sweep's process group)."""
+    args = ["--only", "random_labels", "--", "scale=smoke", "logger=none", "trainer.max_epochs=300", f"seed={seeds}"]
     cmd = [sys.executable, "-m", "harness.reproduce", "--root", str(tmp_path / "multirun")]
     proc = subprocess.Popen([*cmd, "--out", str(tmp_path / "experiments"), *args], cwd=REPO, text=True)
     deadline = time.monotonic() + 120
     while not list((tmp_path / "multirun").rglob("metrics.jsonl")) and time.monotonic() < deadline:
         time.sleep(0.2)
-    time.sleep(1)  # both runs are mid-way (300 epochs take ~10 s)
     sweep = int(subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()[0])
+    return proc, sweep, args
+
+
+@pytest.mark.sweeps
+def test_a_stopped_reproduce_keeps_its_minutes_and_goes_on(tmp_path):
+    proc, sweep, args = _start(tmp_path, "0,1,2,3")  # four runs on two joblib workers: two wait in the queue
+    time.sleep(1)  # both runs are mid-way (300 epochs take ~10 s)
     proc.send_signal(signal.SIGTERM)  # to reproduce alone: it passes the stop on to its sweep
     assert proc.wait(timeout=120) == 1
     # nothing of the sweep trains on: a worker whose run was stopped takes no queued run
@@ -180,13 +186,7 @@ def _states(pgid: int) -> list[str]:
 def test_a_paused_reproduce_pauses_its_sweep_and_goes_on_with_it(tmp_path):
     # the sweep runs in a session of its own, so Ctrl-Z (SIGTSTP to the terminal's group) would not
     # reach it: reproduce passes the pause on, else the sweep would train on while the clock stops
-    args = ["--only", "random_labels", "--", "scale=smoke", "logger=none", "trainer.max_epochs=300", "seed=0,1"]
-    cmd = [sys.executable, "-m", "harness.reproduce", "--root", str(tmp_path / "multirun")]
-    proc = subprocess.Popen([*cmd, "--out", str(tmp_path / "experiments"), *args], cwd=REPO, text=True)
-    deadline = time.monotonic() + 120
-    while not list((tmp_path / "multirun").rglob("metrics.jsonl")) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    sweep = int(subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()[0])
+    proc, sweep, _ = _start(tmp_path, "0,1")
     try:
         proc.send_signal(signal.SIGTSTP)
         time.sleep(1)

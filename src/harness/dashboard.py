@@ -130,22 +130,22 @@ def cost(table: list[dict], root: Path | None = None) -> list[str]:
         "(goal: under 4 h).",
     ]
     measured = rundir.read_json(root / "reproduce.json") if root else None
-    if measured and measured.get("complete", True):  # (files before partial saves had no "complete")
+    if not measured:
+        return [*lines, "- Measured end to end: not yet (no `make reproduce` of the whole set has finished)."]
+    if measured.get("complete", True):  # (files before partial saves had no "complete")
         lines.append(
             f"- Measured end to end: **{measured['minutes'] / 60:.1f} h** ({measured['machine']}, finished "
             f"{measured.get('finished') or measured['updated']})."
         )
-    elif measured:
+    else:
         lines.append(
             f"- Measured end to end, in progress: **{measured['minutes'] / 60:.1f} h** for the first "
             f"{measured['reports_done']} of {measured['reports_total']} reports ({measured['machine']}, "
             f"{measured['updated']}); the rest by the plan scaled by the pace so far: about "
             f"{measured['minutes_left_estimate'] / 60:.1f} h more."
         )
-    if measured and measured.get("note"):
+    if measured.get("note"):
         lines.append(f"  {measured['note']}")
-    if not measured:
-        lines.append("- Measured end to end: not yet (no `make reproduce` of the whole set has finished).")
     return lines
 
 
