@@ -150,6 +150,30 @@ def test_sigterm_checkpoints_and_the_same_command_resumes(tmp_path):
     assert done["status"] == "completed" and done["steps"] == 30 * 58  # (1000 - 64 val) // 16 steps per epoch
 
 
+def test_a_sigterm_in_a_runs_end_probe_completes_it_and_stops_the_sweep(tmp_path):
+    """A real SIGTERM during the end-of-run curvature probe comes too late to interrupt the run
+    (it completes), but the sweep must not go on to its next run."""
+    sweep = tmp_path / "sweep"
+    script = (
+        "import os, signal, sys\n"
+        "from harness import trainer\n"
+        "probe = trainer._Run.end_probe\n"
+        "def end_probe(self):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    probe(self)\n"
+        "trainer._Run.end_probe = end_probe\n"
+        "from harness.__main__ import hydra_main\n"
+        "sys.argv = ['harness', '-m', 'experiment=random_labels', 'scale=smoke', 'logger=none',\n"
+        "            'trainer.max_epochs=1', 'seed=0,1', 'hydra.sweep.dir=' + sys.argv[1]]\n"
+        "hydra_main()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(sweep)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 143, out.stderr[-2000:]
+    assert "SIGTERM arrived as the run finished" in out.stdout
+    assert json.loads((sweep / "0" / "summary.json").read_text())["status"] == "completed"
+    assert not (sweep / "1").exists()
+
+
 def test_a_diverged_job_does_not_stop_the_sweep(tmp_path):
     sweep = tmp_path / "sweep"
     out = run_cli(

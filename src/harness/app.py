@@ -157,17 +157,37 @@ def main(cfg: DictConfig):
         return None
     if summary.get("status") == "interrupted":
         # 128 + the signal: schedulers see the job as pre-empted, a shell as Ctrl-C'd, not completed
-        code = 130 if summary.get("stop_reason") == "sigint" else 143
-        if _launcher_is("JoblibLauncher"):
-            # a joblib worker would catch the SystemExit and take the next queued run, training on
-            # after the sweep it belongs to has stopped: end the worker itself (all is written by now)
-            logging.shutdown()
-            sys.stdout.flush()
-            os._exit(code)
-        sys.exit(code)
+        _stop_process(130 if summary.get("stop_reason") == "sigint" else 143)
     print(
         f"{summary['status']} ({summary['stop_reason']}): train acc {summary.get('train_acc', float('nan')):.4f}, "
         f"test acc {summary.get('test_acc', float('nan')):.4f}, {summary['epochs']:.1f} epochs, "
         f"{summary['wall_time_s']:.0f} s -> {summary['run_dir']}"
     )
+    late = _late_stop_signal()
+    if late is not None:
+        # the signal came in the run's last step, final evaluation or end probes: the run is
+        # complete, but the process was asked to stop, so its sweep must not start the next run
+        log.warning("%s arrived as the run finished: the run is complete; stopping", late.name)
+        _stop_process(128 + late)
     return summary.get("val_acc", summary.get("test_acc"))  # the objective for Hydra sweepers
+
+
+def _late_stop_signal():
+    """SIGTERM / SIGINT received by a run that completed anyway (a USR2, the scheduler's warning
+    before a time limit, needs nothing once the run is done)."""
+    import signal
+
+    from . import trainer
+
+    signum = trainer.stop_signal()
+    return signal.Signals(signum) if signum in (signal.SIGTERM, signal.SIGINT) else None
+
+
+def _stop_process(code: int):
+    if _launcher_is("JoblibLauncher"):
+        # a joblib worker would catch the SystemExit and take the next queued run, training on
+        # after the sweep it belongs to has stopped: end the worker itself (all is written by now)
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(code)
+    sys.exit(code)

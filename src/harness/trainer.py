@@ -82,6 +82,16 @@ def packed_bits(hits: torch.Tensor) -> str:
     return np.packbits(hits.numpy().astype(np.uint8)).tobytes().hex()
 
 
+_stop_signal = None  # the signal that arrived during the last run, even one too late to stop it
+
+
+def stop_signal() -> int | None:
+    """The stop signal the last run received, also when it came too late to interrupt it (during
+    its last step, final evaluation or end probes: the run then completes). The process was still
+    asked to stop: a sweep must not go on to its next run."""
+    return _stop_signal
+
+
 class _SigtermFlag:
     """SIGTERM (schedulers, kill), SIGINT (Ctrl-C) and SIGUSR2 (SLURM pre-emption / time limit, as
     submitit asks for it) set a flag; the loop checkpoints and stops. `chain()` then hands a USR2
@@ -94,14 +104,17 @@ class _SigtermFlag:
         self.previous = {}
 
     def __enter__(self):
+        global _stop_signal
+        _stop_signal = None
         for sig in self.SIGNALS:
             with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
                 self.previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def _handle(self, signum, frame):
+        global _stop_signal
         log.warning("%s received: checkpointing after this step", signal.Signals(signum).name)
-        self.raised = signum
+        self.raised = _stop_signal = signum
 
     def chain(self):
         handler = self.previous.get(self.raised)
@@ -439,6 +452,8 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
             tick = time.perf_counter()
             while s.position < steps:
                 loss = _step(r, s.perm[s.position * batch_size : (s.position + 1) * batch_size], sigterm)
+                if s.step == r.interrupt_at_step:  # testing aid: as if a SIGTERM arrived during this step
+                    sigterm._handle(signal.SIGTERM, None)
                 r.progress.step(s.position, loss.item)
                 if (s.position % check_every == 0 or s.position == steps) and not math.isfinite(loss.item()):
                     stop_reason = "diverged"
@@ -446,7 +461,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                 stop_reason = r.fine_evaluation_stops(steps)
                 if stop_reason is not None:
                     break  # (a signal at this step is handled after the epoch: the run is done)
-                if sigterm.raised or s.step == r.interrupt_at_step:
+                if sigterm.raised:
                     s.train_time += time.perf_counter() - tick
                     r.progress.end_epoch()
                     summary = r.interrupt(sigterm.raised, batch_size)
