@@ -283,6 +283,32 @@ def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -
     return statistics.median(times[eager]), statistics.median(times[fast]), statistics.median(times[none])
 
 
+def normalisation_throughput(batch: int, device, repeats: int) -> tuple[float, float]:
+    """Images/s of a cropped uint8 batch -> standard model input: the four passes over the batch
+    the trainer made until 2026-11-28 (to float, /255, -mean, /std) vs its two (to float, then
+    x * scale + shift: `BatchTransform.model_input`), interleaved."""
+    d = torch.device(device)
+    x = torch.randint(0, 256, (batch, 3, 32, 32), dtype=torch.uint8, device=d)
+    t = BatchTransform("standard", crop=True, flip=True, channel_mean=(0.49, 0.48, 0.45), channel_std=(0.25,) * 3)
+
+    def four_passes():
+        return t.normalize(x.float().div_(255), in_place=True)
+
+    def two_passes():
+        return t.model_input(x)
+
+    times = {four_passes: [], two_passes: []}
+    for _ in range(repeats * 5):
+        for fn in times:
+            start = time.perf_counter()
+            for _ in range(50):
+                fn()
+            if d.type == "cuda":
+                torch.cuda.synchronize(d)
+            times[fn].append(50 * batch / (time.perf_counter() - start))
+    return statistics.median(times[four_passes]), statistics.median(times[two_passes])
+
+
 def baseline_throughput(cfg, arrays, device, workers: int, warmup: int = 3) -> float:
     d = torch.device(device)
     tf = baseline_transform(cfg.data.preprocess)
@@ -348,8 +374,18 @@ def main():
         f"device: {trainer.device_name(torch.device(device))}, torch {torch.__version__}, "
         f"{args.images} images, batch {args.batch}, baseline DataLoader workers {args.workers}"
     )
+    four, two = normalisation_throughput(args.batch, device, args.repeats)
+    print(
+        f"  normalisation alone (standard): four passes {four:.0f} img/s, two passes {two:.0f} img/s, x{two / four:.2f}"
+    )
+    keys = ("date", "commit", "machine", "torch", "device", "threads", "batch")
+    append_csv(  # beside --out
+        Path(args.out).with_name("bench_input.csv"),
+        [*keys, "four_passes_img_s", "two_passes_img_s"],
+        [{**{k: meta[k] for k in keys}, "four_passes_img_s": f"{four:.0f}", "two_passes_img_s": f"{two:.0f}"}],
+    )
     lines = []
-    for preprocess in args.preprocess.split(","):
+    for preprocess in args.models and args.preprocess.split(",") or []:
         aug_eager, aug_packed, aug_none = augmentation_throughput(preprocess, args.batch, device, args.repeats)
         print(
             f"  augmentation alone ({preprocess}): eager {aug_eager:.0f} img/s, packed {aug_packed:.0f} img/s, "
@@ -399,8 +435,9 @@ def main():
                 "aug_none_img_s": f"{aug_none:.0f}",
             }
             append_csv(args.out, FIELDS, [row])
-    print("\n".join(lines))
-    print(f"rows appended to {args.out}")
+    if lines:
+        print("\n".join(lines))
+        print(f"rows appended to {args.out}")
 
 
 if __name__ == "__main__":

@@ -98,12 +98,25 @@ class BatchTransform:
         self.preprocess, self.crop, self.flip = preprocess, crop, flip
         self.mean = torch.as_tensor(channel_mean, dtype=torch.float32).view(1, 3, 1, 1)
         self.std = torch.as_tensor(channel_std, dtype=torch.float32).view(1, 3, 1, 1)
+        # uint8 -> model input as x * scale + shift: two passes over the batch instead of four
+        # (/255, -mean, /std), the same values to within a rounding; half the input's cost per step
+        self.scale, self.shift = 1 / (255 * self.std), -self.mean / self.std
 
     def __call__(self, x: torch.Tensor, train: bool, generator: torch.Generator | None = None):
-        return self.normalize(self.pixels(x, train, generator), in_place=True)  # pixels() made a new tensor
+        return self.model_input(self.augmented(x, train, generator))
 
     def pixels(self, x: torch.Tensor, train: bool = False, generator: torch.Generator | None = None):
         """uint8 -> float pixels in [0, 1], cropped/flipped: the space adversarial eps lives in."""
+        return self.augmented(x, train, generator).float().div_(255)
+
+    def model_input(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 images, already cropped/flipped -> what the model reads (a new float tensor)."""
+        if self.preprocess == "zhang":
+            return per_image_whitening(x.float().div_(255), in_place=True)
+        return x.float().mul_(self.scale.to(x.device)).add_(self.shift.to(x.device))
+
+    def augmented(self, x: torch.Tensor, train: bool, generator: torch.Generator | None = None):
+        """uint8 -> uint8, cropped/flipped when training (zhang: centre-cropped otherwise)."""
         augment = train
         if self.preprocess == "zhang":
             if augment and self.crop:
@@ -115,7 +128,7 @@ class BatchTransform:
             x = random_crop(x, x.shape[-1], TRANSLATE_PAD, generator)
         if augment and self.flip:
             x = random_flip(x, generator)
-        return x.float().div_(255)
+        return x
 
     def packed(self, x_train: torch.Tensor) -> PackedImages | None:
         """The training set prepared for `train_batch`; None when training does not crop (a flip alone
@@ -131,7 +144,7 @@ class BatchTransform:
         size = ZHANG_CROP if self.preprocess == "zhang" else side - 2 * TRANSLATE_PAD
         top, left = torch.randint(0, side - size + 1, (2, b), device=device, generator=generator)
         flip = torch.rand(b, device=device, generator=generator) < 0.5 if self.flip else None
-        return self.normalize(packed.crops(idx, size, top, left, flip).float().div_(255), in_place=True)
+        return self.model_input(packed.crops(idx, size, top, left, flip))
 
     def normalize(self, x: torch.Tensor, in_place: bool = False) -> torch.Tensor:
         """[0, 1] pixels -> model input (differentiable: attacks go through it). in_place: for a
