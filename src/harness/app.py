@@ -165,7 +165,7 @@ def main(cfg: DictConfig):
     )
     late = _late_stop_signal()
     if late is not None:
-        # the signal came in the run's last step, final evaluation or end probes: the run is
+        # the signal came in the step that reached the target, the final evaluation or end probes: the run is
         # complete, but the process was asked to stop, so its sweep must not start the next run
         log.warning("%s arrived as the run finished: the run is complete; stopping", late.name)
         _stop_process(128 + late)

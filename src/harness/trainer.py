@@ -86,8 +86,8 @@ _stop_signal = None  # the signal that arrived during the last run, even one too
 
 
 def stop_signal() -> int | None:
-    """The stop signal the last run received, also when it came too late to interrupt it (during
-    its last step, final evaluation or end probes: the run then completes). The process was still
+    """The stop signal the last run received, also when it came too late to interrupt it (in the
+    step that reached a target, the final evaluation or end probes: the run then completes). The process was still
     asked to stop: a sweep must not go on to its next run."""
     return _stop_signal
 
