@@ -350,6 +350,7 @@ def main():
     p.add_argument("--images", type=int, default=10_000, help="training set size")
     p.add_argument("--device", default="auto")
     p.add_argument("--preprocess", default="standard,zhang", help="standard and/or zhang")
+    p.add_argument("--steps", type=int, default=0, help="steps per loop (default: 150 MLP / 30 CNN on CPU, 300 on GPU)")
     p.add_argument("--repeats", type=int, default=3, help="interleaved rounds per model (medians reported)")
     p.add_argument("--out", default=str(PERF_DIR / "bench_limit.csv"), help="CSV file the rows are appended to")
     p.add_argument(
@@ -394,7 +395,7 @@ def main():
         )
         for name in args.models.split(","):
             cnn = name not in ("mlp_1x512", "mlp_3x512")
-            steps = (30 if cnn else 150) if device == "cpu" else 300
+            steps = args.steps or ((30 if cnn else 150) if device == "cpu" else 300)
             cfg = config(name, args.batch, steps, device, args.images, preprocess)
             arrays = data_mod.make_synthetic(cfg.data.train_size, cfg.data.test_size, cfg.data.split_seed)
             rounds = []
