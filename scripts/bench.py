@@ -270,17 +270,26 @@ def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -
     def none(idx):
         return x.index_select(0, idx).float().div_(255)
 
-    times = {eager: [], fast: [], none: []}
-    for _ in range(repeats * 5):  # interleaved, short rounds: the medians hold when the machine drifts
-        for fn in times:
-            idx = torch.randint(0, len(x), (batch,), device=d, generator=gen)
+    def batch_idx():
+        return torch.randint(0, len(x), (batch,), device=d, generator=gen)
+
+    return interleaved_rates((eager, fast, none), batch, d, repeats * 5, calls=20, argument=batch_idx)
+
+
+def interleaved_rates(fns, batch: int, d: torch.device, rounds: int, calls: int, argument=lambda: None):
+    """Median images/s of each of `fns` (each call handles `batch` images), measured in short
+    interleaved rounds of `calls` calls on a fresh `argument()`: the medians hold when the machine drifts."""
+    times = {fn: [] for fn in fns}
+    for _ in range(rounds):
+        for fn in fns:
+            arg = argument()
             start = time.perf_counter()
-            for _ in range(20):
-                fn(idx)
+            for _ in range(calls):
+                fn(arg)
             if d.type == "cuda":
                 torch.cuda.synchronize(d)
-            times[fn].append(20 * batch / (time.perf_counter() - start))
-    return statistics.median(times[eager]), statistics.median(times[fast]), statistics.median(times[none])
+            times[fn].append(calls * batch / (time.perf_counter() - start))
+    return tuple(statistics.median(times[fn]) for fn in fns)
 
 
 def normalisation_throughput(batch: int, device, repeats: int) -> tuple[float, float]:
@@ -290,23 +299,15 @@ def normalisation_throughput(batch: int, device, repeats: int) -> tuple[float, f
     d = torch.device(device)
     x = torch.randint(0, 256, (batch, 3, 32, 32), dtype=torch.uint8, device=d)
     t = BatchTransform("standard", crop=True, flip=True, channel_mean=(0.49, 0.48, 0.45), channel_std=(0.25,) * 3)
+    mean, std = t.mean.to(d), t.std.to(d)
 
-    def four_passes():
-        return t.normalize(x.float().div_(255), in_place=True)
+    def four_passes(_):
+        return x.float().div_(255).sub_(mean).div_(std)
 
-    def two_passes():
+    def two_passes(_):
         return t.model_input(x)
 
-    times = {four_passes: [], two_passes: []}
-    for _ in range(repeats * 5):
-        for fn in times:
-            start = time.perf_counter()
-            for _ in range(50):
-                fn()
-            if d.type == "cuda":
-                torch.cuda.synchronize(d)
-            times[fn].append(50 * batch / (time.perf_counter() - start))
-    return statistics.median(times[four_passes]), statistics.median(times[two_passes])
+    return interleaved_rates((four_passes, two_passes), batch, d, repeats * 5, calls=50)
 
 
 def baseline_throughput(cfg, arrays, device, workers: int, warmup: int = 3) -> float:
@@ -386,7 +387,7 @@ def main():
         [{**{k: meta[k] for k in keys}, "four_passes_img_s": f"{four:.0f}", "two_passes_img_s": f"{two:.0f}"}],
     )
     lines = []
-    for preprocess in args.models and args.preprocess.split(",") or []:
+    for preprocess in args.preprocess.split(",") if args.models else []:  # --models "": the normalisation only
         aug_eager, aug_packed, aug_none = augmentation_throughput(preprocess, args.batch, device, args.repeats)
         print(
             f"  augmentation alone ({preprocess}): eager {aug_eager:.0f} img/s, packed {aug_packed:.0f} img/s, "

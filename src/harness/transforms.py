@@ -146,10 +146,8 @@ class BatchTransform:
         flip = torch.rand(b, device=device, generator=generator) < 0.5 if self.flip else None
         return self.model_input(packed.crops(idx, size, top, left, flip))
 
-    def normalize(self, x: torch.Tensor, in_place: bool = False) -> torch.Tensor:
-        """[0, 1] pixels -> model input (differentiable: attacks go through it). in_place: for a
-        batch the caller owns (the same bits, fewer copies)."""
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """[0, 1] pixels -> model input (differentiable: attacks go through it)."""
         if self.preprocess == "zhang":
-            return per_image_whitening(x, in_place)
-        mean, std = self.mean.to(x.device), self.std.to(x.device)
-        return x.sub_(mean).div_(std) if in_place else (x - mean) / std
+            return per_image_whitening(x)
+        return (x - self.mean.to(x.device)) / self.std.to(x.device)
