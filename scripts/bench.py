@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import math
 import os
 import platform
 import statistics
@@ -44,8 +45,8 @@ from hydra import compose, initialize_config_module
 from PIL import Image
 from torchvision import transforms
 
+from harness import cpu_kernels, models, trainer
 from harness import data as data_mod
-from harness import models, trainer
 from harness.app import register_resolvers
 from harness.tracking import Tracker
 from harness.transforms import BatchTransform, input_shape
@@ -76,6 +77,7 @@ FIELDS = [
     "harness_input_share",
     "aug_eager_img_s",
     "aug_packed_img_s",
+    "aug_kernel_img_s",
     "aug_none_img_s",
     "aug_speedup",
     "note",
@@ -246,26 +248,34 @@ def limit_throughput(cfg, device, warmup: int = 3) -> float:
     return cfg.trainer.max_steps * cfg.trainer.batch_size / (time.perf_counter() - start)
 
 
-def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -> tuple[float, float, float]:
+def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -> tuple[float, float, float, float]:
     """Images/s of the augmentation alone (crop/translate + flip to float pixels in [0, 1], a batch
-    gathered from the training set): the eager path (`BatchTransform.pixels` on train_x[idx]) vs the
-    packed one (`PackedImages.crops` with the flip in the same gather, to float, what `train_batch`
-    does before normalising), and as the floor a batch without augmentation (train_x[idx] to float
-    pixels: the gather and the conversion that any input pipeline does)."""
+    gathered from the training set): the eager path (`BatchTransform.pixels` on train_x[idx]), the
+    packed torch path (`PackedImages.crops` with the flip in the same gather, then to float), the
+    compiled CPU kernel the trainer uses (`PackedImages.crops_to_float`; nan where numba is missing or
+    off the CPU), and as the floor a batch without augmentation (train_x[idx] to float pixels: the
+    gather and the conversion that any input pipeline does). All draw the same random numbers."""
     d = torch.device(device)
     x = torch.randint(0, 256, (10_000, 3, 32, 32), dtype=torch.uint8, device=d)
     t = BatchTransform(preprocess, crop=True, flip=True, channel_mean=(0.5,) * 3, channel_std=(0.25,) * 3)
     packed, gen = t.packed(x), torch.Generator(device=d).manual_seed(0)
     size = input_shape(preprocess)[-1]
     side = packed.planes.shape[-1]
+    scale, shift, _ = t._kernel_args
+
+    def draws(idx):
+        top, left = torch.randint(0, side - size + 1, (2, len(idx)), device=d, generator=gen)
+        return top, left, torch.rand(len(idx), device=d, generator=gen)
 
     def eager(idx):
         return t.pixels(x[idx], True, gen)
 
     def fast(idx):
-        top, left = torch.randint(0, side - size + 1, (2, len(idx)), device=d, generator=gen)
-        flip = torch.rand(len(idx), device=d, generator=gen) < 0.5
-        return packed.crops(idx, size, top, left, flip).float().div_(255)
+        top, left, u = draws(idx)
+        return packed.crops(idx, size, top, left, u < 0.5).float().div_(255)
+
+    def kernel(idx):  # divide: float pixels / 255, as the others
+        return packed.crops_to_float(idx, size, *draws(idx), scale, shift, divide=True)
 
     def none(idx):
         return x.index_select(0, idx).float().div_(255)
@@ -273,7 +283,12 @@ def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -
     def batch_idx():
         return torch.randint(0, len(x), (batch,), device=d, generator=gen)
 
-    return interleaved_rates((eager, fast, none), batch, d, repeats * 5, calls=20, argument=batch_idx)
+    use_kernel = d.type == "cpu" and cpu_kernels.available()
+    if use_kernel:
+        kernel(batch_idx())  # compiled (or loaded from the disk cache) before the clock starts
+    fns = (eager, fast, kernel, none) if use_kernel else (eager, fast, none)
+    rates = interleaved_rates(fns, batch, d, repeats * 5, calls=20, argument=batch_idx)
+    return rates if use_kernel else (rates[0], rates[1], float("nan"), rates[2])
 
 
 def interleaved_rates(fns, batch: int, d: torch.device, rounds: int, calls: int, argument=lambda: None):
@@ -388,10 +403,14 @@ def main():
     )
     lines = []
     for preprocess in args.preprocess.split(",") if args.models else []:  # --models "": the normalisation only
-        aug_eager, aug_packed, aug_none = augmentation_throughput(preprocess, args.batch, device, args.repeats)
+        aug_eager, aug_packed, aug_kernel, aug_none = augmentation_throughput(
+            preprocess, args.batch, device, args.repeats
+        )
+        aug_trainer = aug_packed if math.isnan(aug_kernel) else aug_kernel  # what train_batch runs here
         print(
             f"  augmentation alone ({preprocess}): eager {aug_eager:.0f} img/s, packed {aug_packed:.0f} img/s, "
-            f"x{aug_packed / aug_eager:.1f}; no augmentation {aug_none:.0f} img/s",
+            f"kernel {aug_kernel:.0f} img/s, trainer's path x{aug_trainer / aug_eager:.1f}; "
+            f"no augmentation {aug_none:.0f} img/s",
             flush=True,
         )
         for name in args.models.split(","):
@@ -433,7 +452,8 @@ def main():
                 "harness_input_share": f"{share:.3f}",
                 "aug_eager_img_s": f"{aug_eager:.0f}",
                 "aug_packed_img_s": f"{aug_packed:.0f}",
-                "aug_speedup": f"{aug_packed / aug_eager:.2f}",
+                "aug_kernel_img_s": "" if math.isnan(aug_kernel) else f"{aug_kernel:.0f}",
+                "aug_speedup": f"{aug_trainer / aug_eager:.2f}",
                 "aug_none_img_s": f"{aug_none:.0f}",
             }
             append_csv(args.out, FIELDS, [row])

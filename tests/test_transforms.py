@@ -1,7 +1,10 @@
 """Batch preprocessing/augmentation on the device does what the per-sample versions do."""
 
+import numpy as np
+import pytest
 import torch
 
+from harness import cpu_kernels
 from harness.transforms import BatchTransform, crop, per_image_whitening, random_crop
 
 
@@ -76,6 +79,46 @@ def test_packed_batches_equal_the_eager_transform_draw_for_draw():
                 fast = t.train_batch(packed, idx, packed_gen)
                 assert torch.equal(eager, fast), (preprocess, flip)
             assert torch.equal(eager_gen.get_state(), packed_gen.get_state())
+
+
+def test_the_cpu_kernel_and_the_torch_path_give_the_same_bits(monkeypatch):
+    """train_batch's compiled CPU loop (numba) against the torch ops it replaces: the same batches,
+    bit for bit, and the same draws, for every preprocessing, with and without flips, any batch size."""
+    pytest.importorskip("numba")
+    x = images(n=50, seed=4)
+    for preprocess in ("zhang", "standard"):
+        for flip in (True, False):
+            t = BatchTransform(
+                preprocess, crop=True, flip=flip, channel_mean=(0.49, 0.48, 0.45), channel_std=(0.25, 0.24, 0.26)
+            )
+            packed = t.packed(x)
+            for b in (1, 7, 50):
+                idx = torch.randint(0, 50, (b,), generator=torch.Generator().manual_seed(b))
+                kernel_gen, torch_gen = torch.Generator().manual_seed(b), torch.Generator().manual_seed(b)
+                kernel = t.train_batch(packed, idx, kernel_gen)
+                with monkeypatch.context() as m:
+                    m.setattr(cpu_kernels, "numba", None)  # as on a machine without numba
+                    assert not cpu_kernels.available()
+                    plain = t.train_batch(packed, idx, torch_gen)
+                assert torch.equal(kernel, plain), (preprocess, flip, b)
+                assert torch.equal(kernel_gen.get_state(), torch_gen.get_state())
+
+
+def test_kernel_crops_are_scaled_crops_of_the_padded_image_or_its_mirror():
+    pytest.importorskip("numba")
+    x = images(n=4)
+    t = BatchTransform("standard", crop=True, flip=True, channel_mean=(0.0,) * 3, channel_std=(1.0,) * 3)
+    top, left = torch.tensor([0, 8, 3, 8]), torch.tensor([0, 8, 5, 0])
+    flip_u = torch.tensor([0.2, 0.7, 0.5, 0.49])  # mirror where < 0.5: images 0 and 3
+    scale, shift = np.float32([2, 3, 4]), np.float32([-1, 0, 1])
+    out = t.packed(x).crops_to_float(torch.arange(4), 32, top, left, flip_u, scale, shift, divide=False)
+    padded = torch.nn.functional.pad(x, (4, 4, 4, 4)).float()
+    for i in range(4):
+        crop = padded[i, :, top[i] : top[i] + 32, left[i] : left[i] + 32]
+        crop = crop.flip(2) if i in (0, 3) else crop
+        assert torch.equal(
+            out[i], crop * torch.tensor([2.0, 3, 4]).view(3, 1, 1) + torch.tensor([-1.0, 0, 1]).view(3, 1, 1)
+        )
 
 
 def test_packed_crops_are_crops_of_the_zero_padded_image():

@@ -9,8 +9,11 @@ Two pipelines (CLAIMS.md C1):
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+
+from harness import cpu_kernels
 
 ZHANG_CROP = 28
 TRANSLATE_PAD = 4
@@ -67,6 +70,7 @@ class PackedImages:
         planes = F.pad(x, (pad, pad, pad, pad)) if pad else x
         self.planes = torch.cat([planes, planes.flip(3)]) if mirrored else planes.contiguous()
         self.n = len(x)
+        self._numpy = None  # the planes as a numpy array, for the CPU kernel
         self._rows = {}  # size -> (the row view, each crop row's offset from the crop's first byte)
 
     def _row_view(self, size: int):
@@ -90,6 +94,21 @@ class PackedImages:
         picked = rows.index_select(0, (first[:, None, None] + within).view(-1))
         return picked.view(len(idx), within.shape[0], size, size)
 
+    def crops_to_float(self, idx, size: int, top, left, flip_u, scale, shift, divide: bool) -> torch.Tensor:
+        """The crops of `crops` (flipped where flip_u < 0.5; flip_u None: no flips) as float32, x * scale
+        + shift per channel (or x / 255 when `divide`), in one compiled pass (CPU, numba)."""
+        if self._numpy is None:
+            self._numpy = self.planes.numpy()
+        out = torch.empty(len(idx), self.planes.shape[1], size, size)
+        flip_u = _NO_FLIPS if flip_u is None else flip_u.numpy()
+        cpu_kernels.crop_to_float(
+            self._numpy, idx.numpy(), top.numpy(), left.numpy(), flip_u, size, scale, shift, divide, out.numpy()
+        )
+        return out
+
+
+_NO_FLIPS = np.empty(0, dtype=np.float32)
+
 
 class BatchTransform:
     """uint8 (B, 3, 32, 32) on the device -> float model input, with or without augmentation."""
@@ -101,6 +120,7 @@ class BatchTransform:
         # uint8 -> model input as x * scale + shift: two passes over the batch instead of four
         # (/255, -mean, /std), the same values to within a rounding; half the input's cost per step
         self.scale, self.shift = 1 / (255 * self.std), -self.mean / self.std
+        self._kernel_args = (self.scale.view(-1).numpy(), self.shift.view(-1).numpy(), preprocess == "zhang")
 
     def __call__(self, x: torch.Tensor, train: bool, generator: torch.Generator | None = None):
         return self.model_input(self.augmented(x, train, generator))
@@ -143,7 +163,11 @@ class BatchTransform:
         b, device, side = len(idx), packed.planes.device, packed.planes.shape[-1]
         size = ZHANG_CROP if self.preprocess == "zhang" else side - 2 * TRANSLATE_PAD
         top, left = torch.randint(0, side - size + 1, (2, b), device=device, generator=generator)
-        flip = torch.rand(b, device=device, generator=generator) < 0.5 if self.flip else None
+        flip_u = torch.rand(b, device=device, generator=generator) if self.flip else None
+        if device.type == "cpu" and cpu_kernels.available():  # the same bits in one pass, few ops
+            x = packed.crops_to_float(idx, size, top, left, flip_u, *self._kernel_args)
+            return per_image_whitening(x, in_place=True) if self.preprocess == "zhang" else x
+        flip = flip_u < 0.5 if self.flip else None
         return self.model_input(packed.crops(idx, size, top, left, flip))
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,71 @@
+"""One compiled loop for the CPU training batch: crop + flip + uint8 -> float model input in one pass.
+
+Why a compiled loop: a per-image crop offset is not expressible as a PyTorch CPU op without a
+per-element gather, and inside the training loop every extra PyTorch op costs ~40 us (its code and
+data are out of cache after each SGD step), so the torch path (`PackedImages.crops` then
+`BatchTransform.model_input`, ~15 ops) spent 5-10% of an MLP step making the batch. This loop reads
+each crop row (`size` consecutive bytes) and writes the float row; numba vectorises it.
+
+The arithmetic is the torch path's, rounding for rounding (float32 x * scale, then + shift; or
+x / 255), so a batch is bit-identical to it (tests/test_transforms.py). Without numba (e.g. the GPU
+image) or off the CPU, `available()` is False and the torch path runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:  # optional at import: the trainer falls back to the torch path
+    import numba
+except ImportError:  # pragma: no cover - exercised on machines without numba
+    numba = None
+
+_kernel = None
+
+
+def available() -> bool:
+    return numba is not None
+
+
+def _compile():
+    """The loop, compiled on first use (cached on disk where the package folder is writable)."""
+
+    def crop_to_float(planes, idx, top, left, flip_u, size, scale, shift, divide, out):
+        n, channels, height, width = planes.shape
+        half = n // 2  # with flips the mirror images are planes[half:]
+        src, dst = planes.reshape(-1), out.reshape(-1)
+        o = 0
+        for b in range(idx.shape[0]):
+            i, col = idx[b], left[b]
+            if flip_u.shape[0] and flip_u[b] < 0.5:  # torch.rand(b) < 0.5, as the torch path decides
+                i += half
+                col = width - size - col
+            base = (i * channels * height + top[b]) * width + col
+            for c in range(channels):
+                sc, sh = scale[c], shift[c]
+                for r in range(size):
+                    row = src[base + (c * height + r) * width : base + (c * height + r) * width + size]
+                    d = dst[o : o + size]  # slices: non-negative indices, so the loop vectorises
+                    if divide:
+                        for k in range(size):
+                            d[k] = np.float32(np.float32(row[k]) / np.float32(255.0))
+                    else:
+                        for k in range(size):
+                            d[k] = np.float32(np.float32(row[k]) * sc) + sh
+                    o += size
+        return out
+
+    try:
+        return numba.njit(cache=True, nogil=True, boundscheck=False)(crop_to_float)
+    except RuntimeError:  # no cache locator (e.g. a read-only install): compile per process
+        return numba.njit(nogil=True, boundscheck=False)(crop_to_float)
+
+
+def crop_to_float(planes, idx, top, left, flip_u, size: int, scale, shift, divide: bool, out):
+    """out[b] = crop of planes[idx[b]] at (top[b], left[b]) (size x size), of its mirror image when
+    flip_u[b] < 0.5 (then planes holds the mirrors in its second half; flip_u empty: no flips),
+    as float32: x * scale[c] + shift[c], or x / 255 when `divide`. numpy arrays; returns out."""
+    global _kernel
+    if _kernel is None:
+        _kernel = _compile()
+    return _kernel(planes, idx, top, left, flip_u, size, scale, shift, divide, out)
