@@ -390,13 +390,14 @@ def _step(r: _Run, idx, sigterm) -> torch.Tensor:
     """One SGD step on the batch `idx`; returns the global batch's mean loss (detached)."""
     p, s = r.p, r.s
     started = time.perf_counter()
-    x, y = p.train_input(r.data.train_x, idx, s.generator), r.data.train_y[idx]
+    x, y = p.train_input(r.data.train_x, idx, s.generator), r.data.train_y.index_select(0, idx)
     s.input_time += time.perf_counter() - started  # (on CUDA: the time to launch it, the work is async)
-    # this rank's shard (the whole batch in one process); DDP averages over ranks,
-    # hence sum / batch * world: the global batch's mean loss, also for unequal shards
-    lo, hi = distributed.shard(len(idx))
     with p.autocast():
-        loss = F.cross_entropy(p.forward(x[lo:hi]).float(), y[lo:hi], reduction="sum") / len(idx) * p.world
+        if p.world == 1:  # the mean: the same bits as sum / batch, with fewer ops (each ~40 us in the CPU loop)
+            loss = F.cross_entropy(p.forward(x).float(), y)
+        else:  # this rank's shard; DDP averages over ranks, hence sum / batch * world: the
+            lo, hi = distributed.shard(len(idx))  # global batch's mean loss, also for unequal shards
+            loss = F.cross_entropy(p.forward(x[lo:hi]).float(), y[lo:hi], reduction="sum") / len(idx) * p.world
     p.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if r.grad_every and s.step % r.grad_every == 0:  # the gradient update `step + 1` uses (1: at init)
