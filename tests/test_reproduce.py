@@ -80,7 +80,10 @@ def test_the_dashboard_shows_what_the_whole_set_costs(tmp_path):
     (tmp_path / "reproduce.json").write_text(
         json.dumps({"minutes": 222, "machine": "x86_64, 2 cores", "finished": "t"})
     )
-    assert "Measured end to end: **3.7 h** (x86_64, 2 cores" in "\n".join(dashboard.cost(table, tmp_path))
+    text = "\n".join(dashboard.cost(table, tmp_path))
+    assert "Measured end to end: **3.7 h** (x86_64, 2 cores" in text and "the 4-hour goal is met." in text
+    (tmp_path / "reproduce.json").write_text(json.dumps({"minutes": 411.5, "machine": "m", "updated": "t"}))
+    assert "**6.9 h** (m, finished t): the 4-hour goal is not met." in "\n".join(dashboard.cost(table, tmp_path))
     partial = {"minutes": 90, "reports_done": 3, "reports_total": 14, "complete": False, "minutes_left_estimate": 300}
     partial.update(machine="x86_64, 2 cores", updated="t", note="Caveat: contention.")
     (tmp_path / "reproduce.json").write_text(json.dumps(partial))

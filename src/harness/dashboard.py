@@ -135,7 +135,8 @@ def cost(table: list[dict], root: Path | None = None) -> list[str]:
     if measured.get("complete", True):  # (files before partial saves had no "complete")
         lines.append(
             f"- Measured end to end: **{measured['minutes'] / 60:.1f} h** ({measured['machine']}, finished "
-            f"{measured.get('finished') or measured['updated']})."
+            f"{measured.get('finished') or measured['updated']}): the 4-hour goal is "
+            f"{'met' if measured['minutes'] < 240 else 'not met'}."
         )
     else:
         lines.append(
