@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from harness import cpu_kernels
-from harness.transforms import BatchTransform, crop, per_image_whitening, random_crop
+from harness.transforms import BatchTransform, PackedImages, crop, per_image_whitening, random_crop
 
 
 def images(n=6, seed=0):
@@ -119,6 +119,8 @@ def test_kernel_crops_are_scaled_crops_of_the_padded_image_or_its_mirror():
         assert torch.equal(
             out[i], crop * torch.tensor([2.0, 3, 4]).view(3, 1, 1) + torch.tensor([-1.0, 0, 1]).view(3, 1, 1)
         )
+    with pytest.raises(ValueError, match="mirrored"):  # flips on a copy without mirrors: refused, not misread
+        PackedImages(x, 4).crops_to_float(torch.arange(4), 32, top, left, flip_u, scale, shift, divide=False)
 
 
 def test_packed_crops_are_crops_of_the_zero_padded_image():

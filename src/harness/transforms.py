@@ -97,6 +97,8 @@ class PackedImages:
     def crops_to_float(self, idx, size: int, top, left, flip_u, scale, shift, divide: bool) -> torch.Tensor:
         """The crops of `crops` (flipped where flip_u < 0.5; flip_u None: no flips) as float32, x * scale
         + shift per channel (or x / 255 when `divide`), in one compiled pass (CPU, numba)."""
+        if flip_u is not None and len(self.planes) != 2 * self.n:
+            raise ValueError("flips need the mirrored copy: PackedImages(..., mirrored=True)")
         if self._numpy is None:
             self._numpy = self.planes.numpy()
         out = torch.empty(len(idx), self.planes.shape[1], size, size)
