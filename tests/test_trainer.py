@@ -261,3 +261,25 @@ def test_predictions_hold_the_per_example_correctness_behind_the_accuracies(make
     for split in ("val", "test"):
         bits = np.unpackbits(np.frombuffer(bytes.fromhex(p[f"{split}_correct"]), np.uint8))[: p[f"{split}_size"]]
         assert bits.mean() == pytest.approx(s[f"{split}_acc"])
+
+
+@pytest.mark.parametrize("preprocess", ["standard", "zhang"])
+def test_the_compiled_cpu_batch_trains_the_same_weights_as_the_torch_path(make_cfg, tmp_path, monkeypatch, preprocess):
+    """The CPU training batch from the compiled loop (numba) vs the torch ops it replaces: the same
+    run, bit for bit (metrics and final weights), for both preprocessings with crops and flips."""
+    pytest.importorskip("numba")
+    from harness import cpu_kernels
+
+    overrides = [
+        "model=mlp_1x512",
+        f"data.preprocess={preprocess}",
+        "data.augment.crop=true",
+        "data.augment.flip=true",
+        "trainer.max_epochs=3",
+    ]
+    kernel = run(make_cfg(*overrides), run_dir=tmp_path / "kernel")
+    monkeypatch.setattr(cpu_kernels, "numba", None)  # as on a machine without numba
+    plain = run(make_cfg(*overrides), run_dir=tmp_path / "torch")
+    assert kernel["train_loss"] == plain["train_loss"] and kernel["test_acc"] == plain["test_acc"]
+    a, b = (rundir.load_checkpoint(tmp_path / d)["model"] for d in ("kernel", "torch"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
