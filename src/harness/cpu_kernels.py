@@ -45,7 +45,8 @@ def _compile():
             for c in range(channels):
                 sc, sh = scale[c], shift[c]
                 for r in range(size):
-                    row = src[base + (c * height + r) * width : base + (c * height + r) * width + size]
+                    start = base + (c * height + r) * width
+                    row = src[start : start + size]
                     d = dst[o : o + size]  # slices: non-negative indices, so the loop vectorises
                     if divide:
                         for k in range(size):
