@@ -261,7 +261,7 @@ def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -
     packed, gen = t.packed(x), torch.Generator(device=d).manual_seed(0)
     size = input_shape(preprocess)[-1]
     side = packed.planes.shape[-1]
-    scale, shift, _ = t._kernel_args
+    scale, shift, _ = t.kernel_args
 
     def draws(idx):
         top, left = torch.randint(0, side - size + 1, (2, len(idx)), device=d, generator=gen)

@@ -1,11 +1,11 @@
 """One compiled loop for the CPU training batch: crop + flip + uint8 -> float model input in one pass.
 
 Why a compiled loop: a per-image crop offset is not expressible as a PyTorch CPU op without a
-per-element gather (`PackedImages.crops`: one `index_select` of byte rows, ~1.4 ns a row), and
-inside the training loop small PyTorch ops cost several times what they cost in a tight loop
-(randint, rand, indexing: 35-40 us each after an SGD step, ~8 us alone), so the torch path (~15 ops
-from the draws to the normalised float batch) spent 5-10% of an MLP step making the batch. This loop
-reads each crop row (`size` consecutive bytes) and writes the float row; numba vectorises it.
+per-element gather (`PackedImages.crops`: one `index_select` of byte rows), and inside the training
+loop small PyTorch ops cost several times what they cost in a tight loop, so the torch path (~15 ops
+from the draws to the normalised float batch) spent 5-10% of an MLP step making the batch
+(experiments/performance/bench_limit.csv). This loop reads each crop row (`size` consecutive bytes)
+and writes the float row; numba vectorises it. Measured: README, Performance.
 
 The arithmetic is the torch path's, rounding for rounding (float32 x * scale, then + shift; or
 x / 255), so a batch is bit-identical to it (tests/test_transforms.py). Without numba (e.g. the GPU

@@ -393,7 +393,7 @@ def _step(r: _Run, idx, sigterm) -> torch.Tensor:
     x, y = p.train_input(r.data.train_x, idx, s.generator), r.data.train_y.index_select(0, idx)
     s.input_time += time.perf_counter() - started  # (on CUDA: the time to launch it, the work is async)
     with p.autocast():
-        if p.world == 1:  # the mean: the same bits as sum / batch, with fewer ops (each ~40 us in the CPU loop)
+        if p.world == 1:  # the mean: the same bits as sum / batch, with fewer ops per step
             loss = F.cross_entropy(p.forward(x).float(), y)
         else:  # this rank's shard; DDP averages over ranks, hence sum / batch * world: the
             lo, hi = distributed.shard(len(idx))  # global batch's mean loss, also for unequal shards

@@ -122,7 +122,8 @@ class BatchTransform:
         # uint8 -> model input as x * scale + shift: two passes over the batch instead of four
         # (/255, -mean, /std), the same values to within a rounding; half the input's cost per step
         self.scale, self.shift = 1 / (255 * self.std), -self.mean / self.std
-        self._kernel_args = (self.scale.view(-1).numpy(), self.shift.view(-1).numpy(), preprocess == "zhang")
+        # the compiled CPU loop's (scale, shift, divide), as numpy once rather than at every step
+        self.kernel_args = (self.scale.view(-1).numpy(), self.shift.view(-1).numpy(), preprocess == "zhang")
 
     def __call__(self, x: torch.Tensor, train: bool, generator: torch.Generator | None = None):
         return self.model_input(self.augmented(x, train, generator))
@@ -167,7 +168,7 @@ class BatchTransform:
         top, left = torch.randint(0, side - size + 1, (2, b), device=device, generator=generator)
         flip_u = torch.rand(b, device=device, generator=generator) if self.flip else None
         if device.type == "cpu" and cpu_kernels.available():  # the same bits in one pass, few ops
-            x = packed.crops_to_float(idx, size, top, left, flip_u, *self._kernel_args)
+            x = packed.crops_to_float(idx, size, top, left, flip_u, *self.kernel_args)
             return per_image_whitening(x, in_place=True) if self.preprocess == "zhang" else x
         flip = flip_u < 0.5 if self.flip else None
         return self.model_input(packed.crops(idx, size, top, left, flip))
