@@ -10,8 +10,9 @@ Per model and preprocessing, measured interleaved in one process, `--repeats` ti
 Preprocessings: `standard` (translate by up to 4 pixels + flip + per-channel normalisation) and
 `zhang` (a random 28x28 crop + per-image whitening, Zhang et al.'s "crop" columns).
 CIFAR-10-shaped synthetic uint8 data (throughput does not depend on pixel values).
-Also the augmentation alone (crop/translate + flip of a batch of uint8 images to float pixels): the
-eager per-batch path vs the packed one the trainer uses, interleaved.
+Also the augmentation alone (a batch of uint8 images to the model's input: crop/translate + flip +
+normalisation or whitening): the eager per-batch path vs the packed ones the trainer uses, interleaved.
+(Rows before 2026-11-28 15:45 UTC timed it to float pixels in [0, 1]: `aug_output` says which.)
 
     python scripts/bench.py [--models mlp_1x512,mlp_3x512,alexnet_small] [--preprocess standard,zhang]
                             [--batch 128] [--workers 2] [--repeats 3] [--out CSV] [--note TEXT]
@@ -80,6 +81,7 @@ FIELDS = [
     "aug_kernel_img_s",
     "aug_none_img_s",
     "aug_speedup",
+    "aug_output",
     "note",
 ]
 
@@ -249,36 +251,36 @@ def limit_throughput(cfg, device, warmup: int = 3) -> float:
 
 
 def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -> tuple[float, float, float, float]:
-    """Images/s of the augmentation alone (crop/translate + flip to float pixels in [0, 1], a batch
-    gathered from the training set): the eager path (`BatchTransform.pixels` on train_x[idx]), the
-    packed torch path (`PackedImages.crops` with the flip in the same gather, then to float), the
-    compiled CPU kernel the trainer uses (`PackedImages.crops_to_float`; nan where numba is missing or
-    off the CPU), and as the floor a batch without augmentation (train_x[idx] to float pixels: the
-    gather and the conversion that any input pipeline does). All draw the same random numbers."""
+    """Images/s of the augmentation alone, from a batch of indices into the uint8 training set to the
+    model's input (crop/translate + flip, then normalisation or per-image whitening, the random
+    draws included): the eager path (`BatchTransform.__call__` on train_x[idx]), the packed torch path
+    (`PackedImages.crops` with the flip in the same gather, then `model_input`), the compiled CPU loop
+    the trainer runs (`PackedImages.crops_to_float`; nan where numba is missing or off the CPU), and
+    as the floor a batch without augmentation (`model_input` of train_x[idx]: the gather and the
+    arithmetic that any input pipeline does). All draw the same random numbers."""
     d = torch.device(device)
     x = torch.randint(0, 256, (10_000, 3, 32, 32), dtype=torch.uint8, device=d)
     t = BatchTransform(preprocess, crop=True, flip=True, channel_mean=(0.5,) * 3, channel_std=(0.25,) * 3)
     packed, gen = t.packed(x), torch.Generator(device=d).manual_seed(0)
     size = input_shape(preprocess)[-1]
     side = packed.planes.shape[-1]
-    scale, shift, _ = t.kernel_args
 
     def draws(idx):
         top, left = torch.randint(0, side - size + 1, (2, len(idx)), device=d, generator=gen)
         return top, left, torch.rand(len(idx), device=d, generator=gen)
 
     def eager(idx):
-        return t.pixels(x[idx], True, gen)
+        return t(x[idx], True, gen)
 
     def fast(idx):
         top, left, u = draws(idx)
-        return packed.crops(idx, size, top, left, u < 0.5).float().div_(255)
+        return t.model_input(packed.crops(idx, size, top, left, u < 0.5))
 
-    def kernel(idx):  # divide: float pixels / 255, as the others
-        return packed.crops_to_float(idx, size, *draws(idx), scale, shift, divide=True)
+    def kernel(idx):
+        return packed.crops_to_float(idx, size, *draws(idx), *t.kernel_args)
 
     def none(idx):
-        return x.index_select(0, idx).float().div_(255)
+        return t.model_input(x.index_select(0, idx))
 
     def batch_idx():
         return torch.randint(0, len(x), (batch,), device=d, generator=gen)
@@ -455,6 +457,7 @@ def main():
                 "aug_kernel_img_s": "" if math.isnan(aug_kernel) else f"{aug_kernel:.0f}",
                 "aug_speedup": f"{aug_trainer / aug_eager:.2f}",
                 "aug_none_img_s": f"{aug_none:.0f}",
+                "aug_output": "model_input",
             }
             append_csv(args.out, FIELDS, [row])
     if lines:

@@ -40,12 +40,29 @@ def test_per_image_whitening_matches_tensorflow_definition():
     assert torch.equal(per_image_whitening(constant), torch.zeros_like(constant))
 
 
+def test_uint8_whitening_matches_a_float64_reference():
+    """whitening_affine (the trainer's per-image whitening of uint8 images) against TensorFlow's
+    definition computed in float64; a constant image is divided by 1/sqrt(numel), not by zero."""
+    x = torch.cat([images(n=5, seed=2), torch.full((1, 3, 32, 32), 200, dtype=torch.uint8)])
+    x[1] //= 16  # a dark, low-contrast image
+    t = BatchTransform("zhang", crop=False, flip=False, channel_mean=(0.5,) * 3, channel_std=(0.25,) * 3)
+    out = t.model_input(x)
+    ref = x.double().flatten(1) / 255
+    std = ref.std(1, correction=0, keepdim=True).clamp_min(ref.shape[1] ** -0.5)
+    ref = ((ref - ref.mean(1, keepdim=True)) / std).view(x.shape)
+    assert out.dtype == torch.float32 and (out.double() - ref).abs().max() < 2e-6
+    assert out[-1].abs().max() < 2e-5  # the constant image: ~0 (x * scale and shift round separately)
+    assert torch.equal(t.model_input(x[2:3]), out[2:3])  # an image's moments are its own
+
+
 def test_zhang_eval_is_center_crop_and_train_crop_is_random():
     x = images()
     t = BatchTransform("zhang", crop=True, flip=False, channel_mean=(0.5,) * 3, channel_std=(0.25,) * 3)
     evaluated = t(x, train=False)
     assert evaluated.shape == (6, 3, 28, 28)
-    assert torch.allclose(evaluated, per_image_whitening(x[:, :, 2:30, 2:30].float() / 255))
+    # uint8 images are whitened from exact moments as x * scale + shift, float pixels (attacks) by
+    # (x - mean) / std: the same to within a float32 rounding or two
+    assert torch.allclose(evaluated, per_image_whitening(x[:, :, 2:30, 2:30].float() / 255), atol=2e-6)
     a = t(x, train=True, generator=torch.Generator().manual_seed(0))
     b = t(x, train=True, generator=torch.Generator().manual_seed(0))
     c = t(x, train=True, generator=torch.Generator().manual_seed(1))
@@ -111,7 +128,7 @@ def test_kernel_crops_are_scaled_crops_of_the_padded_image_or_its_mirror():
     top, left = torch.tensor([0, 8, 3, 8]), torch.tensor([0, 8, 5, 0])
     flip_u = torch.tensor([0.2, 0.7, 0.5, 0.49])  # mirror where < 0.5: images 0 and 3
     scale, shift = np.float32([2, 3, 4]), np.float32([-1, 0, 1])
-    out = t.packed(x).crops_to_float(torch.arange(4), 32, top, left, flip_u, scale, shift, divide=False)
+    out = t.packed(x).crops_to_float(torch.arange(4), 32, top, left, flip_u, scale, shift, whiten=False)
     padded = torch.nn.functional.pad(x, (4, 4, 4, 4)).float()
     for i in range(4):
         crop = padded[i, :, top[i] : top[i] + 32, left[i] : left[i] + 32]
@@ -120,7 +137,7 @@ def test_kernel_crops_are_scaled_crops_of_the_padded_image_or_its_mirror():
             out[i], crop * torch.tensor([2.0, 3, 4]).view(3, 1, 1) + torch.tensor([-1.0, 0, 1]).view(3, 1, 1)
         )
     with pytest.raises(ValueError, match="mirrored"):  # flips on a copy without mirrors: refused, not misread
-        PackedImages(x, 4).crops_to_float(torch.arange(4), 32, top, left, flip_u, scale, shift, divide=False)
+        PackedImages(x, 4).crops_to_float(torch.arange(4), 32, top, left, flip_u, scale, shift, whiten=False)
 
 
 def test_packed_crops_are_crops_of_the_zero_padded_image():

@@ -7,12 +7,16 @@ from the draws to the normalised float batch) spent 5-10% of an MLP step making 
 (experiments/performance/bench_limit.csv). This loop reads each crop row (`size` consecutive bytes)
 and writes the float row; numba vectorises it. Measured: README, Performance.
 
-The arithmetic is the torch path's, rounding for rounding (float32 x * scale, then + shift; or
-x / 255), so a batch is bit-identical to it (tests/test_transforms.py). Without numba (e.g. the GPU
-image) or off the CPU, `available()` is False and the torch path runs.
+The arithmetic is the torch path's (`transforms.BatchTransform.model_input`), rounding for rounding:
+float32 x * scale, then + shift, with per-channel (scale, shift) for the standard preprocessing and
+per-image ones for zhang's whitening, from the crop's exact integer moments (`whitening_affine`).
+So a batch is bit-identical to the torch path's (tests/test_transforms.py). Without numba (e.g. the
+GPU image) or off the CPU, `available()` is False and the torch path runs.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -31,10 +35,11 @@ def available() -> bool:
 def _compile():
     """The loop, compiled on first use (cached on disk where the package folder is writable)."""
 
-    def crop_to_float(planes, idx, top, left, flip_u, size, scale, shift, divide, out):
+    def crop_to_float(planes, idx, top, left, flip_u, size, scale, shift, floor, out):
         n, channels, height, width = planes.shape
         half = n // 2  # with flips the mirror images are planes[half:]
         src, dst = planes.reshape(-1), out.reshape(-1)
+        count = channels * size * size
         o = 0
         for b in range(idx.shape[0]):
             i, col = idx[b], left[b]
@@ -42,18 +47,32 @@ def _compile():
                 i += half
                 col = width - size - col
             base = (i * channels * height + top[b]) * width + col
+            img_scale, img_shift = np.float32(0.0), np.float32(0.0)
+            if floor > 0:  # whitening: this crop's sum and sum of squares, exact in integers
+                s1, s2 = 0, 0
+                for c in range(channels):
+                    for r in range(size):
+                        start = base + (c * height + r) * width
+                        row = src[start : start + size]
+                        a1, a2 = np.int32(0), np.int32(0)  # a row's sums fit int32: vectorised
+                        for k in range(size):
+                            v = np.int32(row[k])
+                            a1 += v
+                            a2 += v * v
+                        s1 += a1
+                        s2 += a2
+                # as whitening_affine, float64 op for op: the same roundings
+                std = max(math.sqrt(np.float64(count * s2 - s1 * s1) / np.float64(count * count)) / 255.0, floor)
+                img_scale = np.float32(1.0 / (255.0 * std))
+                img_shift = np.float32(-(np.float64(s1) / (255.0 * count)) / std)
             for c in range(channels):
-                sc, sh = scale[c], shift[c]
+                sc, sh = (img_scale, img_shift) if floor > 0 else (scale[c], shift[c])
                 for r in range(size):
                     start = base + (c * height + r) * width
                     row = src[start : start + size]
                     d = dst[o : o + size]  # slices: non-negative indices, so the loop vectorises
-                    if divide:
-                        for k in range(size):
-                            d[k] = np.float32(np.float32(row[k]) / np.float32(255.0))
-                    else:
-                        for k in range(size):
-                            d[k] = np.float32(np.float32(row[k]) * sc) + sh
+                    for k in range(size):
+                        d[k] = np.float32(np.float32(row[k]) * sc) + sh
                     o += size
         return out
 
@@ -63,11 +82,19 @@ def _compile():
         return numba.njit(nogil=True, boundscheck=False)(crop_to_float)
 
 
-def crop_to_float(planes, idx, top, left, flip_u, size: int, scale, shift, divide: bool, out):
+def whitening_floor(count: int) -> float:
+    """The least std per-image whitening divides by (TensorFlow's 1/sqrt(numel)); one definition
+    for the torch path and the loop, so both round alike."""
+    return 1 / math.sqrt(count)
+
+
+def crop_to_float(planes, idx, top, left, flip_u, size: int, scale, shift, whiten: bool, out):
     """out[b] = crop of planes[idx[b]] at (top[b], left[b]) (size x size), of its mirror image when
     flip_u[b] < 0.5 (then planes holds the mirrors in its second half; flip_u empty: no flips),
-    as float32: x * scale[c] + shift[c], or x / 255 when `divide`. numpy arrays; returns out."""
+    as float32 x * scale + shift: per channel (scale[c], shift[c]), or when `whiten` per image, from
+    the crop's own mean and std (zhang's per-image whitening). numpy arrays; returns out."""
     global _kernel
     if _kernel is None:
         _kernel = _compile()
-    return _kernel(planes, idx, top, left, flip_u, size, scale, shift, divide, out)
+    floor = whitening_floor(planes.shape[1] * size * size) if whiten else 0.0
+    return _kernel(planes, idx, top, left, flip_u, size, scale, shift, floor, out)

@@ -2,7 +2,8 @@
 
 Two pipelines (CLAIMS.md C1):
 - `zhang`: pixels / 255, a 28x28 crop (center for eval, random when augment.crop), per-image
-  whitening (x - mean) / max(std, 1/sqrt(numel)) as in TensorFlow's per_image_standardization.
+  whitening (x - mean) / max(std, 1/sqrt(numel)) as in TensorFlow's per_image_standardization
+  (of uint8 images: from their exact integer moments, `whitening_affine`).
 - `standard`: 32x32, per-channel normalisation with the training set's mean and std; augment.crop
   is a random translate by up to 4 pixels (zero padding), augment.flip a horizontal flip.
 """
@@ -45,15 +46,28 @@ def random_flip(x: torch.Tensor, generator: torch.Generator | None) -> torch.Ten
     return torch.where(flip[:, None, None, None], x.flip(3), x)
 
 
-def per_image_whitening(x: torch.Tensor, in_place: bool = False) -> torch.Tensor:
-    # two passes over each image as one row (mean, then the mean square about it): as exact as
-    # torch.std, about 5x faster on CPU, where std's multi-dim Welford reduction is slow.
-    # in_place (a batch the caller owns, not a leaf an attack differentiates): same bits, fewer copies
+def per_image_whitening(x: torch.Tensor) -> torch.Tensor:
+    """Float pixels in [0, 1] (an attack's, differentiable) -> per-image whitened.
+    Two passes over each image as one row (mean, then the mean square about it): as exact as
+    torch.std, about 5x faster on CPU, where std's multi-dim Welford reduction is slow."""
     flat = x.reshape(x.shape[0], -1)
-    mean = flat.mean(dim=1, keepdim=True)
-    centred = flat.sub_(mean) if in_place else flat - mean
+    centred = flat - flat.mean(dim=1, keepdim=True)
     std = centred.square().mean(dim=1, keepdim=True).sqrt().clamp_min(flat.shape[1] ** -0.5)
-    return (centred.div_(std) if in_place else centred / std).view(x.shape)
+    return (centred / std).view(x.shape)
+
+
+def whitening_affine(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image whitening of uint8 images as x * scale + shift: `flat` (B, N) holds the pixel values
+    0..255 as float32; returns float32 (B, 1) scale = 1 / (255 std), shift = -mean / std of x / 255.
+    The sums of the pixels and of their squares are exact (integers in float64), so the moments do not
+    depend on a summation order: the compiled CPU loop (cpu_kernels) repeats these float64 ops and gets
+    the same bits. (Float pixels, e.g. an attack's, go through `per_image_whitening`: equal to within
+    float32 rounding.)"""
+    n = flat.shape[1]
+    s1, s2 = flat.sum(1, dtype=torch.float64), (flat * flat).sum(1, dtype=torch.float64)
+    std = (((n * s2 - s1 * s1) / (n * n)).sqrt() / 255.0).clamp_min(cpu_kernels.whitening_floor(n))
+    scale, shift = 1.0 / (255.0 * std), -(s1 / (255.0 * n)) / std
+    return scale.float()[:, None], shift.float()[:, None]
 
 
 class PackedImages:
@@ -94,9 +108,9 @@ class PackedImages:
         picked = rows.index_select(0, (first[:, None, None] + within).view(-1))
         return picked.view(len(idx), within.shape[0], size, size)
 
-    def crops_to_float(self, idx, size: int, top, left, flip_u, scale, shift, divide: bool) -> torch.Tensor:
+    def crops_to_float(self, idx, size: int, top, left, flip_u, scale, shift, whiten: bool) -> torch.Tensor:
         """The crops of `crops` (flipped where flip_u < 0.5; flip_u None: no flips) as float32, x * scale
-        + shift per channel (or x / 255 when `divide`), in one compiled pass (CPU, numba)."""
+        + shift per channel (or per image when `whiten`: `whitening_affine`), in one compiled pass (CPU, numba)."""
         if flip_u is not None and len(self.planes) != 2 * self.n:
             raise ValueError("flips need the mirrored copy: PackedImages(..., mirrored=True)")
         if self._numpy is None:
@@ -104,7 +118,7 @@ class PackedImages:
         out = torch.empty(len(idx), self.planes.shape[1], size, size)
         flip_u = _NO_FLIPS if flip_u is None else flip_u.numpy()
         cpu_kernels.crop_to_float(
-            self._numpy, idx.numpy(), top.numpy(), left.numpy(), flip_u, size, scale, shift, divide, out.numpy()
+            self._numpy, idx.numpy(), top.numpy(), left.numpy(), flip_u, size, scale, shift, whiten, out.numpy()
         )
         return out
 
@@ -122,7 +136,7 @@ class BatchTransform:
         # uint8 -> model input as x * scale + shift: two passes over the batch instead of four
         # (/255, -mean, /std), the same values to within a rounding; half the input's cost per step
         self.scale, self.shift = 1 / (255 * self.std), -self.mean / self.std
-        # the compiled CPU loop's (scale, shift, divide), as numpy once rather than at every step
+        # the compiled CPU loop's (scale, shift, whiten), as numpy once rather than at every step
         self.kernel_args = (self.scale.view(-1).numpy(), self.shift.view(-1).numpy(), preprocess == "zhang")
 
     def __call__(self, x: torch.Tensor, train: bool, generator: torch.Generator | None = None):
@@ -135,7 +149,9 @@ class BatchTransform:
     def model_input(self, x: torch.Tensor) -> torch.Tensor:
         """uint8 images, already cropped/flipped -> what the model reads (a new float tensor)."""
         if self.preprocess == "zhang":
-            return per_image_whitening(x.float().div_(255), in_place=True)
+            flat = x.reshape(len(x), -1).float()
+            scale, shift = whitening_affine(flat)
+            return flat.mul_(scale).add_(shift).view(x.shape)
         return x.float().mul_(self.scale.to(x.device)).add_(self.shift.to(x.device))
 
     def augmented(self, x: torch.Tensor, train: bool, generator: torch.Generator | None = None):
@@ -168,8 +184,7 @@ class BatchTransform:
         top, left = torch.randint(0, side - size + 1, (2, b), device=device, generator=generator)
         flip_u = torch.rand(b, device=device, generator=generator) if self.flip else None
         if device.type == "cpu" and cpu_kernels.available():  # the same bits in one pass, few ops
-            x = packed.crops_to_float(idx, size, top, left, flip_u, *self.kernel_args)
-            return per_image_whitening(x, in_place=True) if self.preprocess == "zhang" else x
+            return packed.crops_to_float(idx, size, top, left, flip_u, *self.kernel_args)
         flip = flip_u < 0.5 if self.flip else None
         return self.model_input(packed.crops(idx, size, top, left, flip))
 
