@@ -1,6 +1,8 @@
 """Training throughput of the harness loop vs the model's own compute limit and a usual baseline.
 
-Per model and preprocessing, measured interleaved in one process, `--repeats` times:
+Per model and preprocessing, measured interleaved in one process, in `--repeats` rounds of
+harness, limit, limit, harness (ABBA, so that a drift of the machine's speed cancels; earlier rows
+ran harness, limit once per round: the `design` column says which):
 - harness: the real training loop (`harness.trainer.train`), data as uint8 on the device, batches by
   a device permutation, augmentation on whole batches (one gather on the packed training set);
 - limit: forward + backward + SGD step on one fixed float batch already in memory (same model,
@@ -12,10 +14,10 @@ Preprocessings: `standard` (translate by up to 4 pixels + flip + per-channel nor
 CIFAR-10-shaped synthetic uint8 data (throughput does not depend on pixel values).
 Also the augmentation alone (a batch of uint8 images to the model's input: crop/translate + flip +
 normalisation or whitening): the eager per-batch path vs the packed ones the trainer uses, interleaved.
-(Rows before 2026-11-28 15:45 UTC timed it to float pixels in [0, 1]: `aug_output` says which.)
+(Earlier rows timed it to float pixels in [0, 1]: the `aug_output` column says which.)
 
     python scripts/bench.py [--models mlp_1x512,mlp_3x512,alexnet_small] [--preprocess standard,zhang]
-                            [--batch 128] [--workers 2] [--repeats 3] [--out CSV] [--note TEXT]
+                            [--batch 128] [--workers 2] [--repeats 5] [--out CSV] [--note TEXT]
 
 Prints, last, one line per model and preprocessing (medians over the repeats; ratios are the medians
 of the per-repeat ratios, with their min-max spread in the CSV):
@@ -82,6 +84,7 @@ FIELDS = [
     "aug_none_img_s",
     "aug_speedup",
     "aug_output",
+    "design",
     "note",
 ]
 
@@ -189,11 +192,12 @@ class PILDataset(torch.utils.data.Dataset):
         return self.transform(Image.fromarray(self.x[i])), int(self.y[i])
 
 
-def harness_throughput(cfg) -> tuple[float, float]:
-    """The harness's own path: data.prepare (uint8 on the device) and trainer.train. Images/s of the
-    training steps (evaluation excluded) and the share of their time spent making batches."""
+def harness_throughput(cfg, data=None) -> tuple[float, float]:
+    """The harness's own path: data.prepare (uint8 on the device; or `data`, prepared once by the
+    caller, as a joblib worker does) and trainer.train. Images/s of the training steps (evaluation
+    excluded) and the share of their time spent making batches."""
     with tempfile.TemporaryDirectory() as run_dir:
-        summary = trainer.train(cfg, run_dir, Tracker())
+        summary = trainer.train(cfg, run_dir, Tracker(), data)
     return summary["train_images_per_s"], summary["input_time_s"] / summary["train_time_s"]
 
 
@@ -368,8 +372,8 @@ def main():
     p.add_argument("--images", type=int, default=10_000, help="training set size")
     p.add_argument("--device", default="auto")
     p.add_argument("--preprocess", default="standard,zhang", help="standard and/or zhang")
-    p.add_argument("--steps", type=int, default=0, help="steps per loop (default: 150 MLP / 30 CNN on CPU, 300 on GPU)")
-    p.add_argument("--repeats", type=int, default=3, help="interleaved rounds per model (medians reported)")
+    p.add_argument("--steps", type=int, default=0, help="steps per loop (default: 100 MLP / 20 CNN on CPU, 300 on GPU)")
+    p.add_argument("--repeats", type=int, default=5, help="interleaved rounds per model (medians reported)")
     p.add_argument("--out", default=str(PERF_DIR / "bench_limit.csv"), help="CSV file the rows are appended to")
     p.add_argument(
         "--note",
@@ -417,18 +421,23 @@ def main():
         )
         for name in args.models.split(","):
             cnn = name not in ("mlp_1x512", "mlp_3x512")
-            steps = args.steps or ((30 if cnn else 150) if device == "cpu" else 300)
+            steps = args.steps or ((20 if cnn else 100) if device == "cpu" else 300)
             cfg = config(name, args.batch, steps, device, args.images, preprocess)
             arrays = data_mod.make_synthetic(cfg.data.train_size, cfg.data.test_size, cfg.data.split_seed)
+            data = data_mod.prepare(cfg.data, torch.device(device))  # once: every harness run reuses it
             rounds = []
-            for _ in range(args.repeats):  # interleaved: each repeat measures all three back to back
-                # both from their first step: the harness's rate includes its first (slower) step too
-                (h, share), lim = harness_throughput(cfg), limit_throughput(cfg, device, warmup=0)
+            for _ in range(args.repeats):
+                # ABBA: harness, limit, limit, harness, back to back, both from their first step (the
+                # harness's first, slower step counts too): a drift of the machine's speed that is
+                # linear in time cancels in the round's ratio of harmonic means (time per image)
+                (h1, s1), l1 = harness_throughput(cfg, data), limit_throughput(cfg, device, warmup=0)
+                l2, (h2, s2) = limit_throughput(cfg, device, warmup=0), harness_throughput(cfg, data)
+                h, lim, share = 2 / (1 / h1 + 1 / h2), 2 / (1 / l1 + 1 / l2), (s1 + s2) / 2
                 b = baseline_throughput(cfg, arrays, device, args.workers)
                 rounds.append((h, lim, b, share))
                 print(
-                    f"  {name} {preprocess}: harness {h:.0f} ({share:.1%} of it making batches), limit {lim:.0f}, "
-                    f"baseline {b:.0f} img/s",
+                    f"  {name} {preprocess}: harness {h1:.0f}, {h2:.0f} ({share:.1%} of it making batches), "
+                    f"limit {l1:.0f}, {l2:.0f}, baseline {b:.0f} img/s: harness / limit {h / lim:.3f}",
                     flush=True,
                 )
             h, lim, b, share = (statistics.median(r[i] for r in rounds) for i in range(4))
@@ -458,6 +467,7 @@ def main():
                 "aug_speedup": f"{aug_trainer / aug_eager:.2f}",
                 "aug_none_img_s": f"{aug_none:.0f}",
                 "aug_output": "model_input",
+                "design": "ABBA",
             }
             append_csv(args.out, FIELDS, [row])
     if lines:

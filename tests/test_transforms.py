@@ -55,6 +55,25 @@ def test_uint8_whitening_matches_a_float64_reference():
     assert torch.equal(t.model_input(x[2:3]), out[2:3])  # an image's moments are its own
 
 
+def test_whitening_moments_are_exact_whatever_the_summation_order():
+    """whitening_affine's float32 sums (chunked) equal float64 sums of the same integers, bit for bit,
+    up to the largest sums a 28x28 crop can have (all pixels 255): the compiled loop, which sums in
+    integers, can then match it."""
+    from harness.transforms import whitening_affine
+
+    x = torch.cat([images(n=4, seed=5), torch.full((1, 3, 32, 32), 255, dtype=torch.uint8)])[:, :, 2:30, 2:30]
+    x[0, :, ::2] = 0  # stripes of 0 and 255
+    x[0, :, 1::2] = 255
+    flat = x.reshape(len(x), -1).float()
+    s1, s2 = flat.double().sum(1), (flat.double() ** 2).sum(1)
+    assert torch.equal(s1, s1.round()) and s2.max() == 255**2 * flat.shape[1]  # exact: integers
+    n = flat.shape[1]
+    std = (((n * s2 - s1 * s1) / (n * n)).sqrt() / 255.0).clamp_min(n**-0.5)
+    scale, shift = whitening_affine(flat)
+    assert torch.equal(scale, (1.0 / (255.0 * std)).float()[:, None])
+    assert torch.equal(shift, (-(s1 / (255.0 * n)) / std).float()[:, None])
+
+
 def test_zhang_eval_is_center_crop_and_train_crop_is_random():
     x = images()
     t = BatchTransform("zhang", crop=True, flip=False, channel_mean=(0.5,) * 3, channel_std=(0.25,) * 3)

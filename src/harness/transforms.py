@@ -59,12 +59,18 @@ def per_image_whitening(x: torch.Tensor) -> torch.Tensor:
 def whitening_affine(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-image whitening of uint8 images as x * scale + shift: `flat` (B, N) holds the pixel values
     0..255 as float32; returns float32 (B, 1) scale = 1 / (255 std), shift = -mean / std of x / 255.
-    The sums of the pixels and of their squares are exact (integers in float64), so the moments do not
-    depend on a summation order: the compiled CPU loop (cpu_kernels) repeats these float64 ops and gets
-    the same bits. (Float pixels, e.g. an attack's, go through `per_image_whitening`: equal to within
-    float32 rounding.)"""
+    The sums of the pixels and of their squares are exact, so the moments do not depend on a summation
+    order: the compiled CPU loop (cpu_kernels) sums in integers, repeats these float64 ops and gets the
+    same bits. (Float pixels, e.g. an attack's, go through `per_image_whitening`: equal to within float32
+    rounding.)"""
     n = flat.shape[1]
-    s1, s2 = flat.sum(1, dtype=torch.float64), (flat * flat).sum(1, dtype=torch.float64)
+    # float32 sums of integers are exact while every partial sum stays below 2^24: the pixels' sum
+    # (n * 255) always here, the squares' (255^2 each) in chunks of <= 258, added up in float64
+    chunk = max(d for d in range(1, 259) if n % d == 0)
+    if n * 255 >= 2**24 or chunk < 16:  # not a CIFAR-sized crop: sum in float64 (exact, slower)
+        s1, s2 = flat.sum(1, dtype=torch.float64), (flat * flat).sum(1, dtype=torch.float64)
+    else:
+        s1, s2 = flat.sum(1).double(), (flat * flat).view(len(flat), -1, chunk).sum(2).double().sum(1)
     std = (((n * s2 - s1 * s1) / (n * n)).sqrt() / 255.0).clamp_min(cpu_kernels.whitening_floor(n))
     scale, shift = 1.0 / (255.0 * std), -(s1 / (255.0 * n)) / std
     return scale.float()[:, None], shift.float()[:, None]
