@@ -40,40 +40,47 @@ def _compile():
         half = n // 2  # with flips the mirror images are planes[half:]
         src, dst = planes.reshape(-1), out.reshape(-1)
         count = channels * size * size
-        o = 0
         for b in range(idx.shape[0]):
             i, col = idx[b], left[b]
             if flip_u.shape[0] and flip_u[b] < 0.5:  # torch.rand(b) < 0.5, as the torch path decides
                 i += half
                 col = width - size - col
             base = (i * channels * height + top[b]) * width + col
-            img_scale, img_shift = np.float32(0.0), np.float32(0.0)
-            if floor > 0:  # whitening: this crop's sum and sum of squares, exact in integers
-                s1, s2 = 0, 0
+            o = b * count
+            if floor == 0:  # per-channel x * scale + shift
                 for c in range(channels):
+                    sc, sh = scale[c], shift[c]
                     for r in range(size):
                         start = base + (c * height + r) * width
                         row = src[start : start + size]
-                        a1, a2 = np.int32(0), np.int32(0)  # a row's sums fit int32: vectorised
+                        d = dst[o : o + size]  # slices: non-negative indices, so the loops vectorise
                         for k in range(size):
-                            v = np.int32(row[k])
-                            a1 += v
-                            a2 += v * v
-                        s1 += a1
-                        s2 += a2
-                # as whitening_affine, float64 op for op: the same roundings
-                std = max(math.sqrt(np.float64(count * s2 - s1 * s1) / np.float64(count * count)) / 255.0, floor)
-                img_scale = np.float32(1.0 / (255.0 * std))
-                img_shift = np.float32(-(np.float64(s1) / (255.0 * count)) / std)
+                            d[k] = np.float32(np.float32(row[k]) * sc) + sh
+                        o += size
+                continue
+            # whitening: the pixel values and their exact sums, then the image's affine map in place
+            s1, s2 = 0, 0
             for c in range(channels):
-                sc, sh = (img_scale, img_shift) if floor > 0 else (scale[c], shift[c])
                 for r in range(size):
                     start = base + (c * height + r) * width
                     row = src[start : start + size]
-                    d = dst[o : o + size]  # slices: non-negative indices, so the loop vectorises
+                    d = dst[o : o + size]
+                    a1, a2 = np.int32(0), np.int32(0)  # a row's sums, exact in int32
                     for k in range(size):
-                        d[k] = np.float32(np.float32(row[k]) * sc) + sh
+                        v = np.int32(row[k])
+                        a1 += v
+                        a2 += v * v
+                        d[k] = np.float32(v)
+                    s1 += a1
+                    s2 += a2
                     o += size
+            # as whitening_affine, float64 op for op: the same roundings
+            std = max(math.sqrt(np.float64(count * s2 - s1 * s1) / np.float64(count * count)) / 255.0, floor)
+            img_scale = np.float32(1.0 / (255.0 * std))
+            img_shift = np.float32(-(np.float64(s1) / (255.0 * count)) / std)
+            image = dst[b * count : (b + 1) * count]  # still in L1
+            for k in range(count):
+                image[k] = np.float32(image[k] * img_scale) + img_shift
         return out
 
     try:
