@@ -269,9 +269,8 @@ def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -
     size = input_shape(preprocess)[-1]
     side = packed.planes.shape[-1]
 
-    def draws(idx):
-        top, left = torch.randint(0, side - size + 1, (2, len(idx)), device=d, generator=gen)
-        return top, left, torch.rand(len(idx), device=d, generator=gen)
+    def draws(idx):  # as train_batch draws them
+        return packed.draws(len(idx), side - size + 1, True, gen)
 
     def eager(idx):
         return t(x[idx], True, gen)
