@@ -83,3 +83,22 @@ def test_ddp_with_nccl_on_one_gpu(tmp_path):
     done = subprocess.run([*cmd, *args], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads((tmp_path / "summary.json").read_text())["status"] == "completed"
+
+
+def test_training_batches_are_the_same_bits_on_the_gpu_and_the_cpu():
+    """Exact whitening moments and per-element float32 ops: a training batch made on the GPU equals
+    the CPU's torch path bit for bit (which equals the compiled CPU loop: tests/test_transforms.py),
+    for both preprocessings."""
+    from harness.transforms import BatchTransform
+
+    x = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    idx = torch.randint(0, 64, (32,), generator=torch.Generator().manual_seed(1))
+    for preprocess in ("zhang", "standard"):
+        t = BatchTransform(preprocess, True, True, channel_mean=(0.49, 0.48, 0.45), channel_std=(0.25, 0.24, 0.26))
+        offsets = torch.randint(0, 5, (2, 32), generator=torch.Generator().manual_seed(2))
+        flip_u = torch.rand(32, generator=torch.Generator().manual_seed(3))
+        size = 28 if preprocess == "zhang" else 32
+        on_cpu = t.model_input(t.packed(x).crops(idx, size, *offsets, flip_u < 0.5))
+        packed = t.packed(x.cuda())
+        on_gpu = t.model_input(packed.crops(idx.cuda(), size, *offsets.cuda(), flip_u.cuda() < 0.5))
+        assert torch.equal(on_gpu.cpu(), on_cpu), preprocess
