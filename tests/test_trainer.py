@@ -263,17 +263,20 @@ def test_predictions_hold_the_per_example_correctness_behind_the_accuracies(make
         assert bits.mean() == pytest.approx(s[f"{split}_acc"])
 
 
-@pytest.mark.parametrize("preprocess", ["standard", "zhang"])
-def test_the_compiled_cpu_batch_trains_the_same_weights_as_the_torch_path(make_cfg, tmp_path, monkeypatch, preprocess):
+@pytest.mark.parametrize("preprocess,crop", [("standard", "true"), ("zhang", "true"), ("zhang", "false")])
+def test_the_compiled_cpu_batch_trains_the_same_weights_as_the_torch_path(
+    make_cfg, tmp_path, monkeypatch, preprocess, crop
+):
     """The CPU training batch from the compiled loop (numba) vs the torch ops it replaces: the same
-    run, bit for bit (metrics and final weights), for both preprocessings with crops and flips."""
+    run, bit for bit (metrics and final weights), for both preprocessings with crops and flips, and
+    for zhang's centre crop (no random crop: the eager path without numba)."""
     pytest.importorskip("numba")
     from harness import cpu_kernels
 
     overrides = [
         "model=mlp_1x512",
         f"data.preprocess={preprocess}",
-        "data.augment.crop=true",
+        f"data.augment.crop={crop}",
         "data.augment.flip=true",
         "trainer.max_epochs=3",
     ]

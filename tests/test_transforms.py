@@ -1,5 +1,7 @@
 """Batch preprocessing/augmentation on the device does what the per-sample versions do."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -105,15 +107,15 @@ def test_packed_batches_equal_the_eager_transform_draw_for_draw():
     returns for train_x[idx], consuming the same random draws: runs and resumes are unchanged."""
     x = images(n=40, seed=3)
     idx = torch.tensor([5, 0, 39, 5, 17, 22, 8])
-    for preprocess in ("zhang", "standard"):
-        for flip in (True, False):
-            t = BatchTransform(preprocess, crop=True, flip=flip, channel_mean=(0.5,) * 3, channel_std=(0.25,) * 3)
-            packed = t.packed(x)
+    for preprocess, cropping, flip in itertools.product(("zhang", "standard"), (True, False), (True, False)):
+        t = BatchTransform(preprocess, crop=cropping, flip=flip, channel_mean=(0.5,) * 3, channel_std=(0.25,) * 3)
+        packed = t.packed(x)
+        if packed is not None:  # (no crops: packed only where the compiled CPU loop runs)
             eager_gen, packed_gen = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
             for _ in range(3):  # successive batches: the generators stay in step
                 eager = t(x[idx], train=True, generator=eager_gen)
                 fast = t.train_batch(packed, idx, packed_gen)
-                assert torch.equal(eager, fast), (preprocess, flip)
+                assert torch.equal(eager, fast), (preprocess, cropping, flip)
             assert torch.equal(eager_gen.get_state(), packed_gen.get_state())
 
 
@@ -122,10 +124,10 @@ def test_the_cpu_kernel_and_the_torch_path_give_the_same_bits(monkeypatch):
     bit for bit, and the same draws, for every preprocessing, with and without flips, any batch size."""
     pytest.importorskip("numba")
     x = images(n=50, seed=4)
-    for preprocess in ("zhang", "standard"):
+    for preprocess, cropping in itertools.product(("zhang", "standard"), (True, False)):
         for flip in (True, False):
             t = BatchTransform(
-                preprocess, crop=True, flip=flip, channel_mean=(0.49, 0.48, 0.45), channel_std=(0.25, 0.24, 0.26)
+                preprocess, crop=cropping, flip=flip, channel_mean=(0.49, 0.48, 0.45), channel_std=(0.25, 0.24, 0.26)
             )
             packed = t.packed(x)
             for b in (1, 7, 50):
@@ -136,7 +138,7 @@ def test_the_cpu_kernel_and_the_torch_path_give_the_same_bits(monkeypatch):
                     m.setattr(cpu_kernels, "numba", None)  # as on a machine without numba
                     assert not cpu_kernels.available()
                     plain = t.train_batch(packed, idx, torch_gen)
-                assert torch.equal(kernel, plain), (preprocess, flip, b)
+                assert torch.equal(kernel, plain), (preprocess, cropping, flip, b)
                 assert torch.equal(kernel_gen.get_state(), torch_gen.get_state())
 
 
@@ -159,7 +161,7 @@ def test_kernel_crops_are_scaled_crops_of_the_padded_image_or_its_mirror():
         PackedImages(x, 4).crops_to_float(torch.arange(4), 32, top, left, flip_u, scale, shift, whiten=False)
 
 
-def test_packed_crops_are_crops_of_the_zero_padded_image():
+def test_packed_crops_are_crops_of_the_zero_padded_image(monkeypatch):
     x = images(n=4)
     t = BatchTransform("standard", crop=True, flip=False, channel_mean=(0.0,) * 3, channel_std=(1.0,) * 3)
     packed = t.packed(x)
@@ -175,4 +177,9 @@ def test_packed_crops_are_crops_of_the_zero_padded_image():
     for i in range(4):
         crop = padded[i, :, top[i] : top[i] + 32, left[i] : left[i] + 32]
         assert torch.equal(out[i], crop.flip(2) if flip[i] else crop)
-    assert t.packed(x) is not None and BatchTransform("zhang", False, True, (0,) * 3, (1,) * 3).packed(x) is None
+    # without crops: packed (unpadded) only where the compiled CPU loop runs, else the eager path
+    no_crop = BatchTransform("zhang", False, True, (0,) * 3, (1,) * 3)
+    if cpu_kernels.available():
+        assert no_crop.packed(x).planes.shape == (8, 3, 32, 32)  # the images and their mirrors, no padding
+    monkeypatch.setattr(cpu_kernels, "numba", None)
+    assert t.packed(x) is not None and no_crop.packed(x) is None

@@ -103,17 +103,21 @@ class PackedImages:
             self._rows[size] = rows, within
         return self._rows[size]
 
-    def draws(self, b: int, span: int, flip: bool, generator: torch.Generator | None):
-        """A batch's random draws: crop offsets (top, left) in [0, span), then flip uniforms (None
-        without flips), the numbers torch.randint((2, b)) and torch.rand(b) would give (those factories
-        fill a new tensor with these in-place calls), in buffers kept per batch size: a step then makes
-        no new tensors for them (scratch timing inside an MLP training loop: 60 -> 38 us). The buffers
-        are refilled by the next call: use the draws before drawing again."""
+    def draws(self, b: int, span: int, flip: bool, generator: torch.Generator | None, centre: int | None = None):
+        """A batch's random draws: crop offsets (top, left) in [0, span) (or all `centre`: no crop is
+        drawn), then flip uniforms (None without flips), the numbers torch.randint((2, b)) and
+        torch.rand(b) would give (those factories fill a new tensor with these in-place calls), in
+        buffers kept per batch size: a step then makes no new tensors for them (scratch timing inside
+        an MLP training loop: 60 -> 38 us). The buffers are refilled by the next call: use the draws
+        before drawing again."""
         if b not in self._draw_buffers:
             device = self.planes.device
             self._draw_buffers[b] = torch.empty(2, b, dtype=torch.int64, device=device), torch.empty(b, device=device)
         offsets, uniforms = self._draw_buffers[b]
-        offsets.random_(0, span, generator=generator)
+        if centre is None:
+            offsets.random_(0, span, generator=generator)
+        else:
+            offsets.fill_(centre)
         return offsets[0], offsets[1], uniforms.uniform_(0, 1, generator=generator) if flip else None
 
     def crops(self, idx, size: int, top, left, flip=None) -> torch.Tensor:
@@ -190,18 +194,23 @@ class BatchTransform:
         return x
 
     def packed(self, x_train: torch.Tensor) -> PackedImages | None:
-        """The training set prepared for `train_batch`; None when training does not crop (a flip alone
-        is cheap, and the eager path then keeps its exact floating-point results)."""
-        if not self.crop:
+        """The training set prepared for `train_batch`. Without crops, only where the compiled CPU loop
+        runs (there it also makes the batch in one pass: zhang's centre crop and whitening, the
+        standard normalisation; without flips the planes are x_train itself, no copy); elsewhere None:
+        the eager path, a slice and a few large ops, costs about as much."""
+        cpu_loop = x_train.device.type == "cpu" and cpu_kernels.available()
+        if not self.crop and not cpu_loop:
             return None
-        return PackedImages(x_train, TRANSLATE_PAD if self.preprocess != "zhang" else 0, mirrored=self.flip)
+        pad = TRANSLATE_PAD if self.crop and self.preprocess != "zhang" else 0
+        return PackedImages(x_train, pad, mirrored=self.flip)
 
     def train_batch(self, packed: PackedImages, idx: torch.Tensor, generator: torch.Generator | None = None):
         """What `self(train_x[idx], train=True, generator)` returns, from the same random draws in the
         same order (crop offsets, then flips), so runs and resumes are unchanged, in one gather."""
         b, device, side = len(idx), packed.planes.device, packed.planes.shape[-1]
-        size = ZHANG_CROP if self.preprocess == "zhang" else side - 2 * TRANSLATE_PAD
-        top, left, flip_u = packed.draws(b, side - size + 1, self.flip, generator)
+        size = input_shape(self.preprocess)[-1]
+        centre = None if self.crop else (side - size) // 2  # as `augmented`: zhang's centre, else all
+        top, left, flip_u = packed.draws(b, side - size + 1, self.flip, generator, centre)
         if device.type == "cpu" and cpu_kernels.available():  # the same bits in one pass, few ops
             return packed.crops_to_float(idx, size, top, left, flip_u, *self.kernel_args)
         flip = flip_u < 0.5 if self.flip else None
