@@ -64,6 +64,6 @@ def build(cfg, data, device: torch.device) -> Parts:
         forward = DistributedDataParallel(model)
     forward = torch.compile(forward) if t.compile else forward
     packed = transform.packed(data.train_x)
-    if packed is not None and device.type == "cpu":  # the compiled loop loads now (~0.4 s), not in step 1,
+    if packed is not None and device.type == "cpu":  # the compiled loop loads now, not in step 1
         transform.train_batch(packed, torch.zeros(1, dtype=torch.long), torch.Generator())  # own generator
     return Parts(device, model, forward, optimizer, transform, packed, channels_last, t.amp, world)

@@ -10,6 +10,8 @@ Two pipelines (CLAIMS.md C1):
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -56,6 +58,13 @@ def per_image_whitening(x: torch.Tensor) -> torch.Tensor:
     return (centred / std).view(x.shape)
 
 
+@functools.cache
+def _exact_chunk(n: int) -> int:
+    """The longest run of squared pixels (255^2 each) whose float32 sum stays exact (every partial
+    sum below 2^24: <= 258 of them) that divides n; the pixels' own sum (n * 255) is exact whole."""
+    return max(d for d in range(1, 259) if n % d == 0)
+
+
 def whitening_affine(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-image whitening of uint8 images as x * scale + shift: `flat` (B, N) holds the pixel values
     0..255 as float32; returns float32 (B, 1) scale = 1 / (255 std), shift = -mean / std of x / 255.
@@ -64,9 +73,7 @@ def whitening_affine(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     same bits. (Float pixels, e.g. an attack's, go through `per_image_whitening`: equal to within float32
     rounding.)"""
     n = flat.shape[1]
-    # float32 sums of integers are exact while every partial sum stays below 2^24: the pixels' sum
-    # (n * 255) always here, the squares' (255^2 each) in chunks of <= 258, added up in float64
-    chunk = max(d for d in range(1, 259) if n % d == 0)
+    chunk = _exact_chunk(n)
     if n * 255 >= 2**24 or chunk < 16:  # not a CIFAR-sized crop: sum in float64 (exact, slower)
         s1, s2 = flat.sum(1, dtype=torch.float64), (flat * flat).sum(1, dtype=torch.float64)
     else:
@@ -107,9 +114,8 @@ class PackedImages:
         """A batch's random draws: crop offsets (top, left) in [0, span) (or all `centre`: no crop is
         drawn), then flip uniforms (None without flips), the numbers torch.randint((2, b)) and
         torch.rand(b) would give (those factories fill a new tensor with these in-place calls), in
-        buffers kept per batch size: a step then makes no new tensors for them (scratch timing inside
-        an MLP training loop: 60 -> 38 us). The buffers are refilled by the next call: use the draws
-        before drawing again."""
+        buffers kept per batch size: a step then makes no new tensors for them. The buffers are refilled
+        by the next call: use the draws before drawing again."""
         if b not in self._draw_buffers:
             device = self.planes.device
             self._draw_buffers[b] = torch.empty(2, b, dtype=torch.int64, device=device), torch.empty(b, device=device)
@@ -197,7 +203,7 @@ class BatchTransform:
         """The training set prepared for `train_batch`. Without crops, only where the compiled CPU loop
         runs (there it also makes the batch in one pass: zhang's centre crop and whitening, the
         standard normalisation; without flips the planes are x_train itself, no copy); elsewhere None:
-        the eager path, a slice and a few large ops, costs about as much."""
+        the eager path (a slice and a few whole-batch ops)."""
         cpu_loop = x_train.device.type == "cpu" and cpu_kernels.available()
         if not self.crop and not cpu_loop:
             return None
