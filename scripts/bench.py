@@ -255,44 +255,44 @@ def limit_throughput(cfg, device, warmup: int = 3) -> float:
 
 
 def augmentation_throughput(preprocess: str, batch: int, device, repeats: int) -> tuple[float, float, float, float]:
-    """Images/s of the augmentation alone, from a batch of indices into the uint8 training set to the
-    model's input (crop/translate + flip, then normalisation or per-image whitening, the random
-    draws included): the eager path (`BatchTransform.__call__` on train_x[idx]), the packed torch path
-    (`PackedImages.crops` with the flip in the same gather, then `model_input`), the compiled CPU loop
-    the trainer runs (`PackedImages.crops_to_float`; nan where numba is missing or off the CPU), and
-    as the floor a batch without augmentation (`model_input` of train_x[idx]: the gather and the
-    arithmetic that any input pipeline does). All draw the same random numbers."""
+    """Images/s of the augmentation alone, from a batch of indices into the uint8 training set and its
+    random draws (an epoch's columns: `BatchTransform.epoch_draws`, drawn per epoch, outside the
+    clock) to the model's input (crop/translate + flip, then normalisation or per-image whitening): the
+    eager path (`BatchTransform.__call__` on train_x[idx]), the packed torch path (`PackedImages.crops`
+    with the flip in the same gather, then `model_input`), the compiled CPU loop the trainer runs
+    (`PackedImages.crops_to_float`, given numpy views as the trainer gives them; nan where numba is
+    missing or off the CPU), and as the floor a batch without augmentation (`model_input` of
+    train_x[idx]: the gather and the arithmetic that any input pipeline does). All get the same draws."""
     d = torch.device(device)
     x = torch.randint(0, 256, (10_000, 3, 32, 32), dtype=torch.uint8, device=d)
     t = BatchTransform(preprocess, crop=True, flip=True, channel_mean=(0.5,) * 3, channel_std=(0.25,) * 3)
     packed, gen = t.packed(x), torch.Generator(device=d).manual_seed(0)
     size = input_shape(preprocess)[-1]
-    side = packed.planes.shape[-1]
 
-    def draws(idx):  # as train_batch draws them
-        return packed.draws(len(idx), side - size + 1, True, gen)
+    def eager(arg):
+        idx, draws = arg
+        return t(x[idx], True, draws=draws)
 
-    def eager(idx):
-        return t(x[idx], True, gen)
+    def fast(arg):
+        idx, draws = arg
+        return t.model_input(packed.crops(idx, size, draws))
 
-    def fast(idx):
-        top, left, u = draws(idx)
-        return t.model_input(packed.crops(idx, size, top, left, u < 0.5))
+    def kernel(arg):
+        idx, draws = arg
+        return packed.crops_to_float(idx.numpy(), size, draws.numpy(), *t.kernel_args)
 
-    def kernel(idx):
-        return packed.crops_to_float(idx, size, *draws(idx), *t.kernel_args)
+    def none(arg):
+        return t.model_input(x.index_select(0, arg[0]))
 
-    def none(idx):
-        return t.model_input(x.index_select(0, idx))
-
-    def batch_idx():
-        return torch.randint(0, len(x), (batch,), device=d, generator=gen)
+    def batch_args():
+        idx = torch.randint(0, len(x), (batch,), device=d, generator=gen)
+        return idx, t.epoch_draws(batch, gen, d)
 
     use_kernel = d.type == "cpu" and cpu_kernels.available()
     if use_kernel:
-        kernel(batch_idx())  # compiled (or loaded from the disk cache) before the clock starts
+        kernel(batch_args())  # compiled (or loaded from the disk cache) before the clock starts
     fns = (eager, fast, kernel, none) if use_kernel else (eager, fast, none)
-    rates = interleaved_rates(fns, batch, d, repeats * 5, calls=20, argument=batch_idx)
+    rates = interleaved_rates(fns, batch, d, repeats * 5, calls=20, argument=batch_args)
     return rates if use_kernel else (rates[0], rates[1], float("nan"), rates[2])
 
 

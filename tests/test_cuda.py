@@ -95,10 +95,9 @@ def test_training_batches_are_the_same_bits_on_the_gpu_and_the_cpu():
     idx = torch.randint(0, 64, (32,), generator=torch.Generator().manual_seed(1))
     for preprocess in ("zhang", "standard"):
         t = BatchTransform(preprocess, True, True, channel_mean=(0.49, 0.48, 0.45), channel_std=(0.25, 0.24, 0.26))
-        offsets = torch.randint(0, 5, (2, 32), generator=torch.Generator().manual_seed(2))
-        flip_u = torch.rand(32, generator=torch.Generator().manual_seed(3))
+        draws = t.epoch_draws(32, torch.Generator().manual_seed(2))
         size = 28 if preprocess == "zhang" else 32
-        on_cpu = t.model_input(t.packed(x).crops(idx, size, *offsets, flip_u < 0.5))
+        on_cpu = t.model_input(t.packed(x).crops(idx, size, draws))
         packed = t.packed(x.cuda())
-        on_gpu = t.model_input(packed.crops(idx.cuda(), size, *offsets.cuda(), flip_u.cuda() < 0.5))
+        on_gpu = t.model_input(packed.crops(idx.cuda(), size, draws.cuda()))
         assert torch.equal(on_gpu.cpu(), on_cpu), preprocess

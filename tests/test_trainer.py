@@ -77,6 +77,20 @@ def test_resume_gives_identical_final_metrics(make_cfg, tmp_path, case):
         assert {m["batch_size"] for m in rundir.read_metrics(tmp_path / "whole") if "batch_size" in m} == {64}
 
 
+def test_a_mid_epoch_checkpoint_holds_the_epochs_draws_and_an_older_one_without_them_resumes(make_cfg, tmp_path):
+    """The epoch's augmentation draws are in the checkpoint (resume is exact: the test above); a
+    checkpoint written before they were (no "draws") still resumes: the epoch's draws are drawn then."""
+    overrides = [*RESUME_CASES["mlp_augmented"], "trainer.interrupt_at_step=4"]
+    cut = run(make_cfg(*overrides), run_dir=tmp_path)
+    assert cut["status"] == "interrupted"
+    checkpoint = rundir.load_checkpoint(tmp_path)
+    assert checkpoint["draws"].dtype == torch.uint8 and checkpoint["draws"].shape == (3, len(checkpoint["perm"]))
+    del checkpoint["draws"]
+    rundir.save_checkpoint(tmp_path, checkpoint)
+    resumed = run(make_cfg(*RESUME_CASES["mlp_augmented"]), run_dir=tmp_path)
+    assert resumed["status"] == "completed" and resumed["steps"] == 9
+
+
 def test_checkpoint_loads_with_weights_only(make_cfg, tmp_path):
     run(make_cfg("trainer.max_epochs=1"), run_dir=tmp_path)
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from harness import cpu_kernels
-from harness.transforms import BatchTransform, PackedImages, crop, per_image_whitening, random_crop
+from harness.transforms import BatchTransform, PackedImages, crop, per_image_whitening
 
 
 def images(n=6, seed=0):
@@ -25,11 +25,33 @@ def test_crop_equals_slicing_each_sample():
 
 def test_random_translate_keeps_the_image_within_the_zero_padding():
     x = images()
-    out = random_crop(x, 32, 4, torch.Generator().manual_seed(1))
+    t = BatchTransform("standard", crop=True, flip=False, channel_mean=(0.0,) * 3, channel_std=(1.0,) * 3)
+    out = t.augmented(x, True, torch.Generator().manual_seed(1))
     assert out.shape == x.shape
     for i in range(len(x)):  # some shift (dy, dx) in [-4, 4]^2 reproduces the output
         padded = torch.nn.functional.pad(x[i], (4, 4, 4, 4))
         assert any(torch.equal(out[i], padded[:, dy : dy + 32, dx : dx + 32]) for dy in range(9) for dx in range(9))
+
+
+def test_epoch_draws_cover_every_offset_and_flip_half_the_images():
+    """An epoch's draws: crop offsets uniform over every position of the crop in the padded image,
+    flips with probability 1/2; what is not random is filled in without consuming the generator."""
+    n = 20_000
+    for preprocess, span in (("standard", 9), ("zhang", 5)):
+        t = BatchTransform(preprocess, crop=True, flip=True, channel_mean=(0.0,) * 3, channel_std=(1.0,) * 3)
+        draws = t.epoch_draws(n, torch.Generator().manual_seed(0))
+        assert draws.shape == (3, n) and draws.dtype == torch.uint8
+        for row in draws[:2]:  # each offset's share within 5 binomial standard deviations of 1/span
+            counts = torch.bincount(row.long(), minlength=span)
+            assert len(counts) == span and (counts - n / span).abs().max() < 5 * (n / span) ** 0.5
+        assert set(draws[2].tolist()) == {0, 1} and abs(draws[2].float().mean() - 0.5) < 5 * 0.5 / n**0.5
+        assert not torch.equal(draws[0], draws[1])  # two independent draws, not one reused
+    fixed = BatchTransform("zhang", crop=False, flip=False, channel_mean=(0.0,) * 3, channel_std=(1.0,) * 3)
+    g = torch.Generator().manual_seed(0)
+    state = g.get_state()
+    draws = fixed.epoch_draws(7, g)
+    assert torch.equal(draws[:2], torch.full((2, 7), 2, dtype=torch.uint8)) and not draws[2].any()  # the centre
+    assert torch.equal(g.get_state(), state)
 
 
 def test_per_image_whitening_matches_tensorflow_definition():
@@ -104,24 +126,25 @@ def test_standard_normalises_per_channel_and_flip_mirrors():
 
 def test_packed_batches_equal_the_eager_transform_draw_for_draw():
     """train_batch (one gather on the packed training set) returns exactly what the eager transform
-    returns for train_x[idx], consuming the same random draws: runs and resumes are unchanged."""
+    returns for train_x[idx] with the same draws; the eager transform drawing its own from a generator
+    makes the draws epoch_draws makes from that generator: runs and resumes are unchanged."""
     x = images(n=40, seed=3)
     idx = torch.tensor([5, 0, 39, 5, 17, 22, 8])
     for preprocess, cropping, flip in itertools.product(("zhang", "standard"), (True, False), (True, False)):
         t = BatchTransform(preprocess, crop=cropping, flip=flip, channel_mean=(0.5,) * 3, channel_std=(0.25,) * 3)
         packed = t.packed(x)
-        if packed is not None:  # (no crops: packed only where the compiled CPU loop runs)
-            eager_gen, packed_gen = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
-            for _ in range(3):  # successive batches: the generators stay in step
-                eager = t(x[idx], train=True, generator=eager_gen)
-                fast = t.train_batch(packed, idx, packed_gen)
-                assert torch.equal(eager, fast), (preprocess, cropping, flip)
-            assert torch.equal(eager_gen.get_state(), packed_gen.get_state())
+        for seed in range(3):
+            draws = t.epoch_draws(len(idx), torch.Generator().manual_seed(seed))
+            eager = t(x[idx], train=True, draws=draws)
+            assert torch.equal(eager, t(x[idx], train=True, generator=torch.Generator().manual_seed(seed)))
+            if packed is not None:  # (no crops: packed only where the compiled CPU loop runs)
+                assert torch.equal(eager, t.train_batch(packed, idx, draws)), (preprocess, cropping, flip)
 
 
 def test_the_cpu_kernel_and_the_torch_path_give_the_same_bits(monkeypatch):
     """train_batch's compiled CPU loop (numba) against the torch ops it replaces: the same batches,
-    bit for bit, and the same draws, for every preprocessing, with and without flips, any batch size."""
+    bit for bit, for every preprocessing, with and without flips, any batch size, from tensors or
+    from numpy views of an epoch's order and draws (as the trainer passes them)."""
     pytest.importorskip("numba")
     x = images(n=50, seed=4)
     for preprocess, cropping in itertools.product(("zhang", "standard"), (True, False)):
@@ -130,35 +153,36 @@ def test_the_cpu_kernel_and_the_torch_path_give_the_same_bits(monkeypatch):
                 preprocess, crop=cropping, flip=flip, channel_mean=(0.49, 0.48, 0.45), channel_std=(0.25, 0.24, 0.26)
             )
             packed = t.packed(x)
-            for b in (1, 7, 50):
-                idx = torch.randint(0, 50, (b,), generator=torch.Generator().manual_seed(b))
-                kernel_gen, torch_gen = torch.Generator().manual_seed(b), torch.Generator().manual_seed(b)
-                kernel = t.train_batch(packed, idx, kernel_gen)
+            perm = torch.randperm(50, generator=torch.Generator().manual_seed(9))
+            epoch = t.epoch_draws(50, torch.Generator().manual_seed(10))
+            for lo, hi in ((0, 1), (1, 8), (0, 50)):
+                idx, draws = perm[lo:hi], epoch[:, lo:hi]
+                kernel = t.train_batch(packed, idx, draws).clone()  # (the next call reuses the buffer)
+                from_numpy = t.train_batch(packed, perm.numpy()[lo:hi], epoch.numpy()[:, lo:hi]).clone()
                 with monkeypatch.context() as m:
                     m.setattr(cpu_kernels, "numba", None)  # as on a machine without numba
                     assert not cpu_kernels.available()
-                    plain = t.train_batch(packed, idx, torch_gen)
-                assert torch.equal(kernel, plain), (preprocess, cropping, flip, b)
-                assert torch.equal(kernel_gen.get_state(), torch_gen.get_state())
+                    plain = t.train_batch(packed, idx, draws)
+                assert torch.equal(kernel, plain) and torch.equal(from_numpy, plain), (preprocess, cropping, flip, lo)
 
 
 def test_kernel_crops_are_scaled_crops_of_the_padded_image_or_its_mirror():
     pytest.importorskip("numba")
     x = images(n=4)
     t = BatchTransform("standard", crop=True, flip=True, channel_mean=(0.0,) * 3, channel_std=(1.0,) * 3)
-    top, left = torch.tensor([0, 8, 3, 8]), torch.tensor([0, 8, 5, 0])
-    flip_u = torch.tensor([0.2, 0.7, 0.5, 0.49])  # mirror where < 0.5: images 0 and 3
+    draws = torch.tensor([[0, 8, 3, 8], [0, 8, 5, 0], [1, 0, 0, 1]], dtype=torch.uint8)  # mirror images 0 and 3
     scale, shift = np.float32([2, 3, 4]), np.float32([-1, 0, 1])
-    out = t.packed(x).crops_to_float(torch.arange(4), 32, top, left, flip_u, scale, shift, whiten=False)
+    out = t.packed(x).crops_to_float(torch.arange(4), 32, draws, scale, shift, whiten=False)
     padded = torch.nn.functional.pad(x, (4, 4, 4, 4)).float()
     for i in range(4):
-        crop = padded[i, :, top[i] : top[i] + 32, left[i] : left[i] + 32]
+        top, left = draws[0, i], draws[1, i]
+        crop = padded[i, :, top : top + 32, left : left + 32]
         crop = crop.flip(2) if i in (0, 3) else crop
         assert torch.equal(
             out[i], crop * torch.tensor([2.0, 3, 4]).view(3, 1, 1) + torch.tensor([-1.0, 0, 1]).view(3, 1, 1)
         )
     with pytest.raises(ValueError, match="mirrored"):  # flips on a copy without mirrors: refused, not misread
-        PackedImages(x, 4).crops_to_float(torch.arange(4), 32, top, left, flip_u, scale, shift, whiten=False)
+        PackedImages(x, 4).crops_to_float(torch.arange(4), 32, draws, scale, shift, whiten=False)
 
 
 def test_packed_crops_are_crops_of_the_zero_padded_image(monkeypatch):
@@ -166,14 +190,14 @@ def test_packed_crops_are_crops_of_the_zero_padded_image(monkeypatch):
     t = BatchTransform("standard", crop=True, flip=False, channel_mean=(0.0,) * 3, channel_std=(1.0,) * 3)
     packed = t.packed(x)
     top, left = torch.tensor([0, 8, 3, 8]), torch.tensor([0, 8, 5, 0])
-    out = packed.crops(torch.arange(4), 32, top, left).float()
+    out = packed.crops(torch.arange(4), 32, torch.stack([top, left, torch.zeros(4, dtype=torch.long)])).float()
     padded = torch.nn.functional.pad(x, (4, 4, 4, 4)).float()
     for i in range(4):
         assert torch.equal(out[i], padded[i, :, top[i] : top[i] + 32, left[i] : left[i] + 32])
     # the mirrored copy: a flipped crop is the flip of the crop, in the same gather
     mirrored = BatchTransform("standard", crop=True, flip=True, channel_mean=(0.0,) * 3, channel_std=(1.0,) * 3)
     flip = torch.tensor([True, False, True, True])
-    out = mirrored.packed(x).crops(torch.arange(4), 32, top, left, flip).float()
+    out = mirrored.packed(x).crops(torch.arange(4), 32, torch.stack([top, left, flip.long()])).float()
     for i in range(4):
         crop = padded[i, :, top[i] : top[i] + 32, left[i] : left[i] + 32]
         assert torch.equal(out[i], crop.flip(2) if flip[i] else crop)

@@ -35,17 +35,18 @@ def available() -> bool:
 def _compile():
     """The loop, compiled on first use (cached on disk where the package folder is writable)."""
 
-    def crop_to_float(planes, idx, top, left, flip_u, size, scale, shift, floor, out):
-        n, channels, height, width = planes.shape
-        half = n // 2  # with flips the mirror images are planes[half:]
+    def crop_to_float(planes, idx, tops, lefts, flips, mirrors, size, scale, shift, floor, out):
+        _, channels, height, width = planes.shape
         src, dst = planes.reshape(-1), out.reshape(-1)
         count = channels * size * size
         for b in range(idx.shape[0]):
-            i, col = idx[b], left[b]
-            if flip_u.shape[0] and flip_u[b] < 0.5:  # torch.rand(b) < 0.5, as the torch path decides
-                i += half
+            i, top, col = idx[b], np.int64(tops[b]), np.int64(lefts[b])
+            if flips[b]:  # the crop of the mirror image: planes[i + mirrors], mirrored offset
+                if mirrors == 0:
+                    raise ValueError("flips need the mirrored copy: PackedImages(..., mirrored=True)")
+                i += mirrors
                 col = width - size - col
-            base = (i * channels * height + top[b]) * width + col
+            base = (i * channels * height + top) * width + col
             o = b * count
             if floor == 0:  # per-channel x * scale + shift
                 for c in range(channels):
@@ -95,13 +96,13 @@ def whitening_floor(count: int) -> float:
     return 1 / math.sqrt(count)
 
 
-def crop_to_float(planes, idx, top, left, flip_u, size: int, scale, shift, whiten: bool, out):
-    """out[b] = crop of planes[idx[b]] at (top[b], left[b]) (size x size), of its mirror image when
-    flip_u[b] < 0.5 (then planes holds the mirrors in its second half; flip_u empty: no flips),
-    as float32 x * scale + shift: per channel (scale[c], shift[c]), or when `whiten` per image, from
-    the crop's own mean and std (zhang's per-image whitening). numpy arrays; returns out."""
+def crop_to_float(planes, idx, draws, mirrors: int, size: int, scale, shift, whiten: bool, out):
+    """out[b] = crop of planes[idx[b]] at (top, left) = draws[0, b], draws[1, b] (size x size), of its
+    mirror image planes[idx[b] + mirrors] when draws[2, b] is 1 (`BatchTransform.epoch_draws`' columns),
+    as float32 x * scale + shift: per channel (scale[c], shift[c]), or when `whiten` per image, from the
+    crop's own mean and std (zhang's per-image whitening). numpy arrays (draws' rows contiguous)."""
     global _kernel
     if _kernel is None:
         _kernel = _compile()
     floor = whitening_floor(planes.shape[1] * size * size) if whiten else 0.0
-    return _kernel(planes, idx, top, left, flip_u, size, scale, shift, floor, out)
+    return _kernel(planes, idx, draws[0], draws[1], draws[2], mirrors, size, scale, shift, floor, out)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
-from . import distributed, models
-from .transforms import BatchTransform, input_shape
+from . import cpu_kernels, distributed, models
+from .transforms import BatchTransform, PackedImages, input_shape
 
 
 @dataclass
@@ -19,7 +19,7 @@ class Parts:
     forward: torch.nn.Module  # the model as the loop calls it: DDP-wrapped and/or compiled
     optimizer: torch.optim.Optimizer
     transform: BatchTransform
-    packed: torch.Tensor | None  # the training set packed once, so a cropped batch is one gather
+    packed: PackedImages | None  # the training set packed once, so a cropped batch is one gather
     channels_last: bool
     amp: bool  # bf16 autocast (CUDA only)
     world: int  # processes in the DDP group (1: no DDP)
@@ -34,11 +34,29 @@ class Parts:
         """uint8 images -> the model's input (augmented when `train`, with `gen`'s draws)."""
         return self.as_model_input(self.transform(x_uint8, train=train, generator=gen))
 
-    def train_input(self, train_x, idx, gen):
-        """The training batch `idx`, augmented: from the packed copy when there is one (bit-identical)."""
-        if self.packed is None:
-            return self.to_input(train_x[idx], True, gen)
-        return self.as_model_input(self.transform.train_batch(self.packed, idx, gen))
+    def cpu_loop(self) -> bool:
+        """Whether training batches come from the compiled CPU loop (numba)."""
+        return self.packed is not None and self.device.type == "cpu" and cpu_kernels.available()
+
+
+class EpochBatches:
+    """One epoch's training batches: slices of its order, its augmentation draws and its labels
+    (gathered once per epoch), made into the model's input from the packed copy when there is one
+    (bit-identical to the eager path). For the compiled CPU loop the order and the draws are numpy
+    views, made once: a step then slices arrays rather than making tensors."""
+
+    def __init__(self, parts: Parts, train_x, train_y, perm, draws):
+        self.p, self.train_x, self.labels = parts, train_x, train_y.index_select(0, perm)
+        self.perm, self.draws = (perm.numpy(), draws.numpy()) if parts.cpu_loop() else (perm, draws)
+
+    def __call__(self, lo: int, hi: int):
+        """The batch of positions lo..hi-1: (model input, labels)."""
+        p, idx, draws = self.p, self.perm[lo:hi], self.draws[:, lo:hi]
+        if p.packed is None:
+            x = p.as_model_input(p.transform(self.train_x[idx], True, draws=draws))
+        else:
+            x = p.as_model_input(p.transform.train_batch(p.packed, idx, draws))
+        return x, self.labels[lo:hi]
 
 
 def build(cfg, data, device: torch.device) -> Parts:
@@ -64,6 +82,7 @@ def build(cfg, data, device: torch.device) -> Parts:
         forward = DistributedDataParallel(model)
     forward = torch.compile(forward) if t.compile else forward
     packed = transform.packed(data.train_x)
-    if packed is not None and device.type == "cpu":  # the compiled loop loads now, not in step 1
-        transform.train_batch(packed, torch.zeros(1, dtype=torch.long), torch.Generator())  # own generator
-    return Parts(device, model, forward, optimizer, transform, packed, channels_last, t.amp, world)
+    p = Parts(device, model, forward, optimizer, transform, packed, channels_last, t.amp, world)
+    if p.cpu_loop():  # the compiled loop loads now, not in step 1 (no draw from the run's generator)
+        transform.train_batch(packed, torch.zeros(1, dtype=torch.long), torch.zeros(3, 1, dtype=torch.uint8))
+    return p

@@ -9,18 +9,19 @@ from dataclasses import dataclass, field
 import torch
 
 # the checkpoint's plain fields besides model, optimizer, generator and elapsed_s
-COUNTERS = ("epoch", "step", "position", "perm", "epoch_loss_sum", "epoch_batches")
+COUNTERS = ("epoch", "step", "position", "perm", "draws", "epoch_loss_sum", "epoch_batches")
 
 
 @dataclass
 class TrainState:
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
-    generator: torch.Generator  # batch order and augmentation
+    generator: torch.Generator  # batch order and augmentation, drawn per epoch
     epoch: int = 0  # epochs completed
     step: int = 0  # updates completed
     position: int = 0  # batches of the current epoch completed
     perm: torch.Tensor | None = None  # the current epoch's order (None: draw it at the epoch's start)
+    draws: torch.Tensor | None = None  # its augmentation draws, one column per position of `perm`
     epoch_loss_sum: torch.Tensor | None = None  # train-mode losses of the current epoch, summed
     epoch_batches: int = 0
     elapsed: float = 0.0  # wall seconds of earlier attempts of this run
@@ -39,10 +40,12 @@ class TrainState:
         """Epochs done, fractional mid-epoch."""
         return self.epoch + self.position / steps_per_epoch
 
-    def new_epoch(self, n_train: int) -> None:
-        """Draw the epoch's order (from the run's generator) and reset the epoch's loss."""
+    def new_epoch(self, n_train: int, augmentation_draws) -> None:
+        """Draw the epoch's order, then its augmentation (`augmentation_draws(n, generator, device)`:
+        `BatchTransform.epoch_draws`) from the run's generator, and reset the epoch's loss."""
         device = self.generator.device
         self.perm = torch.randperm(n_train, device=device, generator=self.generator)
+        self.draws = augmentation_draws(n_train, self.generator, device)
         self.epoch_loss_sum, self.epoch_batches = torch.zeros((), device=device), 0
 
     def epoch_loss(self) -> float | None:

@@ -386,18 +386,18 @@ class _Run:
         return self.finish("interrupted", reason, batch_size)
 
 
-def _step(r: _Run, idx, sigterm) -> torch.Tensor:
-    """One SGD step on the batch `idx`; returns the global batch's mean loss (detached)."""
+def _step(r: _Run, batches: parts.EpochBatches, lo: int, hi: int, sigterm) -> torch.Tensor:
+    """One SGD step on the epoch's positions lo..hi-1; returns the global batch's mean loss (detached)."""
     p, s = r.p, r.s
     started = time.perf_counter()
-    x, y = p.train_input(r.data.train_x, idx, s.generator), r.data.train_y.index_select(0, idx)
+    x, y = batches(lo, hi)
     s.input_time += time.perf_counter() - started  # (on CUDA: the time to launch it, the work is async)
     with p.autocast():
         if p.world == 1:  # the mean: the same bits as sum / batch, with fewer ops per step
             loss = F.cross_entropy(p.forward(x).float(), y)
         else:  # this rank's shard; DDP averages over ranks, hence sum / batch * world: the
-            lo, hi = distributed.shard(len(idx))  # global batch's mean loss, also for unequal shards
-            loss = F.cross_entropy(p.forward(x[lo:hi]).float(), y[lo:hi], reduction="sum") / len(idx) * p.world
+            a, b = distributed.shard(hi - lo)  # global batch's mean loss, also for unequal shards
+            loss = F.cross_entropy(p.forward(x[a:b]).float(), y[a:b], reduction="sum") / (hi - lo) * p.world
     p.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if r.grad_every and s.step % r.grad_every == 0:  # the gradient update `step + 1` uses (1: at init)
@@ -413,7 +413,7 @@ def _step(r: _Run, idx, sigterm) -> torch.Tensor:
     s.step, s.position = s.step + 1, s.position + 1
     s.epoch_loss_sum += loss
     s.epoch_batches += 1
-    s.images_seen += len(idx)
+    s.images_seen += hi - lo
     return loss
 
 
@@ -448,11 +448,15 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                 group["lr"] = lr
             steps, batch_size = schedules.steps_per_epoch(n_train, batch_size), min(batch_size, n_train)
             if s.perm is None:
-                s.new_epoch(n_train)
+                s.new_epoch(n_train, p.transform.epoch_draws)
+            elif s.draws is None:  # resumed from a checkpoint of before 2026-11-28: drawn now, as at an epoch's start
+                s.draws = p.transform.epoch_draws(n_train, s.generator, device)
+            batches = parts.EpochBatches(p, data.train_x, data.train_y, s.perm, s.draws)
             r.progress.start_epoch(s.epoch, steps, s.position)
             tick = time.perf_counter()
             while s.position < steps:
-                loss = _step(r, s.perm[s.position * batch_size : (s.position + 1) * batch_size], sigterm)
+                lo = s.position * batch_size
+                loss = _step(r, batches, lo, lo + batch_size, sigterm)
                 if s.step == r.interrupt_at_step:  # testing aid: as if a SIGTERM arrived during this step
                     sigterm._handle(signal.SIGTERM, None)
                 r.progress.step(s.position, loss.item)
@@ -480,7 +484,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                 log.warning("non-finite loss at step %d: run diverged", s.step)
                 return r.finish("diverged", "diverged", batch_size)
             if s.position >= steps:
-                s.epoch, s.position, s.perm = s.epoch + 1, 0, None
+                s.epoch, s.position, s.perm, s.draws = s.epoch + 1, 0, None, None
             if stop_reason is not None or s.epoch % t.eval_every_epochs == 0 or s.epoch >= t.max_epochs:
                 r.evaluate(lr, batch_size)
                 stop_reason = target_reached(t, r.last_eval[M.TRAIN_LOSS], r.last_eval[M.TRAIN_ACC]) or stop_reason

@@ -35,19 +35,6 @@ def crop(x: torch.Tensor, size: int, top: torch.Tensor, left: torch.Tensor) -> t
     return x[batch, :, rows, cols].permute(0, 3, 1, 2)  # advanced indices first: (B, S, S, C)
 
 
-def random_crop(x: torch.Tensor, size: int, pad: int, generator: torch.Generator | None) -> torch.Tensor:
-    if pad:
-        x = F.pad(x, (pad, pad, pad, pad))
-    span = x.shape[-1] - size + 1
-    offsets = torch.randint(0, span, (2, x.shape[0]), device=x.device, generator=generator)
-    return crop(x, size, offsets[0], offsets[1])
-
-
-def random_flip(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    flip = torch.rand(x.shape[0], device=x.device, generator=generator) < 0.5
-    return torch.where(flip[:, None, None, None], x.flip(3), x)
-
-
 def per_image_whitening(x: torch.Tensor) -> torch.Tensor:
     """Float pixels in [0, 1] (an attack's, differentiable) -> per-image whitened.
     Two passes over each image as one row (mean, then the mean square about it): as exact as
@@ -98,7 +85,7 @@ class PackedImages:
         self.planes = torch.cat([planes, planes.flip(3)]) if mirrored else planes.contiguous()
         self.n = len(x)
         self._numpy = None  # the planes as a numpy array, for the CPU kernel
-        self._draw_buffers = {}  # batch size -> (crop offsets, flip uniforms), refilled at every step
+        self._out = {}  # (batch size, crop size) -> the compiled loop's output batch, reused
         self._rows = {}  # size -> (the row view, each crop row's offset from the crop's first byte)
 
     def _row_view(self, size: int):
@@ -110,50 +97,35 @@ class PackedImages:
             self._rows[size] = rows, within
         return self._rows[size]
 
-    def draws(self, b: int, span: int, flip: bool, generator: torch.Generator | None, centre: int | None = None):
-        """A batch's random draws: crop offsets (top, left) in [0, span) (or all `centre`: no crop is
-        drawn), then flip uniforms (None without flips), the numbers torch.randint((2, b)) and
-        torch.rand(b) would give (those factories fill a new tensor with these in-place calls), in
-        buffers kept per batch size: a step then makes no new tensors for them. The buffers are refilled
-        by the next call: use the draws before drawing again."""
-        if b not in self._draw_buffers:
-            device = self.planes.device
-            self._draw_buffers[b] = torch.empty(2, b, dtype=torch.int64, device=device), torch.empty(b, device=device)
-        offsets, uniforms = self._draw_buffers[b]
-        if centre is None:
-            offsets.random_(0, span, generator=generator)
-        else:
-            offsets.fill_(centre)
-        return offsets[0], offsets[1], uniforms.uniform_(0, 1, generator=generator) if flip else None
-
-    def crops(self, idx, size: int, top, left, flip=None) -> torch.Tensor:
-        """Images idx cropped at (top, left) of the padded images, flipped where `flip` (needs
-        `mirrored`): (B, C, size, size) uint8."""
+    def crops(self, idx, size: int, draws) -> torch.Tensor:
+        """Images idx cropped at (top, left) = draws[0], draws[1] of the padded images, flipped where
+        draws[2] is 1 (needs `mirrored`): (B, C, size, size) uint8."""
         image, width = self.planes.stride(0), self.planes.shape[-1]
-        if flip is not None:
-            idx = idx + self.n * flip
-            left = torch.where(flip, width - size - left, left)
+        top, left, flip = draws.long()
+        idx = idx + self.n * flip
+        left = torch.where(flip.bool(), width - size - left, left)
         rows, within = self._row_view(size)
         first = idx * image + top * width + left  # each crop's first byte
         picked = rows.index_select(0, (first[:, None, None] + within).view(-1))
         return picked.view(len(idx), within.shape[0], size, size)
 
-    def crops_to_float(self, idx, size: int, top, left, flip_u, scale, shift, whiten: bool) -> torch.Tensor:
-        """The crops of `crops` (flipped where flip_u < 0.5; flip_u None: no flips) as float32, x * scale
-        + shift per channel (or per image when `whiten`: `whitening_affine`), in one compiled pass (CPU, numba)."""
-        if flip_u is not None and len(self.planes) != 2 * self.n:
-            raise ValueError("flips need the mirrored copy: PackedImages(..., mirrored=True)")
+    def crops_to_float(self, idx, size: int, draws, scale, shift, whiten: bool) -> torch.Tensor:
+        """The crops of `crops` as float32, x * scale + shift per channel (or per image when `whiten`:
+        `whitening_affine`), in one compiled pass (CPU, numba). idx and draws: CPU tensors or numpy
+        arrays. The batch is written into a buffer kept per batch size: the next call overwrites it
+        (the trainer's step is done with its batch by then)."""
         if self._numpy is None:
             self._numpy = self.planes.numpy()
-        out = torch.empty(len(idx), self.planes.shape[1], size, size)
-        flip_u = _NO_FLIPS if flip_u is None else flip_u.numpy()
+        key = (len(idx), size)
+        if key not in self._out:
+            out = torch.empty(len(idx), self.planes.shape[1], size, size)
+            self._out[key] = out, out.numpy()
+        out, out_np = self._out[key]
+        mirrors = len(self.planes) - self.n  # the mirror of image i is image i + n, when there are mirrors
         cpu_kernels.crop_to_float(
-            self._numpy, idx.numpy(), top.numpy(), left.numpy(), flip_u, size, scale, shift, whiten, out.numpy()
+            self._numpy, np.asarray(idx), np.asarray(draws), mirrors, size, scale, shift, whiten, out_np
         )
         return out
-
-
-_NO_FLIPS = np.empty(0, dtype=np.float32)
 
 
 class BatchTransform:
@@ -169,8 +141,8 @@ class BatchTransform:
         # the compiled CPU loop's (scale, shift, whiten), as numpy once rather than at every step
         self.kernel_args = (self.scale.view(-1).numpy(), self.shift.view(-1).numpy(), preprocess == "zhang")
 
-    def __call__(self, x: torch.Tensor, train: bool, generator: torch.Generator | None = None):
-        return self.model_input(self.augmented(x, train, generator))
+    def __call__(self, x: torch.Tensor, train: bool, generator: torch.Generator | None = None, draws=None):
+        return self.model_input(self.augmented(x, train, generator, draws))
 
     def pixels(self, x: torch.Tensor, train: bool = False, generator: torch.Generator | None = None):
         """uint8 -> float pixels in [0, 1], cropped/flipped: the space adversarial eps lives in."""
@@ -184,20 +156,46 @@ class BatchTransform:
             return flat.mul_(scale).add_(shift).view(x.shape)
         return x.float().mul_(self.scale.to(x.device)).add_(self.shift.to(x.device))
 
-    def augmented(self, x: torch.Tensor, train: bool, generator: torch.Generator | None = None):
-        """uint8 -> uint8, cropped/flipped when training (zhang: centre-cropped otherwise)."""
-        augment = train
-        if self.preprocess == "zhang":
-            if augment and self.crop:
-                x = random_crop(x, ZHANG_CROP, 0, generator)
-            else:
-                o = (x.shape[-1] - ZHANG_CROP) // 2
-                x = x[:, :, o : o + ZHANG_CROP, o : o + ZHANG_CROP]
-        elif augment and self.crop:
-            x = random_crop(x, x.shape[-1], TRANSLATE_PAD, generator)
-        if augment and self.flip:
-            x = random_flip(x, generator)
-        return x
+    def geometry(self) -> tuple[int, int, int]:
+        """(pad, side, size): the zero padding of the training images (the standard translation's),
+        the padded side and the crop's side; crop offsets run over [0, side - size]."""
+        pad = TRANSLATE_PAD if self.crop and self.preprocess != "zhang" else 0
+        return pad, 32 + 2 * pad, input_shape(self.preprocess)[-1]
+
+    def epoch_draws(self, n: int, generator: torch.Generator | None, device=None) -> torch.Tensor:
+        """The augmentation's random draws for n training images: uint8 (3, n), rows top, left (the crop
+        offsets in the padded images, uniform over [0, side - size]) and flip (1: mirror, probability
+        1/2). Drawn for a whole epoch at its start, one column per position of the epoch's order, so a
+        step only slices them. What is not random (no crop: zhang's centre crop or none; no flip) is
+        filled in without a draw."""
+        _, side, size = self.geometry()
+        draws = torch.empty(3, n, dtype=torch.uint8, device=device)
+        if self.crop:
+            draws[:2].random_(0, side - size + 1, generator=generator)
+        else:
+            draws[:2].fill_((side - size) // 2)
+        if self.flip:
+            draws[2].random_(0, 2, generator=generator)
+        else:
+            draws[2].zero_()
+        return draws
+
+    def augmented(self, x: torch.Tensor, train: bool, generator: torch.Generator | None = None, draws=None):
+        """uint8 -> uint8, cropped/flipped when training, as `draws` (`epoch_draws`' columns for x; None:
+        drawn here from `generator`) say; zhang: centre-cropped when not training."""
+        pad, side, size = self.geometry()
+        if not train:
+            o = (x.shape[-1] - size) // 2
+            return x[:, :, o : o + size, o : o + size]
+        if draws is None:
+            draws = self.epoch_draws(len(x), generator, x.device)
+        top, left, flip = draws.long()
+        if self.crop:
+            x = crop(F.pad(x, (pad, pad, pad, pad)) if pad else x, size, top, left)
+        else:  # the offsets are the centre's: a slice
+            o = (side - size) // 2
+            x = x[:, :, o : o + size, o : o + size]
+        return torch.where(flip.bool()[:, None, None, None], x.flip(3), x) if self.flip else x
 
     def packed(self, x_train: torch.Tensor) -> PackedImages | None:
         """The training set prepared for `train_batch`. Without crops, only where the compiled CPU loop
@@ -207,20 +205,16 @@ class BatchTransform:
         cpu_loop = x_train.device.type == "cpu" and cpu_kernels.available()
         if not self.crop and not cpu_loop:
             return None
-        pad = TRANSLATE_PAD if self.crop and self.preprocess != "zhang" else 0
-        return PackedImages(x_train, pad, mirrored=self.flip)
+        return PackedImages(x_train, self.geometry()[0], mirrored=self.flip)
 
-    def train_batch(self, packed: PackedImages, idx: torch.Tensor, generator: torch.Generator | None = None):
-        """What `self(train_x[idx], train=True, generator)` returns, from the same random draws in the
-        same order (crop offsets, then flips), so runs and resumes are unchanged, in one gather."""
-        b, device, side = len(idx), packed.planes.device, packed.planes.shape[-1]
-        size = input_shape(self.preprocess)[-1]
-        centre = None if self.crop else (side - size) // 2  # as `augmented`: zhang's centre, else all
-        top, left, flip_u = packed.draws(b, side - size + 1, self.flip, generator, centre)
-        if device.type == "cpu" and cpu_kernels.available():  # the same bits in one pass, few ops
-            return packed.crops_to_float(idx, size, top, left, flip_u, *self.kernel_args)
-        flip = flip_u < 0.5 if self.flip else None
-        return self.model_input(packed.crops(idx, size, top, left, flip))
+    def train_batch(self, packed: PackedImages, idx, draws):
+        """What `self(train_x[idx], train=True, draws=draws)` returns, in one gather; on CPU with numba
+        in one compiled pass (idx and draws may then be numpy arrays; the batch is overwritten by the
+        next call: `PackedImages.crops_to_float`). Bit-identical either way."""
+        size = self.geometry()[2]
+        if packed.planes.device.type == "cpu" and cpu_kernels.available():
+            return packed.crops_to_float(idx, size, draws, *self.kernel_args)
+        return self.model_input(packed.crops(idx, size, draws))
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """[0, 1] pixels -> model input (differentiable: attacks go through it)."""
