@@ -76,6 +76,7 @@ FIELDS = [
     "vs_limit",
     "vs_limit_min",
     "vs_limit_max",
+    "vs_limit_step_median",
     "vs_baseline",
     "harness_input_share",
     "aug_eager_img_s",
@@ -192,12 +193,26 @@ class PILDataset(torch.utils.data.Dataset):
         return self.transform(Image.fromarray(self.x[i])), int(self.y[i])
 
 
-def harness_throughput(cfg, data=None) -> tuple[float, float]:
+def harness_throughput(cfg, data=None, periods: list | None = None) -> tuple[float, float]:
     """The harness's own path: data.prepare (uint8 on the device; or `data`, prepared once by the
     caller, as a joblib worker does) and trainer.train. Images/s of the training steps (evaluation
-    excluded) and the share of their time spent making batches."""
-    with tempfile.TemporaryDirectory() as run_dir:
-        summary = trainer.train(cfg, run_dir, Tracker(), data)
+    excluded) and the share of their time spent making batches. With `periods`, appends each step's
+    period (from one step's start to the next's: the loop's own work per step included; CPU only)."""
+    original = trainer._step
+
+    def timed(*args):
+        periods.append(time.perf_counter())
+        return original(*args)
+
+    start = len(periods) if periods is not None else 0
+    trainer._step = original if periods is None else timed
+    try:
+        with tempfile.TemporaryDirectory() as run_dir:
+            summary = trainer.train(cfg, run_dir, Tracker(), data)
+    finally:
+        trainer._step = original
+    if periods is not None:  # the start times -> periods (the one spanning an epoch's end is an outlier)
+        periods[start:] = [b - a for a, b in zip(periods[start:], periods[start + 1 :])]
     return summary["train_images_per_s"], summary["input_time_s"] / summary["train_time_s"]
 
 
@@ -226,8 +241,9 @@ def baseline_transform(preprocess: str):
     )
 
 
-def limit_throughput(cfg, device, warmup: int = 3) -> float:
-    """Forward + backward + SGD step on one fixed float batch in memory: the model's compute limit."""
+def limit_throughput(cfg, device, warmup: int = 3, periods: list | None = None) -> float:
+    """Forward + backward + SGD step on one fixed float batch in memory: the model's compute limit.
+    With `periods`, appends each timed step's period (CPU only: CUDA steps are asynchronous)."""
     d = torch.device(device)
     torch.manual_seed(0)
     shape = input_shape(cfg.data.preprocess)
@@ -240,11 +256,15 @@ def limit_throughput(cfg, device, warmup: int = 3) -> float:
     if cfg.trainer.channels_last and models.has_conv(model):  # as the trainer does
         model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     forward = torch.compile(model) if cfg.trainer.compile else model
+    last = time.perf_counter()
     for step in range(cfg.trainer.max_steps + warmup):
         if step == warmup:
             if cuda:
                 torch.cuda.synchronize(d)
             start = time.perf_counter()
+        if periods is not None and step > warmup:
+            periods.append(time.perf_counter() - last)
+        last = time.perf_counter()
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and cfg.trainer.amp):
             loss = F.cross_entropy(forward(x).float(), y)
         opt.zero_grad(set_to_none=True)
@@ -429,17 +449,27 @@ def main():
                 # ABBA: harness, limit, limit, harness, back to back, both from their first step (the
                 # harness's first, slower step counts too): a drift of the machine's speed that is
                 # linear in time cancels in the round's ratio of harmonic means (time per image)
-                (h1, s1), l1 = harness_throughput(cfg, data), limit_throughput(cfg, device, warmup=0)
-                l2, (h2, s2) = limit_throughput(cfg, device, warmup=0), harness_throughput(cfg, data)
+                hp, lp = [], []  # the steps' periods (CPU), for the ratio of the median steps
+                per = device == "cpu"
+                (h1, s1), l1 = (
+                    harness_throughput(cfg, data, hp if per else None),
+                    limit_throughput(cfg, device, warmup=0, periods=lp if per else None),
+                )
+                l2, (h2, s2) = (
+                    limit_throughput(cfg, device, warmup=0, periods=lp if per else None),
+                    harness_throughput(cfg, data, hp if per else None),
+                )
                 h, lim, share = 2 / (1 / h1 + 1 / h2), 2 / (1 / l1 + 1 / l2), (s1 + s2) / 2
+                step_ratio = statistics.median(lp) / statistics.median(hp) if per else float("nan")
                 b = baseline_throughput(cfg, arrays, device, args.workers)
-                rounds.append((h, lim, b, share))
+                rounds.append((h, lim, b, share, step_ratio))
                 print(
                     f"  {name} {preprocess}: harness {h1:.0f}, {h2:.0f} ({share:.1%} of it making batches), "
-                    f"limit {l1:.0f}, {l2:.0f}, baseline {b:.0f} img/s: harness / limit {h / lim:.3f}",
+                    f"limit {l1:.0f}, {l2:.0f}, baseline {b:.0f} img/s: harness / limit {h / lim:.3f}; "
+                    f"median steps {step_ratio:.3f}",
                     flush=True,
                 )
-            h, lim, b, share = (statistics.median(r[i] for r in rounds) for i in range(4))
+            h, lim, b, share, step_ratio = (statistics.median(r[i] for r in rounds) for i in range(5))
             vs_limit = [r[0] / r[1] for r in rounds]
             vs_base = statistics.median(r[0] / r[2] for r in rounds)
             lines.append(
@@ -458,6 +488,7 @@ def main():
                 "vs_limit": f"{statistics.median(vs_limit):.3f}",
                 "vs_limit_min": f"{min(vs_limit):.3f}",
                 "vs_limit_max": f"{max(vs_limit):.3f}",
+                "vs_limit_step_median": "" if math.isnan(step_ratio) else f"{step_ratio:.3f}",
                 "vs_baseline": f"{vs_base:.3f}",
                 "harness_input_share": f"{share:.3f}",
                 "aug_eager_img_s": f"{aug_eager:.0f}",
