@@ -198,21 +198,20 @@ def harness_throughput(cfg, data=None, periods: list | None = None) -> tuple[flo
     caller, as a joblib worker does) and trainer.train. Images/s of the training steps (evaluation
     excluded) and the share of their time spent making batches. With `periods`, appends each step's
     period (from one step's start to the next's: the loop's own work per step included; CPU only)."""
-    original = trainer._step
+    original, starts = trainer._step, []
 
     def timed(*args):
-        periods.append(time.perf_counter())
+        starts.append(time.perf_counter())
         return original(*args)
 
-    start = len(periods) if periods is not None else 0
     trainer._step = original if periods is None else timed
     try:
         with tempfile.TemporaryDirectory() as run_dir:
             summary = trainer.train(cfg, run_dir, Tracker(), data)
     finally:
         trainer._step = original
-    if periods is not None:  # the start times -> periods (the one spanning an epoch's end is an outlier)
-        periods[start:] = [b - a for a, b in zip(periods[start:], periods[start + 1 :])]
+    if periods is not None:  # (the period spanning an epoch's end is an outlier: medians only)
+        periods.extend(b - a for a, b in zip(starts, starts[1:]))
     return summary["train_images_per_s"], summary["input_time_s"] / summary["train_time_s"]
 
 

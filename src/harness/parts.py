@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
-from . import cpu_kernels, distributed, models
-from .transforms import BatchTransform, PackedImages, input_shape
+from . import distributed, models
+from .transforms import BatchTransform, PackedImages, compiled_loop, input_shape
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Parts:
 
     def cpu_loop(self) -> bool:
         """Whether training batches come from the compiled CPU loop (numba)."""
-        return self.packed is not None and self.device.type == "cpu" and cpu_kernels.available()
+        return self.packed is not None and compiled_loop(self.device)
 
 
 class EpochBatches:

@@ -22,6 +22,11 @@ ZHANG_CROP = 28
 TRANSLATE_PAD = 4
 
 
+def compiled_loop(device: torch.device) -> bool:
+    """Whether training batches on `device` come from the compiled CPU loop (cpu_kernels, numba)."""
+    return device.type == "cpu" and cpu_kernels.available()
+
+
 def input_shape(preprocess: str) -> tuple[int, int, int]:
     return (3, ZHANG_CROP, ZHANG_CROP) if preprocess == "zhang" else (3, 32, 32)
 
@@ -183,27 +188,25 @@ class BatchTransform:
     def augmented(self, x: torch.Tensor, train: bool, generator: torch.Generator | None = None, draws=None):
         """uint8 -> uint8, cropped/flipped when training, as `draws` (`epoch_draws`' columns for x; None:
         drawn here from `generator`) say; zhang: centre-cropped when not training."""
-        pad, side, size = self.geometry()
-        if not train:
-            o = (x.shape[-1] - size) // 2
-            return x[:, :, o : o + size, o : o + size]
-        if draws is None:
+        pad, _, size = self.geometry()
+        if train and draws is None:
             draws = self.epoch_draws(len(x), generator, x.device)
-        top, left, flip = draws.long()
-        if self.crop:
+        if train and self.crop:
+            top, left, _ = draws.long()
             x = crop(F.pad(x, (pad, pad, pad, pad)) if pad else x, size, top, left)
-        else:  # the offsets are the centre's: a slice
-            o = (side - size) // 2
+        else:  # the centre (zhang's 28x28; the whole image for the standard preprocessing): a slice
+            o = (x.shape[-1] - size) // 2
             x = x[:, :, o : o + size, o : o + size]
-        return torch.where(flip.bool()[:, None, None, None], x.flip(3), x) if self.flip else x
+        if train and self.flip:
+            x = torch.where(draws[2].bool()[:, None, None, None], x.flip(3), x)
+        return x
 
     def packed(self, x_train: torch.Tensor) -> PackedImages | None:
         """The training set prepared for `train_batch`. Without crops, only where the compiled CPU loop
         runs (there it also makes the batch in one pass: zhang's centre crop and whitening, the
         standard normalisation; without flips the planes are x_train itself, no copy); elsewhere None:
         the eager path (a slice and a few whole-batch ops)."""
-        cpu_loop = x_train.device.type == "cpu" and cpu_kernels.available()
-        if not self.crop and not cpu_loop:
+        if not self.crop and not compiled_loop(x_train.device):
             return None
         return PackedImages(x_train, self.geometry()[0], mirrored=self.flip)
 
@@ -212,7 +215,7 @@ class BatchTransform:
         in one compiled pass (idx and draws may then be numpy arrays; the batch is overwritten by the
         next call: `PackedImages.crops_to_float`). Bit-identical either way."""
         size = self.geometry()[2]
-        if packed.planes.device.type == "cpu" and cpu_kernels.available():
+        if compiled_loop(packed.planes.device):
             return packed.crops_to_float(idx, size, draws, *self.kernel_args)
         return self.model_input(packed.crops(idx, size, draws))
 
