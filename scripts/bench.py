@@ -48,7 +48,7 @@ from hydra import compose, initialize_config_module
 from PIL import Image
 from torchvision import transforms
 
-from harness import cpu_kernels, models, trainer
+from harness import cpu_kernels, models, parts, trainer
 from harness import data as data_mod
 from harness.app import register_resolvers
 from harness.tracking import Tracker
@@ -247,8 +247,7 @@ def limit_throughput(cfg, device, warmup: int = 3, periods: list | None = None) 
     torch.manual_seed(0)
     shape = input_shape(cfg.data.preprocess)
     model = models.build(cfg.model, shape).to(d)
-    o = cfg.optimizer
-    opt = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+    opt = parts.sgd(model.parameters(), cfg.optimizer, d)  # the trainer's optimizer
     x = torch.randn(cfg.trainer.batch_size, *shape, device=d)
     y = torch.randint(0, 10, (cfg.trainer.batch_size,), device=d)
     cuda = d.type == "cuda"
@@ -363,7 +362,7 @@ def baseline_throughput(cfg, arrays, device, workers: int, warmup: int = 3) -> f
     )
     torch.manual_seed(0)
     model = models.build(cfg.model, input_shape(cfg.data.preprocess)).to(d)
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.optimizer.lr, momentum=cfg.optimizer.momentum)
+    opt = parts.sgd(model.parameters(), cfg.optimizer, d)  # the trainer's optimizer
     steps, images, start = 0, 0, None
     while steps < cfg.trainer.max_steps + warmup:
         for x, y in loader:

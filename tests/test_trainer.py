@@ -300,3 +300,55 @@ def test_the_compiled_cpu_batch_trains_the_same_weights_as_the_torch_path(
     assert kernel["train_loss"] == plain["train_loss"] and kernel["test_acc"] == plain["test_acc"]
     a, b = (rundir.load_checkpoint(tmp_path / d)["model"] for d in ("kernel", "torch"))
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _sgd_weights(fused: bool, weight_decay: float, steps: int = 30):
+    """mlp_1x512's weights after `steps` steps of parts.sgd (momentum, nesterov) on fixed random batches."""
+    from omegaconf import OmegaConf
+
+    from harness import models, parts
+
+    o = OmegaConf.create(dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=weight_decay, fused=fused))
+    torch.manual_seed(0)
+    model = models.mlp(3 * 28 * 28, 512, 1)
+    opt = parts.sgd(model.parameters(), o, torch.device("cpu"))
+    assert bool(opt.param_groups[0]["fused"]) == fused
+    g = torch.Generator().manual_seed(1)
+    for _ in range(steps):
+        x, y = torch.randn(32, 3, 28, 28, generator=g), torch.randint(0, 10, (32,), generator=g)
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_the_fused_sgd_step_makes_the_per_op_steps_update():
+    """optimizer.fused (the default): torch's fused SGD kernel, the same update (weight decay, momentum,
+    nesterov) as the per-op step within float rounding; a weight decay left out would show."""
+    fused, plain = _sgd_weights(True, 0.05), _sgd_weights(False, 0.05)
+    assert torch.allclose(fused, plain, rtol=1e-5, atol=1e-7)
+    assert not torch.allclose(_sgd_weights(False, 0.0), plain, rtol=1e-5, atol=1e-7)  # the check can fail
+
+
+# lr 0.1 and momentum: here the two steps' roundings part within the run (most steps are bit-identical)
+PER_OP_CASE = ["model=mlp_1x512", "optimizer.lr=0.1", "trainer.max_epochs=4"]
+
+
+def test_a_run_begun_before_fused_sgd_resumes_with_its_per_op_step(make_cfg, tmp_path):
+    """A run dir from before `optimizer.fused` (its config lacks the key, its checkpoint holds the
+    per-op step's state) resumes under today's default, exactly: torch restores the param groups'
+    options from the checkpoint, so the run goes on with the step it began with."""
+    run(make_cfg(*PER_OP_CASE), run_dir=tmp_path / "fused")
+    whole = run(make_cfg(*PER_OP_CASE, "optimizer.fused=false"), run_dir=tmp_path / "whole")
+    a, b = (rundir.load_checkpoint(tmp_path / d)["model"] for d in ("fused", "whole"))
+    assert not all(torch.equal(a[k], b[k]) for k in a)  # else this test could not tell the steps apart
+    cut = run(make_cfg(*PER_OP_CASE, "optimizer.fused=false", "trainer.interrupt_at_step=4"), run_dir=tmp_path / "cut")
+    assert cut["status"] == "interrupted"
+    stored = tmp_path / "cut" / rundir.CONFIG
+    stored.write_text("\n".join(line for line in stored.read_text().splitlines() if "fused:" not in line) + "\n")
+    resumed = run(make_cfg(*PER_OP_CASE), run_dir=tmp_path / "cut")  # today's default: fused
+    assert resumed["status"] == "completed" and resumed["train_loss"] == whole["train_loss"]
+    a, b = (rundir.load_checkpoint(tmp_path / d) for d in ("whole", "cut"))
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    assert not b["optimizer"]["param_groups"][0]["fused"]
+    assert rundir.load_checkpoint(tmp_path / "fused")["optimizer"]["param_groups"][0]["fused"] is True

@@ -59,6 +59,21 @@ class EpochBatches:
         return x, self.labels[lo:hi]
 
 
+FUSED_SGD_DEVICES = ("cpu", "cuda")  # where torch has a fused SGD kernel
+
+
+def sgd(params, o, device: torch.device) -> torch.optim.SGD:
+    """The run's optimizer from the `optimizer` config group (also the bench's limit and baseline).
+    `o.fused`: torch's fused kernel, one pass over parameter, gradient and momentum buffer instead of
+    one per op (and, with weight decay, no decayed-gradient tensor per parameter): the same update
+    within float rounding (most steps bit-identical; tests/test_trainer.py), faster where weight decay
+    is on (README Performance). A resumed run keeps the step its checkpoint was made with."""
+    fused = bool(o.get("fused", False)) and device.type in FUSED_SGD_DEVICES
+    return torch.optim.SGD(
+        params, lr=o.lr, momentum=o.momentum, nesterov=o.nesterov, weight_decay=o.weight_decay, fused=fused or None
+    )
+
+
 def build(cfg, data, device: torch.device) -> Parts:
     """Seeds torch with cfg.seed and builds the model: the same seed gives the same init."""
     t, o = cfg.trainer, cfg.optimizer
@@ -71,9 +86,7 @@ def build(cfg, data, device: torch.device) -> Parts:
     channels_last = t.channels_last and models.has_conv(model)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=o.lr, momentum=o.momentum, nesterov=o.nesterov, weight_decay=o.weight_decay
-    )
+    optimizer = sgd(model.parameters(), o, device)
     world = distributed.world_size()
     forward = model
     if world > 1:

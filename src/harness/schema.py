@@ -59,6 +59,7 @@ class Optimizer:
     momentum: float = MISSING
     nesterov: bool = MISSING
     weight_decay: float = MISSING
+    fused: bool = False  # configs written before 2026-11-28 lack it: they ran torch's per-op SGD step
     lr_by_model: dict[str, float] | None = None
 
 

@@ -1,0 +1,74 @@
+"""The SGD step: torch's fused kernel (`optimizer.fused=true`, the default) vs the per-op step.
+
+The harness's own training loop (`harness.trainer.train`, as scripts/bench.py runs it: synthetic
+CIFAR-shaped uint8 data, augmentation on, evaluation excluded) with each optimizer, measured
+interleaved in one process: `--repeats` rounds of fused, per-op, per-op, fused (ABBA: a drift of
+the machine's speed that is linear in time cancels in a round's ratio).
+
+    python scripts/bench_sgd.py [--models mlp_1x512,mlp_3x512,alexnet_small] [--preprocess standard]
+                                [--weight-decay 0,0.0005] [--batch 128] [--repeats 5]
+                                [--out experiments/performance/sgd_fused.csv]
+
+With weight decay the per-op step makes one more pass and a new tensor per parameter (the decayed
+gradient); the fused kernel adds the decay in its one pass. Prints one line per model,
+preprocessing and weight decay; appends one CSV row each: the median img/s of each
+step over the rounds, the median of the per-round ratios fused / per-op and its min-max.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+
+import torch
+from bench import PERF_DIR, append_csv, config, harness_throughput, provenance
+
+from harness import data as data_mod
+from harness.app import register_resolvers
+
+FIELDS = ["date", "machine", "torch", "commit", "threads", "model", "preprocess", "weight_decay", "batch", "steps",
+          "repeats", "fused_img_s", "per_op_img_s", "speedup", "speedup_min", "speedup_max"]  # fmt: skip
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--models", default="mlp_1x512,mlp_3x512,alexnet_small")
+    p.add_argument("--preprocess", default="standard")
+    p.add_argument("--weight-decay", default="0,0.0005", help="comma-separated values of optimizer.weight_decay")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--out", default=str(PERF_DIR / "sgd_fused.csv"))
+    a = p.parse_args()
+    register_resolvers()
+    meta = {**provenance("cpu"), "threads": torch.get_num_threads(), "batch": a.batch, "repeats": a.repeats}
+    append_csv(a.out, FIELDS, [])  # header now, or refuse a file with other columns before measuring
+    for preprocess, name, wd in itertools.product(
+        a.preprocess.split(","), a.models.split(","), a.weight_decay.split(",")
+    ):
+        steps = 100 if name.startswith("mlp") else 20
+        extra = [f"optimizer.weight_decay={wd}"]
+        cfgs = {
+            fused: config(name, a.batch, steps, "cpu", 10_000, preprocess, [*extra, f"optimizer.fused={fused}"])
+            for fused in ("true", "false")
+        }
+        data = data_mod.prepare(cfgs["true"].data, torch.device("cpu"))  # once: every run reuses it
+        rates = {"true": [], "false": []}
+        for _ in range(a.repeats):
+            for fused in ("true", "false", "false", "true"):
+                rates[fused].append(harness_throughput(cfgs[fused], data)[0])
+        pairs = list(zip(rates["true"][0::2], rates["true"][1::2], rates["false"][0::2], rates["false"][1::2]))
+        ratios = [2 / (1 / f1 + 1 / f2) / (2 / (1 / p1 + 1 / p2)) for f1, f2, p1, p2 in pairs]
+        row = {**meta, "model": name, "preprocess": preprocess, "weight_decay": wd, "steps": steps,
+               "fused_img_s": f"{statistics.median(rates['true']):.0f}",
+               "per_op_img_s": f"{statistics.median(rates['false']):.0f}",
+               "speedup": f"{statistics.median(ratios):.3f}", "speedup_min": f"{min(ratios):.3f}",
+               "speedup_max": f"{max(ratios):.3f}"}  # fmt: skip
+        print(f"model={name} preprocess={preprocess} weight_decay={wd} fused_img_s={row['fused_img_s']} "
+              f"per_op_img_s={row['per_op_img_s']} speedup={row['speedup']} "
+              f"(min {row['speedup_min']}, max {row['speedup_max']})", flush=True)  # fmt: skip
+        append_csv(a.out, FIELDS, [row])
+
+
+if __name__ == "__main__":
+    main()
