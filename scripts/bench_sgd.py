@@ -10,9 +10,13 @@ the machine's speed that is linear in time cancels in a round's ratio).
                                 [--out experiments/performance/sgd_fused.csv]
 
 With weight decay the per-op step makes one more pass and a new tensor per parameter (the decayed
-gradient); the fused kernel adds the decay in its one pass. Prints one line per model,
-preprocessing and weight decay; appends one CSV row each: the median img/s of each
-step over the rounds, the median of the per-round ratios fused / per-op and its min-max.
+gradient); the fused kernel adds the decay in its one pass. Then, `--repeats` times, the trainer's
+step for both configs built side by side (`parts.build`, `parts.EpochBatches`), one step of each in
+turn (a drift of the machine's speed hits both alike: finer than the loops' ABBA, whose ratio is a
+few percent at most while this machine's noise is as large), timing each whole step and its
+optimizer step. Prints one line per model, preprocessing and weight decay; appends one CSV row
+each: the loops' median img/s over the rounds, the median of the per-round ratios fused / per-op and
+its min-max, and the same for the optimizer step's and the whole step's median ms.
 """
 
 from __future__ import annotations
@@ -20,15 +24,47 @@ from __future__ import annotations
 import argparse
 import itertools
 import statistics
+import time
 
 import torch
+import torch.nn.functional as F
 from bench import PERF_DIR, append_csv, config, harness_throughput, provenance
 
 from harness import data as data_mod
+from harness import parts
 from harness.app import register_resolvers
 
 FIELDS = ["date", "machine", "torch", "commit", "threads", "model", "preprocess", "weight_decay", "batch", "steps",
-          "repeats", "fused_img_s", "per_op_img_s", "speedup", "speedup_min", "speedup_max"]  # fmt: skip
+          "repeats", "fused_img_s", "per_op_img_s", "speedup", "speedup_min", "speedup_max",
+          "fused_opt_ms", "per_op_opt_ms", "opt_speedup", "opt_speedup_min", "opt_speedup_max",
+          "fused_step_ms", "per_op_step_ms", "step_speedup", "step_speedup_min", "step_speedup_max"]  # fmt: skip
+
+
+def alternating_steps(cfgs: dict, data, steps: int) -> dict:
+    """The trainer's step (its batch, forward, backward, optimizer step: `parts.build`, `EpochBatches`)
+    for each config, one step of each in turn: a drift of the machine's speed hits both alike. Per
+    config the median ms of the whole step and of its optimizer step."""
+    cpu, n = torch.device("cpu"), len(data.train_x)
+    runs = {}
+    for key, cfg in cfgs.items():
+        p, g = parts.build(cfg, data, cpu), torch.Generator().manual_seed(0)
+        order, draws = torch.randperm(n, generator=g), p.transform.epoch_draws(n, g, cpu)
+        runs[key] = p, parts.EpochBatches(p, data.train_x, data.train_y, order, draws), [], []
+    b = next(iter(cfgs.values())).trainer.batch_size
+    for i in range(steps):
+        lo = (i % (n // b)) * b
+        for p, batches, whole, opt in runs.values():
+            start = time.perf_counter()
+            x, y = batches(lo, lo + b)
+            loss = F.cross_entropy(p.forward(x), y)
+            p.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            mid = time.perf_counter()
+            p.optimizer.step()
+            end = time.perf_counter()
+            whole.append(end - start)
+            opt.append(end - mid)
+    return {k: (1e3 * statistics.median(r[2][3:]), 1e3 * statistics.median(r[3][3:])) for k, r in runs.items()}
 
 
 def main():
@@ -59,14 +95,29 @@ def main():
                 rates[fused].append(harness_throughput(cfgs[fused], data)[0])
         pairs = list(zip(rates["true"][0::2], rates["true"][1::2], rates["false"][0::2], rates["false"][1::2]))
         ratios = [2 / (1 / f1 + 1 / f2) / (2 / (1 / p1 + 1 / p2)) for f1, f2, p1, p2 in pairs]
+        steps_ms = [alternating_steps(cfgs, data, 2 * steps) for _ in range(a.repeats)]
+        opt_ratios = [r["false"][1] / r["true"][1] for r in steps_ms]
+        step_ratios = [r["false"][0] / r["true"][0] for r in steps_ms]
         row = {**meta, "model": name, "preprocess": preprocess, "weight_decay": wd, "steps": steps,
                "fused_img_s": f"{statistics.median(rates['true']):.0f}",
                "per_op_img_s": f"{statistics.median(rates['false']):.0f}",
                "speedup": f"{statistics.median(ratios):.3f}", "speedup_min": f"{min(ratios):.3f}",
-               "speedup_max": f"{max(ratios):.3f}"}  # fmt: skip
+               "speedup_max": f"{max(ratios):.3f}",
+               "fused_opt_ms": f"{statistics.median(r['true'][1] for r in steps_ms):.3f}",
+               "per_op_opt_ms": f"{statistics.median(r['false'][1] for r in steps_ms):.3f}",
+               "opt_speedup": f"{statistics.median(opt_ratios):.3f}", "opt_speedup_min": f"{min(opt_ratios):.3f}",
+               "opt_speedup_max": f"{max(opt_ratios):.3f}",
+               "fused_step_ms": f"{statistics.median(r['true'][0] for r in steps_ms):.3f}",
+               "per_op_step_ms": f"{statistics.median(r['false'][0] for r in steps_ms):.3f}",
+               "step_speedup": f"{statistics.median(step_ratios):.3f}", "step_speedup_min": f"{min(step_ratios):.3f}",
+               "step_speedup_max": f"{max(step_ratios):.3f}"}  # fmt: skip
         print(f"model={name} preprocess={preprocess} weight_decay={wd} fused_img_s={row['fused_img_s']} "
               f"per_op_img_s={row['per_op_img_s']} speedup={row['speedup']} "
-              f"(min {row['speedup_min']}, max {row['speedup_max']})", flush=True)  # fmt: skip
+              f"(min {row['speedup_min']}, max {row['speedup_max']}); optimizer step {row['fused_opt_ms']} vs "
+              f"{row['per_op_opt_ms']} ms, x{row['opt_speedup']} (min {row['opt_speedup_min']}, "
+              f"max {row['opt_speedup_max']}); whole step {row['fused_step_ms']} vs {row['per_op_step_ms']} ms, "
+              f"x{row['step_speedup']} (min {row['step_speedup_min']}, max {row['step_speedup_max']})",
+              flush=True)  # fmt: skip
         append_csv(a.out, FIELDS, [row])
 
 
