@@ -215,6 +215,15 @@ def harness_throughput(cfg, data=None, periods: list | None = None) -> tuple[flo
     return summary["train_images_per_s"], summary["input_time_s"] / summary["train_time_s"]
 
 
+def trainer_parts(cfg, data, seed: int = 0) -> tuple[parts.Parts, parts.EpochBatches]:
+    """What trainer.train builds on the CPU for `cfg` (`parts.build`) and an epoch's batches for it
+    (`parts.EpochBatches`, order and augmentation draws from `seed`): the trainer's step, piece by piece."""
+    cpu, n = torch.device("cpu"), len(data.train_x)
+    p, g = parts.build(cfg, data, cpu), torch.Generator().manual_seed(seed)
+    order, draws = torch.randperm(n, generator=g), p.transform.epoch_draws(n, g, cpu)
+    return p, parts.EpochBatches(p, data.train_x, data.train_y, order, draws)
+
+
 def per_image_standardization(x: torch.Tensor) -> torch.Tensor:
     """TensorFlow's per_image_standardization of one (C, H, W) image, as a per-sample transform."""
     return (x - x.mean()) / x.std(correction=0).clamp_min(x.numel() ** -0.5)

@@ -26,10 +26,9 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from bench import PERF_DIR, append_csv, config, provenance
+from bench import PERF_DIR, append_csv, config, provenance, trainer_parts
 
 from harness import data as data_mod
-from harness import parts
 from harness.app import register_resolvers
 
 FIELDS = ["date", "machine", "torch", "commit", "threads", "model", "preprocess", "batch", "steps", "repeats",
@@ -40,12 +39,8 @@ SWEEP_BYTES = 40 * 2**20
 def situations(cfg, data, steps: int, reverse: bool) -> dict:
     """Median ms per batch call in each situation (in reverse order when `reverse`), and per
     training step without the batch."""
-    cpu = torch.device("cpu")
-    p = parts.build(cfg, data, cpu)
+    p, batches = trainer_parts(cfg, data)
     n, b = len(data.train_x), cfg.trainer.batch_size
-    g = torch.Generator().manual_seed(0)
-    batches = parts.EpochBatches(p, data.train_x, data.train_y, torch.randperm(n, generator=g),
-                                 p.transform.epoch_draws(n, g, cpu))  # fmt: skip
     sweep = np.ones(SWEEP_BYTES // 4, dtype=np.float32)
     out = {"tight": [], "after_step": [], "after_sweep": [], "step": []}
     order = ("tight", "after_step", "after_sweep")

@@ -28,10 +28,9 @@ import time
 
 import torch
 import torch.nn.functional as F
-from bench import PERF_DIR, append_csv, config, harness_throughput, provenance
+from bench import PERF_DIR, append_csv, config, harness_throughput, provenance, trainer_parts
 
 from harness import data as data_mod
-from harness import parts
 from harness.app import register_resolvers
 
 FIELDS = ["date", "machine", "torch", "commit", "threads", "model", "preprocess", "weight_decay", "batch", "steps",
@@ -44,13 +43,8 @@ def alternating_steps(cfgs: dict, data, steps: int) -> dict:
     """The trainer's step (its batch, forward, backward, optimizer step: `parts.build`, `EpochBatches`)
     for each config, one step of each in turn: a drift of the machine's speed hits both alike. Per
     config the median ms of the whole step and of its optimizer step."""
-    cpu, n = torch.device("cpu"), len(data.train_x)
-    runs = {}
-    for key, cfg in cfgs.items():
-        p, g = parts.build(cfg, data, cpu), torch.Generator().manual_seed(0)
-        order, draws = torch.randperm(n, generator=g), p.transform.epoch_draws(n, g, cpu)
-        runs[key] = p, parts.EpochBatches(p, data.train_x, data.train_y, order, draws), [], []
-    b = next(iter(cfgs.values())).trainer.batch_size
+    runs = {key: (*trainer_parts(cfg, data), [], []) for key, cfg in cfgs.items()}
+    n, b = len(data.train_x), next(iter(cfgs.values())).trainer.batch_size
     for i in range(steps):
         lo = (i % (n // b)) * b
         for p, batches, whole, opt in runs.values():

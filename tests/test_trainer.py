@@ -5,8 +5,9 @@ import json
 import pytest
 import torch
 from helpers import real_data_root, requires_cifar
+from omegaconf import OmegaConf
 
-from harness import rundir
+from harness import models, parts, rundir
 from harness.app import run
 
 
@@ -304,10 +305,6 @@ def test_the_compiled_cpu_batch_trains_the_same_weights_as_the_torch_path(
 
 def _sgd_weights(fused: bool, weight_decay: float, steps: int = 30):
     """mlp_1x512's weights after `steps` steps of parts.sgd (momentum, nesterov) on fixed random batches."""
-    from omegaconf import OmegaConf
-
-    from harness import models, parts
-
     o = OmegaConf.create(dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=weight_decay, fused=fused))
     torch.manual_seed(0)
     model = models.mlp(3 * 28 * 28, 512, 1)
