@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint test test-slow test-sweeps test-slurm test-faults test-gpu-check test-all gpu-check gpu-check-prepare run bench bench-curvature slurm-timings report reproduce constraints clean
+.PHONY: install lint test test-default-isa test-slow test-sweeps test-slurm test-faults test-gpu-check test-all gpu-check gpu-check-prepare run bench bench-curvature slurm-timings report reproduce constraints clean
 
 install: $(STAMP)
 
@@ -23,6 +23,9 @@ lint: install          ## ruff: lint and format check (configured in pyproject.t
 
 test: install          ## the fast suite (< 10 min on 2 CPU cores), one pytest worker per core, one torch thread each
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n auto
+
+test-default-isa:      ## the fast suite on torch's non-vectorised kernels: no test may depend on one CPU's rounding (docs/determinism.md)
+	ATEN_CPU_CAPABILITY=default $(MAKE) test
 
 test-slow: install     ## real-data and longer training tests
 	$(PY) -m pytest -q -m slow

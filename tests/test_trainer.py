@@ -1,11 +1,13 @@
 """The training loop: memorization, exact resume, divergence, stopping rules."""
 
+import contextlib
 import json
 
 import pytest
 import torch
 from helpers import real_data_root, requires_cifar
 from omegaconf import OmegaConf
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from harness import models, parts, rundir
 from harness.app import run
@@ -327,23 +329,41 @@ def test_the_fused_sgd_step_makes_the_per_op_steps_update():
     assert not torch.allclose(_sgd_weights(False, 0.0), plain, rtol=1e-5, atol=1e-7)  # the check can fail
 
 
-# lr 0.1 and momentum: here the two steps' roundings part within the run (most steps are bit-identical)
 PER_OP_CASE = ["model=mlp_1x512", "optimizer.lr=0.1", "trainer.max_epochs=4"]
+
+
+@contextlib.contextmanager
+def sgd_steps_taken():
+    """The kind of every optimizer step taken inside the block ("fused" or "per-op"), read from the
+    param group torch's SGD dispatches on (a public pre-step hook): which step ran, observed directly
+    rather than inferred from float rounding, which depends on the CPU's instruction set."""
+    kinds = []
+
+    def hook(optimizer, args, kwargs):
+        kinds.append("fused" if optimizer.param_groups[0].get("fused") else "per-op")
+
+    handle = register_optimizer_step_pre_hook(hook)
+    try:
+        yield kinds
+    finally:
+        handle.remove()
 
 
 def test_a_run_begun_before_fused_sgd_resumes_with_its_per_op_step(make_cfg, tmp_path):
     """A run dir from before `optimizer.fused` (its config lacks the key, its checkpoint holds the
     per-op step's state) resumes under today's default, exactly: torch restores the param groups'
     options from the checkpoint, so the run goes on with the step it began with."""
-    run(make_cfg(*PER_OP_CASE), run_dir=tmp_path / "fused")
+    with sgd_steps_taken() as fresh:
+        run(make_cfg(*PER_OP_CASE), run_dir=tmp_path / "fused")
+    assert fresh and set(fresh) == {"fused"}  # today's default takes the fused step: the two can be told apart
     whole = run(make_cfg(*PER_OP_CASE, "optimizer.fused=false"), run_dir=tmp_path / "whole")
-    a, b = (rundir.load_checkpoint(tmp_path / d)["model"] for d in ("fused", "whole"))
-    assert not all(torch.equal(a[k], b[k]) for k in a)  # else this test could not tell the steps apart
     cut = run(make_cfg(*PER_OP_CASE, "optimizer.fused=false", "trainer.interrupt_at_step=4"), run_dir=tmp_path / "cut")
     assert cut["status"] == "interrupted"
     stored = tmp_path / "cut" / rundir.CONFIG
     stored.write_text("\n".join(line for line in stored.read_text().splitlines() if "fused:" not in line) + "\n")
-    resumed = run(make_cfg(*PER_OP_CASE), run_dir=tmp_path / "cut")  # today's default: fused
+    with sgd_steps_taken() as resumed_steps:
+        resumed = run(make_cfg(*PER_OP_CASE), run_dir=tmp_path / "cut")  # today's default: fused
+    assert len(resumed_steps) == whole["steps"] - 4 and set(resumed_steps) == {"per-op"}
     assert resumed["status"] == "completed" and resumed["train_loss"] == whole["train_loss"]
     a, b = (rundir.load_checkpoint(tmp_path / d) for d in ("whole", "cut"))
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
