@@ -68,7 +68,7 @@ reproduce: install     ## every cpu-scale sweep, report and the dashboard, end t
 	$(PY) -m harness.reproduce
 
 report: install        ## rebuild every report and experiments/README.md (dashboard) from committed run records; no training
-	$(PY) -m harness.dashboard --rebuild
+	$(PY) -m harness.dashboard --rebuild --claims-doc docs/claims.md
 
 clean:
 	rm -rf runs multirun outputs .pytest_cache

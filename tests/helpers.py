@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "src" / "harness" / "configs")
@@ -103,3 +104,76 @@ def curve(fit_step, final_test_acc):
         }
         for s in range(100, fit_step + 1, 100)
     ]
+
+
+def table(out, name):
+    """A table a report wrote (<name>.csv), as dicts of strings."""
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO((out / f"{name}.csv").read_text())))
+
+
+def verdicts(out):
+    """{claim: verdict} of a report's verdicts.csv."""
+    return {r["claim"]: r["verdict"] for r in table(out, "verdicts")}
+
+
+def verdict_rows(out):
+    """{claim: its whole row} of a report's verdicts.csv."""
+    return {r["claim"]: r for r in table(out, "verdicts")}
+
+
+def run_report(sweep, tmp_path):
+    from harness import report
+
+    return report.report(sweep, tmp_path / "out", wandb_mode="disabled")
+
+
+def random_label_runs(path, train_acc, test_acc, seeds=(0, 1)):
+    """random_labels runs: every seed with the same train and test accuracy."""
+    for seed in seeds:
+        fake_run(
+            path / str(seed),
+            "random_labels",
+            {
+                "train_acc": train_acc,
+                "test_acc": test_acc,
+                "val_acc": test_acc,
+                "data_test_size": 10000,
+                "data_realised_corruption": 0.9,
+                "steps": 100,
+            },
+            curve(900, test_acc),
+            seed=seed,
+        )
+    return path
+
+
+def prediction_runs(path, k, val_err, test_err, n_val=5000, n_test=10000, seed=0):
+    """k candidates whose per-example correctness gives the val and test errors asked for."""
+    rng = np.random.default_rng(seed)
+    for j in range(k):
+        val = rng.random(n_val) >= val_err[j]
+        test = rng.random(n_test) >= test_err[j]
+        preds = {
+            "val_size": n_val,
+            "test_size": n_test,
+            "val_correct": np.packbits(val).tobytes().hex(),
+            "test_correct": np.packbits(test).tobytes().hex(),
+        }
+        fake_run(
+            path / str(j),
+            "validation_bound",
+            {
+                "train_acc": 1.0,
+                "test_acc": float(test.mean()),
+                "val_acc": float(val.mean()),
+                "data_val_size": n_val,
+                "predictions": "predictions.json",
+            },
+            [],
+            seed=j,
+        )
+        (path / str(j) / "predictions.json").write_text(json.dumps(preds))
+    return path

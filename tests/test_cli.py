@@ -94,6 +94,7 @@ def test_joblib_launcher_gives_one_wandb_run_per_parallel_job(tmp_path):
         "scale=smoke",
         "logger.mode=offline",
         "data.corruption_prob=0.0,1.0",
+        "seed=0",  # the experiment's own sweep runs 3 seeds
         f"hydra.sweep.dir={sweep}",
     )
     assert out.returncode == 0, out.stderr
@@ -182,6 +183,7 @@ def test_a_diverged_job_does_not_stop_the_sweep(tmp_path):
         "scale=smoke",
         "logger=none",
         "optimizer.lr=1e6,0.01",
+        "seed=0",  # the experiment's own sweep runs 3 seeds
         f"hydra.sweep.dir={sweep}",
     )
     assert out.returncode == 0, out.stderr

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import fake_run
+from helpers import fake_run, run_report, verdicts
 
 from harness import report
 from harness.analysis.batch_lr_scaling import b_opt_of, optimal_batch_size, refine_optimum, slope_verdict
@@ -204,51 +204,41 @@ def test_the_three_schedules_give_the_papers_lr_and_batch_sequences(make_cfg):
     assert sequences["hybrid"] == [(0.05, 128), (0.05, 640), (0.01, 640)]
 
 
-def schedule_runs(path, acc, steps, seeds=3, spread=0.001):
-    """acc, steps: {schedule: value}; seeds spread symmetrically around acc."""
+def keep_noise_runs(path, cells, seeds=3):
+    """cells: {(momentum, rescaled): mean test acc}; seeds spread it by +-0.2 points."""
     job = 0
-    for name in acc:
+    for (m, rescaled), acc in cells.items():
         for seed in range(seeds):
-            a = acc[name] + spread * (seed - (seeds - 1) / 2)
-            metrics = [{"step": steps[name], "epoch": 3, "test/acc": a, "train/acc": 0.9, "batch_size": 128}]
+            summary = {"train_acc": 0.9, "test_acc": acc + 0.002 * (seed - 1), "val_acc": acc, "base_batch_size": 32}
             fake_run(
                 path / str(job),
-                "schedule_vs_batch",
-                {"test_acc": a, "train_acc": 0.9, "steps": steps[name]},
-                metrics,
+                "keep_noise_scale",
+                summary,
+                [],
+                optimizer={"momentum": m},
+                schedule={"keep_noise_scale": rescaled},
                 seed=seed,
-                schedule={"name": name, "lr": "step"},
             )
             job += 1
     return path
 
 
-STEPS = {"constant": 1000, "decay_lr": 1000, "increase_batch": 400, "hybrid": 600}
-
-
-def test_schedule_report_counts_updates(tmp_path):
-    acc = {"decay_lr": 0.5, "increase_batch": 0.5, "hybrid": 0.5}
-    out = report.report(schedule_runs(tmp_path / "s", acc, STEPS, seeds=1), tmp_path / "out", wandb_mode="disabled")
-    text = (out / "schedules.csv").read_text()
-    assert text.splitlines()[0].startswith("schedule,seeds,test_acc_mean,test_acc_sd,test_acc_ci95_low")
-    assert "increase_batch,1,0.5,,,,400,128,2.5" in text and "decay_lr,1,0.5,,,,1000,128,1" in text
-    assert _table(out / "verdicts.csv")[0]["verdict"] == "inconclusive"  # one seed: no power
+def cells(high_rescaled, high_reference):
+    out = {(0.0, True): 0.45, (0.0, False): 0.45}
+    for m, a, b in zip((0.9, 0.95), high_rescaled, high_reference):
+        out[m, True], out[m, False] = a, b
+    return out
 
 
 @pytest.mark.parametrize(
-    "acc, verdict",
+    "grid, seeds, verdict",
     [
-        ({"constant": 0.45, "decay_lr": 0.50, "increase_batch": 0.501, "hybrid": 0.499}, "reproduced"),
-        ({"constant": 0.50, "decay_lr": 0.50, "increase_batch": 0.501, "hybrid": 0.499}, "partly"),  # control equal too
-        ({"constant": 0.45, "decay_lr": 0.50, "increase_batch": 0.48, "hybrid": 0.499}, "not reproduced"),
+        (cells((0.45, 0.45), (0.40, 0.35)), 3, "reproduced"),
+        (cells((0.45, 0.45), (0.40, 0.46)), 3, "partly"),
+        (cells((0.45, 0.45), (0.45, 0.45)), 3, "not reproduced"),
+        (cells((0.45, 0.45), (0.40, 0.35)), 2, "inconclusive"),
     ],
 )
-def test_c8_verdicts(tmp_path, acc, verdict):
-    out = report.report(schedule_runs(tmp_path / "s", acc, STEPS), tmp_path / "out", wandb_mode="disabled")
-    assert _table(out / "verdicts.csv")[0]["verdict"] == verdict
-
-
-def test_c8_is_inconclusive_when_seeds_are_too_noisy(tmp_path):
-    acc = {"constant": 0.45, "decay_lr": 0.50, "increase_batch": 0.50}
-    out = report.report(schedule_runs(tmp_path / "s", acc, STEPS, spread=0.02), tmp_path / "out", wandb_mode="disabled")
-    assert _table(out / "verdicts.csv")[0]["verdict"] == "inconclusive"
+def test_keep_noise_scale_verdict(tmp_path, grid, seeds, verdict):
+    out = run_report(keep_noise_runs(tmp_path / "s", grid, seeds), tmp_path)
+    assert verdicts(out)["Rescaling B with the momentum keeps test accuracy"] == verdict

@@ -3,10 +3,14 @@
     python -m harness.dashboard [--root experiments] [--rebuild]
 
 Reads `experiments/<name>/verdicts.csv` and `report.json` for every report of the reproduction
-plan (`harness.plan.PLAN`) and writes `experiments/README.md` and `experiments/claims.csv`.
-A claim whose report has no committed run records is listed as "not computed", never with a
-verdict. `--rebuild` first rebuilds every report from its committed records (`runs.jsonl.gz`),
-with no training: `make report`.
+plan (`harness.plan.PLAN`), one row per claim declared in `harness.claims`, and writes
+`experiments/README.md`, `experiments/claims.csv` and the claims spec `docs/claims.md`. A claim
+whose report has no committed run records is listed as "not computed", never with a verdict. A
+committed re-run (`<name>/rerun_*/`) shows beside the verdict it re-ran, and a claim whose verdict
+differs between the two on the same basis is at most "partly". A claim that `needs` another (C5's
+curvature and the pre-screen experiment) gets the combination of the two (`claims.combine`).
+`--rebuild` first rebuilds every report, and every re-run's verdicts, from their committed records
+(`runs.jsonl.gz`), with no training: `make report`.
 """
 
 from __future__ import annotations
@@ -14,19 +18,23 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
-from . import records, rundir
-from .plan import PAPER, PLAN, command
+from . import claims, records, rundir
+from .plan import PLAN, command
 
 GOAL_HOURS = 4  # issue 12: `make reproduce` of the whole set on the 2-core machine
 
 COLUMNS = [
     "claim",
+    "source",
     "paper",
     "measured",
-    "seeds",
+    "replicates",
+    "varied",
     "runs",
     "scale",
     "hardware",
@@ -49,25 +57,59 @@ def rows(root: Path) -> list[dict]:
         folder = root / rep.name
         facts = rundir.read_json(folder / "report.json") if (folder / records.RECORDS).is_file() else None
         verdicts = {v["claim"]: v for v in _read_csv(folder / "verdicts.csv")} if facts else {}
-        for claim in rep.claims:
-            v = verdicts.get(claim)
-            base = {"claim": claim, "report": f"{rep.name}/README.md", "command": command(rep)}
+        for claim in claims.of_report(rep.name):
+            v = verdicts.get(claim.name)
+            base = {
+                "claim": claim.name,
+                "source": claim.source,
+                "paper": claim.paper,
+                "criterion": claim.criterion,
+                "report": f"{rep.name}/README.md",
+                "command": command(rep),
+            }
             if v is None:
                 why = "no run records committed" if facts is None else "its analysis computes no verdict yet"
-                out.append({**base, "verdict": "not computed", "measured": f"({why})", "paper": PAPER.get(claim, "")})
+                out.append({**base, "verdict": "not computed", "measured": f"({why})"})
                 continue
-            out.append(
-                {
-                    **base,
-                    **{k: v.get(k, "") for k in ("paper", "measured", "seeds", "verdict", "criterion")},
-                    "figure": f"{rep.name}/{v['figure']}" if v.get("figure") else "",
-                    "runs": facts["runs"],
-                    "scale": ", ".join(facts["scales"]),
-                    "hardware": "; ".join(facts["hardware"]),
-                    "wall_time_min": f"{facts['wall_time_s'] / 60:.1f}",
-                }
-            )
-    return out
+            row = {
+                **base,
+                **{k: v.get(k, "") for k in ("measured", "replicates", "varied", "verdict")},
+                "figure": f"{rep.name}/{v['figure']}" if v.get("figure") else "",
+                "runs": facts["runs"],
+                "scale": ", ".join(facts["scales"]),
+                "hardware": "; ".join(facts["hardware"]),
+                "wall_time_min": f"{facts['wall_time_s'] / 60:.1f}",
+            }
+            out.append(_with_reruns(row, v, folder))
+    return _combined(out)
+
+
+def _with_reruns(row: dict, v: dict, folder: Path) -> dict:
+    """A committed re-run's verdict beside the claim's; on the same basis, a different word caps the
+    claim at "partly" (a verdict that flips when the same runs are made again is not robust)."""
+    for rerun in sorted(p.parent for p in folder.glob("rerun_*/verdicts.csv")):
+        again = next((r for r in _read_csv(rerun / "verdicts.csv") if r["claim"] == row["claim"]), None)
+        if again is None:
+            continue
+        same_basis = again.get("basis", "all runs") == v.get("basis", "all runs")
+        row["measured"] += f"; re-run ({rerun.name}, {again.get('basis') or 'all runs'}): {again['verdict']}"
+        if same_basis and again["verdict"] != row["verdict"] and claims.RANK[row["verdict"]] > claims.RANK["partly"]:
+            row["verdict"] = "partly"
+            row["measured"] += " (the verdicts differ: at most partly)"
+    return row
+
+
+def _combined(table: list[dict]) -> list[dict]:
+    """Claims that need another claim's evidence too: their verdict is the combination of the two."""
+    by_name = {r["claim"]: r for r in table}
+    for r in table:
+        needed = by_name.get(claims.BY_NAME[r["claim"]].needs)
+        if needed is None or r["verdict"] == "not computed" or needed["verdict"] == "not computed":
+            continue
+        own = r["verdict"]
+        r["verdict"] = claims.combine(own, needed["verdict"])
+        r["measured"] += f"; on its own: {own}; with the prospective test ({needed['claim']}): {needed['verdict']}"
+    return table
 
 
 def _cell(text) -> str:
@@ -84,9 +126,13 @@ def markdown(table: list[dict], root: Path | None = None) -> str:
         "Rows marked *not computed* have no committed run records yet; their reports' older text is",
         "not evidence.",
         "",
-        "| claim | paper | measured (interval) | seeds | runs | scale | hardware | wall time (min) | verdict "
-        "| figure |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "Replicates: independent seeds (each with its own init, order and, where labels are randomized, label",
+        "draw); what else varied within a claim's runs is in its own column. The claims, their tests and the",
+        "papers' numbers: [docs/claims.md](../docs/claims.md).",
+        "",
+        "| claim | paper | measured (interval) | replicates | also varied | runs | scale | hardware | wall time (min) "
+        "| verdict | figure |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in table:
         fig = f'<a href="{r["figure"]}"><img src="{r["figure"]}" width="160"></a>' if r.get("figure") else ""
@@ -96,10 +142,12 @@ def markdown(table: list[dict], root: Path | None = None) -> str:
             + " | ".join(
                 _cell(x)
                 for x in (
-                    f"[{r['claim']}]({r['report']})",
+                    f"[{r['claim']}]({r['report']})"
+                    + (" (this project's test)" if r["source"].startswith("this") else ""),
                     r.get("paper"),
                     r.get("measured"),
-                    r.get("seeds"),
+                    r.get("replicates"),
+                    r.get("varied"),
                     r.get("runs"),
                     r.get("scale"),
                     r.get("hardware"),
@@ -164,7 +212,8 @@ def write(root: Path) -> list[dict]:
 
 
 def rebuild(root: Path) -> None:
-    """Every report from its committed records, no training (the W&B analysis run is skipped)."""
+    """Every report from its committed records, no training (the W&B analysis run is skipped), and
+    every committed re-run's verdicts (`rerun_*/verdicts.csv`, the rest of its report left out)."""
     from .report import report
 
     for rep in PLAN:
@@ -172,16 +221,61 @@ def rebuild(root: Path) -> None:
         if rec.is_file():
             print(f"rebuilding {rep.name} from {rec}", flush=True)
             report([rec], root / rep.name, wandb_mode="disabled")
+        for rerun in sorted(p.parent for p in (root / rep.name).glob(f"rerun_*/{records.RECORDS}")):
+            print(f"rebuilding the verdicts of {rerun}", flush=True)
+            with tempfile.TemporaryDirectory() as tmp:
+                report([rerun / records.RECORDS], Path(tmp), wandb_mode="disabled")
+                for name in ("verdicts.csv", "verdicts.md"):
+                    shutil.copyfile(Path(tmp) / name, rerun / name)
+
+
+def claims_spec() -> str:
+    """docs/claims.md: every declared claim, its paper, test and replicate unit (from claims.py)."""
+    lines = [
+        "# The claims",
+        "",
+        "Generated by `make report` from the declarations in `src/harness/claims.py`: edit those, not",
+        "this file. Each claim: the paper and its number, the claim in words, the test that gives the",
+        "verdict (fixed before the data is read), the effect or range the claim implies, what counts as",
+        "one independent replicate, and the report whose records decide it. Confirmatory run sets are",
+        "described in [confirmatory.md](confirmatory.md); the verdicts are on the",
+        "[claims dashboard](../experiments/README.md).",
+        "",
+    ]
+    for c in claims.ALL:
+        lines += [
+            f"## {c.name}",
+            "",
+            f"- **Source**: {c.source}."
+            + (" A test of this project's, not a claim of the paper." if c.own_test else ""),
+            f"- **Paper**: {c.paper}.",
+            f"- **Claim**: {c.hypothesis}.",
+            f"- **Test**: {c.criterion}.",
+            f"- **Effect the claim implies**: {c.effect}.",
+            f"- **Replicate**: {c.replicate}.",
+            f"- **Report**: [experiments/{c.report}](../experiments/{c.report}/README.md).",
+        ]
+        if c.confirmatory:
+            lines.append(f"- **Confirmatory set**: {c.confirmatory}.")
+        if c.needs:
+            lines.append(f"- **Also needs**: {c.needs} (the dashboard combines the two verdicts).")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m harness.dashboard", description=__doc__.split("\n")[0])
     p.add_argument("--root", type=Path, default=Path("experiments"))
     p.add_argument("--rebuild", action="store_true", help="rebuild every report from its records first")
+    p.add_argument(
+        "--claims-doc", type=Path, default=None, help="also write the claims spec here (make report: docs/claims.md)"
+    )
     args = p.parse_args(argv)
     if args.rebuild:
         rebuild(args.root)
     table = write(args.root)
+    if args.claims_doc:
+        rundir.write_text(args.claims_doc, claims_spec())
     done = sum(r["verdict"] != "not computed" for r in table)
     print(f"dashboard: {done} of {len(table)} claims computed -> {args.root / 'README.md'}, {args.root / 'claims.csv'}")
 

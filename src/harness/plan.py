@@ -1,5 +1,5 @@
 """The cpu-scale reproduction plan: for each report in `experiments/`, the claims it decides and the
-sweeps (Hydra commands) whose runs its records hold, and the papers' numbers per claim.
+sweeps (Hydra commands) whose runs its records hold (the claims themselves are declared in `claims.py`).
 
 `make reproduce` (`harness.reproduce`) carries it out; the dashboard (`harness.dashboard`) reads it
 to list every claim, including those whose run records are not committed yet, and to print each
@@ -11,19 +11,24 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from .claims import of_report
+
 
 @dataclass(frozen=True)
 class Report:
     name: str  # the folder experiments/<name>/ and the experiment's `name`
-    claims: tuple[str, ...]  # the dashboard rows this report decides (its verdicts' `claim`)
     sweeps: tuple[tuple[str, str], ...]  # (sweep dir under multirun/, overrides of `python -m harness -m`)
     minutes: float = 10.0  # expected wall time on the 2-core machine (for the progress estimate)
+
+    @property
+    def claims(self) -> tuple[str, ...]:
+        """The dashboard rows this report decides: the claims declared with this report (claims.py)."""
+        return tuple(c.name for c in of_report(self.name))
 
 
 PLAN = (
     Report(
         "random_labels",
-        ("C1 random labels memorized",),
         (
             ("random_labels/cpu", "experiment=random_labels"),  # seeds 0-2, the step schedule (x0.1 at epoch 100)
             # Zhang et al.'s own schedule, lr x0.95 per epoch (docs/confirmatory.md)
@@ -36,28 +41,22 @@ PLAN = (
     ),
     Report(
         "zhang_table1",
-        ("C1 Table 1", "C1 Table 1: a CNN on a subset"),
         (("zhang_table1/cpu", "experiment=zhang_table1"), ("zhang_table1/cnn", "experiment=zhang_table1_cnn")),
         minutes=165,  # 18 MLP runs ~75 min; 2 small AlexNet runs on 20,000 images to 99% ~90 min
     ),
     Report(
         "randomizations",
-        ("C1 Figure 1a: randomizations fitted",),
         (("randomizations/cpu", "experiment=randomizations"),),
         minutes=3,
     ),
     Report(
         "corruption_sweep",
-        ("C1 Figure 1b: time to fit vs p", "C1 Figure 1c: test error vs p"),
         (("corruption_sweep/cpu", "experiment=corruption_sweep"),),
         minutes=10,
     ),
-    Report(
-        "adversarial", ("C2 adversarial non-robustness",), (("adversarial/cpu", "experiment=adversarial"),), minutes=60
-    ),
+    Report("adversarial", (("adversarial/cpu", "experiment=adversarial"),), minutes=60),
     Report(
         "sharp_minima",
-        ("C3 Dinh: same function, any sharpness", "C3 Keskar: large batch sharper and worse"),
         (
             ("sharp_minima/reparam", "experiment=sharp_minima"),
             ("sharp_minima/keskar", "experiment=sharp_minima_keskar"),
@@ -70,13 +69,11 @@ PLAN = (
     ),
     Report(
         "validation_bound",
-        ("C4 validation bound holds", "C4 validation bound is informative"),
         (("validation_bound/cpu", "experiment=validation_bound"),),
         minutes=5,
     ),
     Report(
         "init_curvature",
-        ("C5 curvature at init predicts the gap", "C5 gap ~ 1/m"),
         (
             ("init_curvature/gains", "experiment=init_curvature"),
             ("init_curvature/gain1", "experiment=init_curvature model.init_gain=1.0 seed=range(8,48)"),
@@ -86,25 +83,21 @@ PLAN = (
     ),
     Report(
         "prescreen",
-        ("Pre-screened inits generalize better",),
         (("prescreen/cpu", "experiment=prescreen"),),
         minutes=15,
     ),
     Report(
         "gradient_flow",
-        ("Gradients vanish or explode without the standard remedies",),
         (("gradient_flow/cpu", "experiment=gradient_flow"),),
         minutes=15,
     ),
     Report(
         "learning_curve",
-        ("C6 power-law learning curve",),
         (("learning_curve/mlp", "experiment=learning_curve"), ("learning_curve/cnn", "experiment=learning_curve_cnn")),
         minutes=85,  # the MLP's 24 runs ~45 min, the CNN's 18 runs ~40 min (2 threads, machine to itself)
     ),
     Report(
         "batch_lr_scaling",
-        ("C7 B_opt ~ eps", "C7 B_opt ~ N", "C7 B_opt ~ 1/(1-m)", "C7 B_opt ~ N at equal updates"),
         (
             (
                 "batch_lr_scaling/eps",
@@ -142,7 +135,6 @@ PLAN = (
     ),
     Report(
         "keep_noise_scale",
-        ("Rescaling B with the momentum keeps test accuracy",),
         (
             ("keep_noise_scale/cpu", "experiment=keep_noise_scale"),
             # the confirmatory set (docs/confirmatory.md): it alone decides the verdict
@@ -152,40 +144,10 @@ PLAN = (
     ),
     Report(
         "schedule_vs_batch",
-        ("C8 increase the batch size instead of decaying the lr",),
         (("schedule_vs_batch/cpu", "experiment=schedule_vs_batch"),),
         minutes=70,  # 24 runs (6 seeds)
     ),
 )
-
-
-# The papers' numbers (CLAIMS.md), for the dashboard rows whose verdict is not computed yet
-PAPER = {
-    "C1 random labels memorized": "MLP 1x512: train 99.34%, test 10.61%",
-    "C1 Table 1": "MLP 3x512 random labels 100 / 10.48%; Inception 100 / 9.78%",
-    "C1 Figure 1a: randomizations fitted": "all five fitted (loss -> 0)",
-    "C1 Figure 1b: time to fit vs p": "a small constant factor slower at p = 1",
-    "C1 Figure 1c: test error vs p": "rises smoothly to 90% at p = 1",
-    "C2 adversarial non-robustness": "maxout net, eps 0.1: 87.15% error; PGD 8/255 -> a small fraction",
-    "C3 Dinh: same function, any sharpness": "T_alpha: same function, curvature arbitrarily large",
-    "C3 Keskar: large batch sharper and worse": "80.04% vs 77.26%; eps-sharpness 28.58 vs 707.23",
-    "C4 validation bound holds": "violated with probability <= delta",
-    "C4 validation bound is informative": "m_val 10,000, |F_val| 100: bound 0.0195",
-    "C5 curvature at init predicts the gap": "less curved init -> smaller gap (pre-screening)",
-    "C5 gap ~ 1/m": "gap O(1/m) at m = O(T)",
-    "Pre-screened inits generalize better": "pick an init in a less curved region with low risk (no effect size given)",
-    "Gradients vanish or explode without the standard remedies": (
-        "exploding / vanishing gradients are part of the paradox; no number given"
-    ),
-    "Rescaling B with the momentum keeps test accuracy": "B_opt proportional to 1/(1 - m); rescale B when changing m",
-    "C6 power-law learning curve": "image top-1 b = -0.309; range -0.07 to -0.35",
-    "C7 B_opt ~ eps": "linear (Figure 5b)",
-    "C7 B_opt ~ N": "linear (Figure 6b)",
-    "C7 B_opt ~ 1/(1-m)": "linear (Figure 7b)",
-    "C7 B_opt ~ N at equal updates": "linear (Figure 6b; the paper's runs train to convergence)",
-    "C1 Table 1: a CNN on a subset": "small AlexNet, 50,000 images: random labels train 99.82%, test 9.86%",
-    "C8 increase the batch size instead of decaying the lr": "94.3% (80k updates) vs 94.4% (29k)",
-}
 
 
 def command(report: Report) -> str:

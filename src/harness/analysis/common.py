@@ -6,6 +6,8 @@ import statistics
 
 import matplotlib
 
+from ..claims import Claim
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402,F401  (re-exported: every analysis draws with it)
 
@@ -44,25 +46,71 @@ def pct(x, digits=2) -> str:
     return "" if x is None else f"{100 * x:.{digits}f}%"
 
 
-def verdict_row(
-    claim: str,
+def _verdict_row(
+    claim: Claim,
     verdict: str,
-    criterion: str,
     measured: str,
-    paper: str = "",
-    seeds: int | None = None,
+    replicates: int | None = None,
+    varied: str = "",
     figure: str = "",
+    basis: str = "all runs",
     **numbers,
 ) -> dict:
-    """One row of an experiment's `verdicts` table (and of the claims dashboard). `criterion` is the
-    rule fixed in code before the data is read; `measured` the numbers that decided it."""
+    """One row of an experiment's `verdicts` table (and of the claims dashboard): the claim's declared
+    test (`claims.py`) as its criterion, `measured` the numbers that decided it, `replicates` the number
+    of independent replicates (seeds) behind it, `varied` what else varied (inits, candidates, sizes),
+    `basis` which runs decide it (a re-run is compared with these records only on the same basis)."""
     return {
-        "claim": claim,
+        "claim": claim.name,
         "verdict": verdict,
-        "paper": paper,
+        "paper": claim.paper,
         "measured": measured,
-        "seeds": seeds,
-        "criterion": criterion,
+        "replicates": replicates,
+        "varied": varied,
+        "criterion": claim.criterion,
         "figure": figure,
+        "basis": basis,
         **numbers,
     }
+
+
+def tost_chance(test_accs, chance: float, lo: float, hi: float) -> dict:
+    """Is a set of replicates' test accuracy at chance, two-sided, at the replicate level? The 90% t-interval
+    of their mean inside [lo, hi] -> "at chance" (TOST at 5%); the 95% interval's lower end above hi -> "leak"
+    (learned something about the true labels); its upper end below lo -> "below" (worse than guessing: a
+    label-handling bug); else "undecided". Fewer than 2 replicates: "undecided" (no interval)."""
+    from .. import stats
+
+    if len(test_accs) < 2:
+        m = statistics.fmean(test_accs) if test_accs else float("nan")
+        return {
+            "mean": m,
+            "ci90_low": float("nan"),
+            "ci90_high": float("nan"),
+            "n": len(test_accs),
+            "state": "undecided",
+        }
+    c90, c95 = stats.mean_ci(test_accs, level=0.90), stats.mean_ci(test_accs)
+    if c95["low"] > hi:
+        state = "leak"
+    elif c95["high"] < lo:
+        state = "below"
+    elif lo <= c90["low"] and c90["high"] <= hi:
+        state = "at chance"
+    else:
+        state = "undecided"
+    return {"mean": c90["mean"], "ci90_low": c90["low"], "ci90_high": c90["high"], "n": c90["n"], "state": state}
+
+
+def verdict_row(claim, verdict, *args, **kw) -> dict:
+    """TEMPORARY while the analyses move to claim declarations: the old call (name, verdict, criterion,
+    measured, paper=, seeds=) still works."""
+    if not isinstance(claim, str):
+        return _verdict_row(claim, verdict, *args, **kw)
+    from ..claims import BY_NAME
+
+    names = ["criterion", "measured"]
+    kw.update(dict(zip(names, args)))
+    kw.pop("criterion", None), kw.pop("paper", None)
+    kw["replicates"] = kw.pop("seeds", None)
+    return _verdict_row(BY_NAME[claim], verdict, **kw)
