@@ -51,8 +51,8 @@ gpu-check-prepare: install  ## here, once: wheels a bare GPU image lacks + 10,00
 gpu-check:             ## on a GPU machine (python3 with torch; no make install): results in $$GPU_CHECK_OUT or gpu_check_out/
 	python3 scripts/gpu_check.py run
 
-run: install           ## the main job: memorize random labels (cpu scale, real CIFAR-10)
-	$(PY) -m harness experiment=random_labels
+run: install           ## the main job: memorize random labels (cpu scale, real CIFAR-10; ~17 min on 2 cores); overrides: make run ARGS="seed=1"
+	$(PY) -m harness experiment=random_labels $(ARGS)
 
 bench: install         ## harness loop vs the model-only limit and a DataLoader baseline, both preprocessings; appends to experiments/performance/bench_limit.csv
 	$(PY) scripts/bench.py

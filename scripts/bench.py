@@ -24,7 +24,7 @@ of the per-repeat ratios, with their min-max spread in the CSV):
     model=<name> batch=<B> harness_img_s=<x> limit_img_s=<y> baseline_img_s=<z> vs_limit=<x/y> vs_baseline=<x/z>
 and appends one CSV row per model and preprocessing to `--out` (header written when the file is new):
 date (UTC, the run's start), machine, torch version, git commit, the size arguments and the measured
-numbers, so that every number quoted in the README has a committed file behind it. `provenance` and
+numbers, so that every number quoted in docs/performance.md has a committed file behind it. `provenance` and
 `append_csv` are shared with scripts/bench_curvature.py and scripts/slurm_timings.py.
 """
 

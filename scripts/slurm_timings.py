@@ -1,5 +1,5 @@
 """Timings of the local SLURM (scripts/slurm_local.sh) and of its tests (tests/test_slurm.py), as CSV
-rows, so that the README's SLURM timings have a committed file behind them.
+rows, so that the SLURM timings in docs/scale-out.md have a committed file behind them.
 
     python scripts/slurm_timings.py [--cycles 3] [--out experiments/performance/slurm_timings.csv] [--note TEXT]
     make slurm-timings

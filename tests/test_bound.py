@@ -1,4 +1,4 @@
-"""The validation bound of Kawaguchi et al. (CLAIMS.md C4), against hand-computed values."""
+"""The validation bound of Kawaguchi et al. (docs/claims.md, C4), against hand-computed values."""
 
 import math
 
@@ -8,7 +8,7 @@ from harness.bound import bound_rows, validation_bound
 
 
 def test_matches_hand_computed_values():
-    # CLAIMS.md: m_val = 10,000, |F_val| = 100, delta = 0.05 -> 0.0195
+    # docs/claims.md, C4: m_val = 10,000, |F_val| = 100, delta = 0.05 -> 0.0195
     assert validation_bound(10_000, 100, 0.05) == pytest.approx(0.0195, abs=5e-5)
     # ln(6 / 0.05) = ln 120 = 4.78749; / (2 * 5000) -> sqrt(4.78749e-4) = 0.021880
     assert validation_bound(5_000, 6, 0.05) == pytest.approx(0.021880, abs=1e-6)

@@ -5,9 +5,10 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from helpers import run_cli, signal_mid_run
+from helpers import CONFIG_DIR, run_cli, signal_mid_run
 from wandb_offline import read_run
 
 from harness import rundir
@@ -218,3 +219,23 @@ def test_relaunched_sweep_skips_completed_jobs_and_resumes_the_others(tmp_path):
     resumed = json.loads((sweep / "1" / "summary.json").read_text())
     assert resumed["status"] == "completed" and resumed["steps"] == done["steps"]
     assert "resumed from" in (sweep / "1" / "harness.log").read_text()
+
+
+def test_help_lists_every_experiment_with_a_line_and_hides_the_internals():
+    out = run_cli("--help")
+    assert out.returncode == 0, out.stderr
+    experiments = sorted(p.stem for p in (Path(CONFIG_DIR) / "experiment").glob("*.yaml"))
+    listed = {line.split()[0]: line for line in out.stdout.splitlines() if line.startswith("  ")}
+    for name in experiments:
+        assert name in listed and len(listed[name].split()) > 4, name  # a name and its one-line description
+    assert "experiment_scale" not in out.stdout and "_base" not in out.stdout
+
+
+def test_an_experiment_that_defines_a_sweep_run_without_m_says_so(tmp_path):
+    out = run_cli(
+        "experiment=zhang_table1", "scale=smoke", "logger=none", "trainer.max_epochs=1", f"hydra.run.dir={tmp_path}"
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    said = out.stdout + out.stderr  # (Hydra logs to stdout)
+    assert "experiment=zhang_table1 defines a sweep (model=mlp_1x512,mlp_3x512; table1=wd,none,random_labels" in said
+    assert "For the whole sweep: python -m harness -m experiment=zhang_table1" in said

@@ -6,7 +6,7 @@ from omegaconf import OmegaConf
 
 from harness import models
 
-PAPER_COUNTS = {  # CLAIMS.md C1, on 28x28x3 inputs
+PAPER_COUNTS = {  # docs/claims.md, C1, on 28x28x3 inputs
     "inception_small": 1_649_402,
     "inception_no_bn": 1_649_402,
     "alexnet_small": 1_387_786,

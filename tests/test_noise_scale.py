@@ -1,11 +1,13 @@
 """Smith & Le / Smith et al.: B_opt estimation and fits on synthetic data with known answers;
-the three schedules of schedule_vs_batch produce the (lr, B) sequences of the paper."""
+the three schedules of schedule_vs_batch produce the (lr, B) sequences of the paper; known-answer
+record sets for C7 (B_opt ~ eps, N, 1/(1-m), N at equal updates) and for rescaling B with the
+momentum, at the committed grids and seed counts."""
 
 import json
 
 import numpy as np
 import pytest
-from helpers import fake_run, run_report, verdicts
+from helpers import fake_run, run_report, table, verdict_rows
 
 from harness import report
 from harness.analysis.batch_lr_scaling import b_opt_of, optimal_batch_size, refine_optimum, slope_verdict
@@ -70,27 +72,157 @@ def test_b_opt_of_skips_missing_batch_sizes_and_flags_the_edge():
 
 
 @pytest.mark.parametrize(
-    "low, high, slope, verdict",
+    "low, high, verdict",
     [
-        (0.7, 1.2, 0.9, "reproduced"),
-        (0.2, 0.6, 0.4, "partly"),
-        (-0.5, 1.5, 0.5, "inconclusive"),
-        (-0.4, 0.3, -0.1, "not reproduced"),
-        (1.3, 2.0, 1.6, "partly"),
-        (-1.0, -0.2, -0.6, "not reproduced"),
+        (0.7, 1.2, "reproduced"),  # holds 1, excludes 0.5
+        (0.2, 0.6, "not reproduced"),  # square-root scaling: excludes 1
+        (-0.4, 0.3, "not reproduced"),  # flat
+        (1.3, 2.0, "not reproduced"),  # faster than linear
+        (-1.0, -0.2, "not reproduced"),  # falls
+        (0.4, 1.1, "inconclusive"),  # holds 1 and 0.5: cannot tell linear from square-root scaling
+        (-0.5, 1.5, "inconclusive"),
+        (float("nan"), float("nan"), "inconclusive"),
     ],
 )
-def test_slope_verdicts(low, high, slope, verdict):
-    assert slope_verdict(low, high, slope) == verdict
+def test_slope_verdicts(low, high, verdict):
+    assert slope_verdict(low, high, linear=1.0, sqrt=0.5) == verdict
 
 
-def c7_sweep(path, law, seeds=(0, 1, 2), noise=0.0, repeat_first=False):
-    """B x eps x seeds with test accuracy peaking at B_opt = law(eps); optionally one run twice."""
-    rng, job = np.random.default_rng(0), 0
+# the committed grids (plan.py, batch_lr_scaling): (lr, N, momentum, epochs, batch sizes) of each setting
+B9, B8, B7 = tuple(2**k for k in range(4, 13)), tuple(2**k for k in range(4, 12)), tuple(2**k for k in range(5, 12))
+EPS_GRID = [(lr, 10000, 0.0, 10, B9) for lr in (0.01, 0.025, 0.05, 0.1, 0.2)]
+N_GRID = [(0.05, n, 0.0, 10, B9 if n == 10000 else B7) for n in (2500, 5000, 10000, 20000)]
+M_GRID = [(0.01, 10000, m, 10, B9 if m == 0 else B7) for m in (0.0, 0.5, 0.9, 0.95)]
+UPDATES_GRID = [(0.05, n, 0.0, 100_000 // n, B9 if n == 10000 else B8) for n in (2500, 5000, 10000, 20000)]
+CONFIRM, EXPLORATORY = (3, 4, 5, 6, 7, 8), (0, 1, 2)
+
+
+def grid_runs(path, grid, law, seeds, noise=0.0, job=0):
+    """Every setting of `grid` x its batch sizes x seeds; test accuracy peaks at B_opt = law(lr, N, m),
+    plus a seed offset (shared by a seed's runs) and N(0, noise) per run."""
+    rng = np.random.default_rng(len(seeds))
+    for seed in seeds:
+        offset = rng.normal(0, 0.005)
+        for lr, n, m, epochs, batches in grid:
+            for b in batches:
+                acc = float(surface(b, law(lr, n, m)) + offset + rng.normal(0, noise))
+                fake_run(
+                    path / str(job),
+                    "batch_lr_scaling",
+                    {
+                        "test_acc": acc,
+                        "train_acc": 1.0,
+                        "data_train_size": n,
+                        "noise_scale": lr * (n / b - 1) / (1 - m),
+                    },
+                    [],
+                    seed=seed,
+                    data={"subset": n, "corruption_prob": 0.0, "input_randomization": "none"},
+                    optimizer={"lr": lr, "momentum": m},
+                    trainer={"batch_size": b, "max_epochs": epochs, "target_train_acc": None},
+                )
+                job += 1
+    return path
+
+
+def linear(lr, n, m):
+    return 3000 * lr
+
+
+@pytest.mark.parametrize(
+    "grid, law, seeds, noise, verdict",
+    [
+        (EPS_GRID, linear, CONFIRM, 0.012, "reproduced"),  # true, noisy
+        # wrong functional form: square-root scaling, tight (the old "holds 1, excludes 0" rule said partly)
+        (EPS_GRID, lambda lr, n, m: 700 * lr**0.5, CONFIRM, 0.0005, "not reproduced"),
+        (EPS_GRID, lambda lr, n, m: 150.0, CONFIRM, 0.004, "not reproduced"),  # no effect: B_opt flat
+        (EPS_GRID, lambda lr, n, m: 6 / lr, CONFIRM, 0.004, "not reproduced"),  # wrong direction
+        (EPS_GRID, linear, EXPLORATORY, 0.004, "inconclusive"),  # true only in the exploratory seeds: none confirm
+    ],
+    ids=["linear-noisy", "sqrt-tight", "flat", "falls", "exploratory-only"],
+)
+def test_b_opt_vs_eps_known_answers(tmp_path, grid, law, seeds, noise, verdict):
+    out = run_report(grid_runs(tmp_path / "s", grid, law, seeds, noise), tmp_path)
+    row = verdict_rows(out)["C7 B_opt ~ eps"]
+    assert row["verdict"] == verdict and row["basis"] == "seeds 3-8"
+    if seeds == CONFIRM:
+        assert row["replicates"] == "6" and row["varied"] == "5 lr x 9 B"
+    else:
+        assert (
+            "not in the records" in row["measured"] and "seeds 0-2, exploratory: log-log slope 0.9" in row["measured"]
+        )
+        assert row["replicates"] == "0"
+
+
+def test_the_exploratory_seeds_never_decide_b_opt_vs_eps(tmp_path):
+    """B_opt ~ eps in the exploratory seeds, flat in the confirmatory ones: the confirmatory set decides,
+    and both slopes are in b_opt_fits.csv under their basis."""
+    sweep = grid_runs(tmp_path / "s", EPS_GRID, linear, EXPLORATORY, 0.002)
+    grid_runs(sweep, EPS_GRID, lambda lr, n, m: 150.0, CONFIRM, 0.002, job=1000)
+    out = run_report(sweep, tmp_path)
+    row = verdict_rows(out)["C7 B_opt ~ eps"]
+    assert row["verdict"] == "not reproduced" and "seeds 0-2, exploratory: log-log slope 0.9" in row["measured"]
+    slopes = {f["basis"]: float(f["loglog_slope"]) for f in table(out, "b_opt_fits")}
+    assert slopes["seeds 0-2, exploratory"] == pytest.approx(1.0, abs=0.1) and abs(slopes["seeds 3-8"]) < 0.1
+    assert {r["basis"] for r in table(out, "b_opt")} == {"seeds 3-8", "seeds 0-2, exploratory"}
+
+
+# the N, 1/(1-m) and equal-updates lines at their committed grids, 3 seeds, all runs deciding
+LINE_CASES = {
+    "C7 B_opt ~ N": (N_GRID, lambda lr, n, m: n / 50, lambda lr, n, m: 2 * n**0.5, "4 N x 7-9 B, 10 epochs"),
+    "C7 B_opt ~ 1/(1-m)": (M_GRID, lambda lr, n, m: 30 / (1 - m), lambda lr, n, m: 100 / (1 - m) ** 0.5, "4 m x 7-9 B"),
+    "C7 B_opt ~ N at equal updates": (
+        UPDATES_GRID,
+        lambda lr, n, m: n / 50,
+        lambda lr, n, m: 2 * n**0.5,
+        "4 N x 8-9 B, 100,000 examples",
+    ),
+}
+
+
+@pytest.mark.parametrize("claim", list(LINE_CASES))
+@pytest.mark.parametrize(
+    "form, noise, verdict",
+    [
+        ("linear", 0.008, "reproduced"),  # true, noisy
+        ("sqrt", 0.0005, "not reproduced"),  # wrong functional form: square-root scaling
+        ("flat", 0.002, "not reproduced"),  # no effect
+        ("falls", 0.002, "not reproduced"),  # wrong direction (B_opt ~ N^-0.7 at equal updates, as measured)
+    ],
+)
+def test_b_opt_lines_known_answers(tmp_path, claim, form, noise, verdict):
+    grid, linear_law, sqrt_law, varied = LINE_CASES[claim]
+    x = {"C7 B_opt ~ 1/(1-m)": lambda lr, n, m: 1 / (1 - m)}.get(claim, lambda lr, n, m: n / 2500)
+    law = {
+        "linear": linear_law,
+        "sqrt": sqrt_law,
+        "flat": lambda *s: 200.0,
+        "falls": lambda *s: 400 * x(*s) ** -0.7,
+    }[form]
+    out = run_report(grid_runs(tmp_path / "s", grid, law, EXPLORATORY, noise), tmp_path)
+    row = verdict_rows(out)[claim]
+    assert row["verdict"] == verdict and row["basis"] == "seeds 0-2"  # the seeds outside the eps confirmatory set
+    assert row["replicates"] == "3" and row["varied"] == varied
+
+
+def test_the_eps_confirmatory_runs_do_not_change_the_other_lines(tmp_path):
+    """The eps confirmatory seeds share two settings with the N and m lines: those lines stay on seeds 0-2."""
+    grid, linear_law, _, _ = LINE_CASES["C7 B_opt ~ N"]
+    sweep = grid_runs(tmp_path / "s", grid, linear_law, EXPLORATORY, 0.008)
+    before = verdict_rows(run_report(sweep, tmp_path / "a"))["C7 B_opt ~ N"]
+    grid_runs(tmp_path / "s" / "more", grid, lambda *s: 200.0, (3, 4, 5, 6, 7, 8), 0.002)  # flat, other seeds
+    after = verdict_rows(run_report(sweep, tmp_path / "b"))["C7 B_opt ~ N"]
+    assert (after["verdict"], after["measured"], after["basis"]) == (before["verdict"], before["measured"], "seeds 0-2")
+
+
+def c7_sweep(path, law, seeds=(3, 4, 5), repeat_first=False):
+    """B x eps x seeds with test accuracy peaking at B_opt = law(eps), records without an epoch
+    budget (as older ones are); optionally one run twice."""
+    job = 0
     for seed in seeds:
         for eps in (0.025, 0.05, 0.1, 0.2):
             for b in (16, 32, 64, 128, 256, 512, 1024, 2048):
-                acc = float(surface(b, law(eps)) + rng.normal(0, noise))
+                acc = float(surface(b, law(eps)))
                 for _ in range(2 if repeat_first and job == 0 else 1):
                     fake_run(
                         path / str(job),
@@ -118,7 +250,9 @@ def _table(path):
 
 def test_batch_lr_scaling_report_recovers_b_opt_proportional_to_eps(tmp_path):
     out = report.report(c7_sweep(tmp_path / "sweep", lambda eps: 2000 * eps), tmp_path / "out", wandb_mode="disabled")
-    assert [float(r["b_opt"]) for r in _table(out / "b_opt.csv")] == pytest.approx([50, 100, 200, 400], rel=1e-4)
+    b_opt = _table(out / "b_opt.csv")
+    assert {r["basis"] for r in b_opt} == {"seeds 3-8"}
+    assert [float(r["b_opt"]) for r in b_opt] == pytest.approx([50, 100, 200, 400], rel=1e-4)
     fit = _table(out / "b_opt_fits.csv")[0]
     assert fit["b_opt_vs"] == "eps" and float(fit["loglog_slope"]) == pytest.approx(1.0, abs=1e-3)
     verdicts = {v["claim"]: v["verdict"] for v in _table(out / "verdicts.csv")}
@@ -173,17 +307,6 @@ def test_records_without_an_epoch_budget_mix_with_an_equal_updates_sweep(tmp_pat
     assert (out / "b_opt_fits.png").is_file()
 
 
-def test_batch_lr_scaling_verdict_fails_when_b_opt_does_not_grow(tmp_path):
-    flat = report.report(
-        c7_sweep(tmp_path / "flat", lambda eps: 150.0, noise=0.002), tmp_path / "o1", wandb_mode="disabled"
-    )
-    assert {v["claim"]: v["verdict"] for v in _table(flat / "verdicts.csv")}["C7 B_opt ~ eps"] == "not reproduced"
-    slow = report.report(
-        c7_sweep(tmp_path / "slow", lambda eps: 150.0 * (1 + eps), noise=0.001), tmp_path / "o2", wandb_mode="disabled"
-    )  # grows, but with a log-log slope near 0.1, not 1
-    assert {v["claim"]: v["verdict"] for v in _table(slow / "verdicts.csv")}["C7 B_opt ~ eps"] == "partly"
-
-
 def test_a_repeated_run_is_counted_once(tmp_path, capsys):
     sweep = c7_sweep(tmp_path / "sweep", lambda eps: 2000 * eps, seeds=(0,), repeat_first=True)
     out = report.report(sweep, tmp_path / "out", wandb_mode="disabled")
@@ -204,41 +327,84 @@ def test_the_three_schedules_give_the_papers_lr_and_batch_sequences(make_cfg):
     assert sequences["hybrid"] == [(0.05, 128), (0.05, 640), (0.01, 640)]
 
 
-def keep_noise_runs(path, cells, seeds=3):
-    """cells: {(momentum, rescaled): mean test acc}; seeds spread it by +-0.2 points."""
-    job = 0
-    for (m, rescaled), acc in cells.items():
-        for seed in range(seeds):
-            summary = {"train_acc": 0.9, "test_acc": acc + 0.002 * (seed - 1), "val_acc": acc, "base_batch_size": 32}
-            fake_run(
-                path / str(job),
-                "keep_noise_scale",
-                summary,
-                [],
-                optimizer={"momentum": m},
-                schedule={"keep_noise_scale": rescaled},
-                seed=seed,
-            )
-            job += 1
+# --- rescaling B with the momentum keeps test accuracy -------------------------------------------
+
+MOMENTA, KNS_CONFIRM = (0.0, 0.5, 0.9, 0.95), (3, 4, 5, 6, 7)
+FAR_BELOW_AT_FIXED_B = {0.5: -0.01, 0.9: -0.09, 0.95: -0.24}  # B left at 32: as the committed runs
+
+
+def keep_noise_runs(path, rescaled, fixed=FAR_BELOW_AT_FIXED_B, seeds=KNS_CONFIRM, noise=0.003, failed=()):
+    """4 momenta x (B rescaled by 1/(1 - m), B left at 32) x seeds. The reference (m = 0, B = 32) of a
+    seed is 0.456 plus a seed offset; rescaled[m] and fixed[m] are the mean differences from it (acc
+    units); every run adds N(0, noise). At m = 0 both runs are the reference's config, same accuracy.
+    `failed`: the (momentum, seed) whose rescaled run diverged."""
+    rng, job = np.random.default_rng(7), 0
+    for seed in seeds:
+        reference = 0.456 + rng.normal(0, 0.004)
+        at_m0 = reference + rng.normal(0, noise)
+        for m in MOMENTA:
+            for keep in (True, False):
+                shift = (rescaled if keep else fixed).get(m, 0.0)
+                acc = at_m0 if m == 0 else reference + shift + rng.normal(0, noise)
+                diverged = keep and (m, seed) in failed
+                summary = {
+                    "train_acc": 0.9,
+                    "test_acc": 0.1 if diverged else acc,
+                    "val_acc": acc,
+                    "base_batch_size": round(32 / (1 - m)) if keep else 32,
+                    "noise_scale": 3.1 * (1 if keep else 1 / (1 - m)),
+                    **({"status": "diverged"} if diverged else {}),
+                }
+                fake_run(
+                    path / str(job),
+                    "keep_noise_scale",
+                    summary,
+                    [],
+                    optimizer={"momentum": m, "lr": 0.01},
+                    schedule={"keep_noise_scale": keep},
+                    trainer={"batch_size": 32, "target_train_acc": None},
+                    seed=seed,
+                )
+                job += 1
     return path
 
 
-def cells(high_rescaled, high_reference):
-    out = {(0.0, True): 0.45, (0.0, False): 0.45}
-    for m, a, b in zip((0.9, 0.95), high_rescaled, high_reference):
-        out[m, True], out[m, False] = a, b
-    return out
+KEEP = "Rescaling B with the momentum keeps test accuracy"
 
 
 @pytest.mark.parametrize(
-    "grid, seeds, verdict",
+    "rescaled, seeds, failed, verdict",
     [
-        (cells((0.45, 0.45), (0.40, 0.35)), 3, "reproduced"),
-        (cells((0.45, 0.45), (0.40, 0.46)), 3, "partly"),
-        (cells((0.45, 0.45), (0.45, 0.45)), 3, "not reproduced"),
-        (cells((0.45, 0.45), (0.40, 0.35)), 2, "inconclusive"),
+        ({}, KNS_CONFIRM, (), "reproduced"),  # true, noisy: rescaled equal to the reference within noise
+        # effect too large: 2 points below the reference at m = 0.95, yet far above B left at 32 (the old rule's pass)
+        ({0.95: -0.02}, KNS_CONFIRM, (), "not reproduced"),
+        ({0.5: -0.05, 0.9: -0.05, 0.95: -0.05}, KNS_CONFIRM, (), "not reproduced"),  # far below at every m
+        ({0.95: -0.01}, KNS_CONFIRM, (), "partly"),  # on the margin at m = 0.95: equivalent at the other two
+        ({}, KNS_CONFIRM, ((0.95, 3),), "partly"),  # a diverged run leaves m = 0.95 undecided, never evidence
+        ({}, (0, 1, 2), (), "inconclusive"),  # only exploratory seeds: the confirmatory set is missing
+        ({}, (3, 4), (), "inconclusive"),  # fewer than 3 pairs
     ],
+    ids=["equal-noisy", "2-points-below-at-0.95", "below-everywhere", "margin", "diverged", "exploratory", "2-pairs"],
 )
-def test_keep_noise_scale_verdict(tmp_path, grid, seeds, verdict):
-    out = run_report(keep_noise_runs(tmp_path / "s", grid, seeds), tmp_path)
-    assert verdicts(out)["Rescaling B with the momentum keeps test accuracy"] == verdict
+def test_keep_noise_scale_known_answers(tmp_path, rescaled, seeds, failed, verdict):
+    out = run_report(keep_noise_runs(tmp_path / "s", rescaled, seeds=seeds, failed=failed), tmp_path)
+    row = verdict_rows(out)[KEEP]
+    assert row["verdict"] == verdict and row["basis"] == "seeds 3-7"
+    if seeds == KNS_CONFIRM:
+        assert (
+            row["replicates"] == ("4" if failed else "5")
+            and row["varied"] == "3 momenta (B = 64, 320, 640) vs m = 0, B = 32"
+        )
+    if seeds == (0, 1, 2):
+        assert "not in the records" in row["measured"] and "seeds 0-2, exploratory: m = 0.5" in row["measured"]
+
+
+def test_keep_noise_scale_compares_with_the_reference_not_with_b_left_at_32(tmp_path):
+    """The case the old rule (rescaled above B left at 32, Welch) passed: the exploratory table still
+    shows it, the verdict is the paired difference from the reference."""
+    out = run_report(keep_noise_runs(tmp_path / "s", {0.95: -0.02}), tmp_path)
+    fixed = {float(r["momentum"]): float(r["ci95_low"]) for r in table(out, "keep_noise_scale_differences")}
+    assert 0.0 not in fixed and fixed[0.9] > 0 and fixed[0.95] > 0
+    paired = {float(r["momentum"]): r for r in table(out, "keep_noise_scale_vs_reference")}
+    assert paired[0.95]["state"] == "different" and float(paired[0.95]["ci90_high"]) < -0.01
+    assert [paired[m]["state"] for m in (0.5, 0.9)] == ["equivalent", "equivalent"]

@@ -1,4 +1,4 @@
-"""Initialization pre-screening (init.prescreen; the survey's advice, CLAIMS.md C5)."""
+"""Initialization pre-screening (init.prescreen; the survey's advice, docs/claims.md, C5)."""
 
 import json
 

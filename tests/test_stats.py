@@ -1,4 +1,4 @@
-"""Power-law fits (CLAIMS.md C6) and early stopping on the validation split."""
+"""Power-law fits (docs/claims.md, C6) and early stopping on the validation split."""
 
 import numpy as np
 import pytest

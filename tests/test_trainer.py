@@ -305,6 +305,34 @@ def test_the_compiled_cpu_batch_trains_the_same_weights_as_the_torch_path(
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_resumed_runs_summary_counts_the_time_of_every_process(make_cfg, tmp_path):
+    """wall, train and eval time and the throughput are the run's, not its last process's: a resumed
+    run does not look faster than it was."""
+    overrides = ["model=mlp_1x512", "trainer.max_epochs=3"]  # 3 steps of 128 per epoch
+    cut = run(make_cfg(*overrides, "trainer.interrupt_at_step=4"), run_dir=tmp_path / "cut")
+    resumed = run(make_cfg(*overrides), run_dir=tmp_path / "cut")
+    assert (cut["processes"], resumed["processes"]) == (1, 2)
+    assert resumed["train_time_s"] > cut["train_time_s"] and resumed["eval_time_s"] > cut["eval_time_s"]
+    assert resumed["wall_time_s"] > resumed["process_wall_time_s"]  # the earlier process counted too
+    images = resumed["train_images_per_s"] * resumed["train_time_s"]
+    assert images == pytest.approx(resumed["steps"] * 128)  # every image of the run, not of its last 5 steps
+
+
+@pytest.mark.parametrize(
+    "overrides, left",
+    [
+        ([], ["checkpoint.pt"]),  # the trained weights, for probes and analyses; no fallback copy
+        (["trainer.keep_checkpoint=false"], []),
+        # stopped by its time budget: it goes on when asked with a larger one, so it keeps its checkpoint
+        (["trainer.keep_checkpoint=false", "trainer.time_budget_s=0.01"], ["checkpoint.pt"]),
+    ],
+)
+def test_a_completed_run_keeps_at_most_one_checkpoint(make_cfg, tmp_path, overrides, left):
+    s = run(make_cfg("model=mlp_1x512", "trainer.max_epochs=3", *overrides), run_dir=tmp_path)
+    assert s["status"] == "completed"
+    assert sorted(p.name for p in tmp_path.glob("checkpoint*")) == left
+
+
 def _sgd_weights(fused: bool, weight_decay: float, steps: int = 30):
     """mlp_1x512's weights after `steps` steps of parts.sgd (momentum, nesterov) on fixed random batches."""
     o = OmegaConf.create(dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=weight_decay, fused=fused))

@@ -1,16 +1,51 @@
 import sys
+from pathlib import Path
 
 import hydra
 
 from .app import main, register_resolvers
 
+CONFIGS = Path(__file__).parent / "configs"
+
 register_resolvers()
 _hydra_main = hydra.main(config_path="configs", config_name="config", version_base="1.3")(main)
 
 
+def describe(experiment: Path) -> str:
+    """An experiment's one-line description: the comment line under its `# @package` line."""
+    line = experiment.read_text().splitlines()[1]
+    return line[1:].strip() if line.startswith("#") else ""
+
+
+def usage() -> str:
+    """`python -m harness --help`: the commands, the experiments with a line each, the main groups."""
+    experiments = sorted((CONFIGS / "experiment").glob("*.yaml"))
+    group = lambda g: ", ".join(sorted(p.stem for p in (CONFIGS / g).glob("*.yaml") if not p.stem.startswith("_")))  # noqa: E731
+    lines = [
+        "python -m harness [experiment=NAME] [scale=smoke|cpu|paper] [key=value ...]   one run",
+        "python -m harness -m experiment=NAME [key=a,b ...]                            a sweep (Hydra multirun)",
+        "",
+        "Experiments (their reports: experiments/<name>/, the claims: docs/claims.md):",
+        *(f"  {p.stem:<20} {describe(p)}" for p in experiments),
+        "",
+        "Groups (group=option):",
+        *(f"  {g:<12} {group(g)}" for g in ("model", "schedule", "data", "scale", "logger", "optimizer")),
+        "",
+        "Keys: seed, device (auto | cpu | cuda), data.root (or $HARNESS_DATA), trainer.max_epochs, optimizer.lr, ...",
+        "  every key with its meaning: docs/config.md; the composed config of a command: add --cfg job",
+        "Reports and comparisons: python -m harness.report <sweep dir>; python -m harness.compare <sweep dir>",
+        "Tab completion: python -m harness --shell-completion install=bash (Hydra's own options: --hydra-help)",
+    ]
+    return "\n".join(lines)
+
+
 def hydra_main():
-    """`python -m harness` / `harness`. An empty output dir is refused here, before Hydra would
-    write its files (and the run) into the current directory."""
+    """`python -m harness` / `harness`. `--help` is ours (the experiments, not Hydra's internals). An
+    empty output dir is refused here, before Hydra would write its files (and the run) into the
+    current directory."""
+    if any(a in ("--help", "-h") for a in sys.argv[1:]):
+        print(usage())
+        return
     for arg in sys.argv[1:]:
         key, _, value = arg.lstrip("+").partition("=")
         if key in ("hydra.run.dir", "hydra.sweep.dir") and "=" in arg and value.strip(" '\"") == "":

@@ -139,7 +139,28 @@ def _remove_if_untouched(run_dir: Path | None) -> None:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
+def _one_job_of_a_sweep(cfg: DictConfig) -> None:
+    """An experiment that defines a sweep, run without -m, runs one of its jobs: say so, and how to run all."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.RUN:
+        return
+    hc = HydraConfig.get()
+    params, experiment = dict(hc.sweeper.get("params") or {}), hc.runtime.choices.get("experiment")
+    if params and experiment:
+        swept = "; ".join(f"{k}={v}" for k, v in params.items())
+        log.warning(
+            "experiment=%s defines a sweep (%s): this runs one job of it. For the whole sweep: "
+            "python -m harness -m experiment=%s",
+            experiment,
+            swept,
+            experiment,
+        )
+
+
 def main(cfg: DictConfig):
+    _one_job_of_a_sweep(cfg)
     try:
         summary = run(cfg)
     except (ConfigError, DataNotFoundError, DataError, RunDirError) as e:

@@ -1,4 +1,4 @@
-"""L-infinity adversarial attacks (CLAIMS.md C2): FGSM (Goodfellow et al. 2015) and PGD (Madry et
+"""L-infinity adversarial attacks (docs/claims.md, C2): FGSM (Goodfellow et al. 2015) and PGD (Madry et
 al. 2018). Perturbations live in [0, 1] pixel units, before normalisation: `normalize` maps pixels
 to the model's input (differentiably), so eps = 8/255 means 8 grey levels whatever the
 preprocessing. Adversarial images are clipped to the valid pixel range [0, 1]. The model is

@@ -1,4 +1,4 @@
-"""Kawaguchi, Kaelbling & Bengio 2017 (CLAIMS.md C4): generalization guaranteed through validation.
+"""Kawaguchi, Kaelbling & Bengio 2017 (docs/claims.md, C4): generalization guaranteed through validation.
 
 For a [0,1]-bounded loss, with probability >= 1 - delta, simultaneously for every model f among the
 |F_val| models whose choice used a validation set of m_val examples:

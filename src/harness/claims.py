@@ -110,8 +110,10 @@ C1_FIG1A = Claim(
     ZHANG,
     "all five fitted (loss -> 0)",
     "true labels, random labels, shuffled pixels, random pixels and Gaussian inputs are all fitted",
-    "all five conditions reach train acc >= {fit:.0%} within the budget -> reproduced; true and random labels "
-    "only -> partly; else not reproduced (an existence claim: one seed each, no interval)",
+    "a condition is fitted when its run completed (a run that diverged or never trained is not fitted) having "
+    "reached train acc >= {fit:.0%} within the budget. All five fitted -> reproduced; true and random labels only -> "
+    "partly; else not reproduced; a condition without a run (and true and random labels not failed) -> "
+    "inconclusive (an existence claim: one seed each, no interval)",
     "train acc >= 99% in each condition",
     "a seed (one per condition)",
     "randomizations",
@@ -122,8 +124,9 @@ C1_FIG1B = Claim(
     ZHANG,
     "a small constant factor slower at p = 1",
     "fitting random labels takes longer than true labels, by a small constant factor",
-    "Welch 95% CI of steps(p=1) - steps(p=0) > 0 and the ratio <= {small_factor:g} (our threshold for 'small'); "
-    "every run fits -> reproduced; slower by more -> partly; not slower -> not reproduced",
+    "every run fits, the Welch 95% CI of steps(p=1) - steps(p=0) > 0 and the ratio <= {small_factor:g} (our "
+    "threshold for 'small') -> reproduced; not measurably slower -> partly; a run that does not fit, or slower by "
+    "more than {small_factor:g}x -> not reproduced",
     "ratio of fitting times between 1 and 10",
     "a seed with its own init, batch order and label draw",
     "corruption_sweep",
@@ -147,13 +150,16 @@ C2 = Claim(
     "Goodfellow, Shlens, Szegedy (ICLR 2015); the survey's Figure 1",
     "maxout net, eps 0.1: 87.15% error; standard CIFAR-10 nets fall to a small fraction under PGD 8/255",
     "small input perturbations flip the predictions of networks that generalize",
-    "every true-label run: strongest PGD accuracy at {eps_255}/255, 95% upper bound < {flipped:g} x clean accuracy's "
-    "95% lower bound (our threshold: the survey gives no number), and random sign noise of the same eps keeps "
-    ">= {control:g} x clean accuracy -> reproduced; some runs -> partly; none -> not reproduced",
+    "a true-label run counts when its clean accuracy's 95% lower bound is >= {min_clean:.0%} (2x chance: a network "
+    "that generalizes; the random-label contrast never counts); it is flipped when the strongest PGD's accuracy at "
+    "{eps_255}/255 has a 95% upper bound < {flipped:g} x clean accuracy's 95% lower bound (our threshold: the survey "
+    "gives no number) and random sign noise of the same eps keeps >= {control:g} x clean accuracy (its 95% lower "
+    "bound vs clean's upper bound; else the size, not the direction, flips). Every counted run flipped -> reproduced; "
+    "some -> partly; none -> not reproduced; no run counts, or none flipped and a control not run -> inconclusive",
     "accuracy under attack below half the clean accuracy",
     "a seed (one trained victim)",
     "adversarial",
-    {"eps_255": 8, "flipped": 0.5, "control": 0.8},
+    {"eps_255": 8, "flipped": 0.5, "control": 0.8, "min_clean": 0.2},
 )
 C3_DINH = Claim(
     "C3 Dinh: same function, any sharpness",
@@ -162,7 +168,8 @@ C3_DINH = Claim(
     "a function-preserving reparameterization makes the minimum as sharp as we like",
     "every alpha: max |f_alpha - f| < {same_output:g} and test accuracy within {same_acc:g} of the others; top "
     "eigenvalue max/min >= {span:g} within each variant (our thresholds) -> reproduced; same function but a "
-    "smaller span -> partly; else not reproduced",
+    "smaller span -> partly; the function or the accuracy changed -> not reproduced; no reparameterization rows, "
+    "or the same function with a variant lacking a positive top eigenvalue -> inconclusive",
     "eigenvalue span >= 100x at an unchanged function",
     "one trained network (the claim is about a reparameterization of it)",
     "sharp_minima",
@@ -173,10 +180,12 @@ C3_KESKAR = Claim(
     "Keskar, Mudigere, Nocedal, Smelyanskiy, Tang (ICLR 2017)",
     "CIFAR-10 C1: small batch 80.04% vs large 77.26%; eps-sharpness 28.58 vs 707.23",
     "large-batch SGD ends in sharper minima that generalize worse",
-    "on the confirmatory seeds {confirm_seeds}, paired by seed (both batch sizes share the init): 95% t-interval of "
-    "test acc (small B - large B) > 0 and of log sharpness (large / small) > 0 -> reproduced; sharper but the "
-    "accuracy interval holds 0 -> partly; else not reproduced; >= 3 pairs, every run stopped at the same "
-    "training-loss target, else inconclusive",
+    "on the confirmatory seeds {confirm_seeds} alone (the exploratory seeds are reported, never decide), small B = "
+    "the smallest, large B = the largest, paired by seed (both batch sizes share the init): 95% t-interval of test "
+    "acc (small B - large B) > 0 and of log sharpness (large / small; eps-sharpness where every run has it, else "
+    "the top eigenvalue) > 0 -> reproduced; sharper but the accuracy interval holds 0 -> partly; else not "
+    "reproduced; no confirmatory runs, fewer than {min_pairs} complete pairs, or a run of the set not completed or "
+    "not stopped by its training target (loss or accuracy) -> inconclusive",
     "any accuracy loss with a sharper minimum",
     "a seed: one init shared by its small- and large-batch runs (a pair)",
     "sharp_minima",
@@ -191,7 +200,7 @@ C4_HOLDS = Claim(
     "test error <= val error + sqrt(ln(|F_val| / delta) / (2 m_val)) for every model chosen with the validation set",
     "at every resampled m_val, the rate of draws in which ANY candidate's test error exceeds its val error + bound "
     "is <= delta = {delta:g} (the upper end of its 95% binomial interval may exceed delta only if the rate itself "
-    "does not) -> reproduced; else not reproduced",
+    "does not) -> reproduced; else not reproduced; the whole validation split is one draw: shown, never deciding",
     "violation rate <= delta",
     "a resampled validation set (one model search)",
     "validation_bound",
@@ -202,14 +211,14 @@ C4_INFORMATIVE = Claim(
     KAWAGUCHI,
     "e.g. m_val = 10,000, |F_val| = 100: bound 0.0195",
     "the validation bound guarantees a useful test error",
-    "judged only where the bound holds: at m_val = {m_val} the violation rate <= delta, the selected model's val "
-    "error + bound (mean over draws) below the error of chance ({chance_err:g}) and the bound's width <= "
-    "{max_width:g} -> reproduced; it holds and is below chance but wider -> partly; violated, or vacuous -> "
-    "not reproduced",
+    "judged only where the bound holds: at m_val = {m_val} (resampled validation sets) the rate of draws with any "
+    "violation <= delta = {delta:g}, the selected model's val error + bound (mean over draws) below the error of "
+    "chance ({chance_err:g}) and the bound's width <= {max_width:g} -> reproduced; it holds and is below chance but "
+    "wider -> partly; violated at that m_val, or val error + bound >= {chance_err:g} (vacuous) -> not reproduced",
     "a guarantee within 10 points, below chance error",
     "a resampled validation set (one model search)",
     "validation_bound",
-    {"m_val": 1000, "chance_err": 0.9, "max_width": 0.1},
+    {"m_val": 1000, "delta": C4_HOLDS.params["delta"], "chance_err": 0.9, "max_width": 0.1},
 )
 KL = "Kuzborskij & Lampert (ICML 2018)"
 C5_CURVATURE = Claim(
@@ -217,10 +226,12 @@ C5_CURVATURE = Claim(
     KL,
     "less curved, low-risk inits generalize better (no effect size given)",
     "the curvature of the risk at the initialization point governs the generalization gap",
-    "within one init gain (pooled over gains never counts: the gain moves curvature and gap together): "
-    "rho(trace or top eig, loss or error gap) > 0 with Holm-adjusted p < {alpha:g} over the 6 tests, estimate "
-    "resolved (median trace se <= {resolved:g} x sd of trace) -> reproduced; else not reproduced (trace "
-    "unresolved -> inconclusive); the dashboard row also needs the prospective pre-screen test",
+    "within the most populated init gain, >= {min_inits} inits (pooled over gains is shown, never counted: the gain "
+    "moves curvature and gap together): Spearman rho(trace or top eig at init, loss or error gap), Holm-adjusted "
+    "p < {alpha:g} over the 6 tests (3 measures x 2 gaps), for a resolved measure (trace: median se <= "
+    "{resolved:g} x its sd between inits) -> counts; counting rho > 0 -> reproduced; counting rho < 0 only (wrong "
+    "direction) -> not reproduced; both signs -> inconclusive; none counts -> not reproduced (trace unresolved, or "
+    "fewer inits -> inconclusive); the dashboard row also needs the prospective pre-screen test",
     "a positive rank correlation within a gain",
     "an init (its own seed), trained once",
     "init_curvature",
@@ -232,9 +243,10 @@ C5_M = Claim(
     KL,
     "gap bound O(1/m) with a full pass (slope -1 on log-log)",
     "with one pass over m examples, the generalization gap shrinks like 1/m",
-    "a size counts when every run ends with train loss <= {fit:g} x ln 10; log-log slope of the mean loss gap over "
-    "every counted size (>= {min_sizes}), 95% t-interval: holds -1 and excludes 0 -> reproduced; below 0 and "
-    "excludes -1 -> partly; holds both -> inconclusive; else not reproduced",
+    "a size counts when every run ends with train loss <= {fit:g} x ln 10 (others are shown, left out); OLS "
+    "log-log slope of the mean loss gap over every counted size (>= {min_sizes}), 95% t-interval: holds -1 and "
+    "excludes 0 -> reproduced; below 0 and excludes -1 -> partly; holds both -> inconclusive; else (holds 0 only, "
+    "or above 0) -> not reproduced; fewer counted sizes, or a mean gap <= 0 at one (no log) -> inconclusive",
     "slope -1",
     "a seed (its own init and sample order)",
     "init_curvature",
@@ -246,9 +258,10 @@ C5_PRESCREEN = Claim(
     KL + ": the survey's advice",
     "pick an init in a less curved region with low risk (no effect size given)",
     "starting from the least curved of several low-risk inits improves generalization",
-    "paired 95% CI (>= {min_pairs} seeds) of test acc (screened - plain) > 0 -> reproduced; gap (loss) CI < 0 "
-    "only -> partly; test acc CI within +-{equivalent_points:g} points and the gap not lower -> not reproduced; "
-    "else inconclusive",
+    "paired 95% t-interval over seeds (>= {min_pairs} pairs, else inconclusive) of test acc (screened - plain) > 0 "
+    "-> reproduced; < 0 (screened worse) -> not reproduced; gap (loss) interval < 0 only -> partly; test acc "
+    "interval within +-{equivalent_points:g} points (our margin) and the gap not lower -> not reproduced; else "
+    "inconclusive",
     "any improvement",
     "a seed (its pre-screened and plain runs are a pair: same data order, same candidate 0)",
     "prescreen",
@@ -259,9 +272,12 @@ GRADIENT_FLOW = Claim(
     "the survey (Glorot & Bengio 2010; Ioffe & Szegedy 2015)",
     "exploding / vanishing gradients (numerical instability) are part of the paradox; no number given",
     "deep nets without normalization or scaled init have gradients that vanish or explode across layers",
-    "at the largest depth: no remedy -> hidden-layer gradient norms span >= {span:g}x for some activation; with "
-    "BatchNorm -> < {healthy:g}x and trains (train acc >= {trains:g}) for every activation -> reproduced; the first "
-    "only -> partly; else not reproduced",
+    "at the largest depth, the gradient at init (step 1, before any update): no remedy (default init, no BatchNorm) "
+    "-> hidden-layer gradient norms span >= {span:g}x for some activation (whether or not that net then trains: "
+    "not training is what vanishing predicts); with BatchNorm -> < {healthy:g}x and trains (train acc >= {trains:g}) "
+    "for every activation -> reproduced; the first only -> partly; no span >= {span:g}x -> not reproduced; a "
+    "non-finite norm is not a measured span; cells missing, or no span >= {span:g}x among those measured but some "
+    "not measured -> inconclusive",
     "a span >= 100x without remedies",
     "a seed (one per cell)",
     "gradient_flow",
@@ -272,11 +288,14 @@ C6 = Claim(
     "Hestness et al. (Baidu, 2017)",
     "image top-1 b = -0.309 (measured range -0.07 to -0.49; theory -0.5 or -1)",
     "test error falls as a power law a m^b of the training-set size, with b in the range the paper measured",
-    "a size counts when every run ends with train acc >= {fit:.0%}; per model, >= {min_sizes} counted sizes over >= 1 "
-    "decade: the bootstrap 95% CI of b inside [{b_low:g}, {b_high:g}] (the paper's -0.07 to -0.488, widened by 0.03) "
-    "and the power law predicts the 2 largest counted sizes at least as well as a + c ln m -> reproduced; the CI "
-    "wholly outside that range or holding 0, or the log form predicting better -> not reproduced; the CI straddling "
-    "a range end, or too few sizes -> inconclusive. Over models: all reproduced -> reproduced; some -> partly",
+    "a size counts when every run completes and ends with train acc >= {fit:.0%} on its m images (other sizes are "
+    "left out of every fit); per model, >= {min_sizes} counted sizes over >= 1 decade: the bootstrap 95% CI of b "
+    "(a m^b fitted to the counted runs) inside [{b_low:g}, {b_high:g}] (the paper's -0.07 to -0.488, widened by "
+    "0.03) and the power law fitted on the smaller counted sizes predicts the 2 largest at least as well as "
+    "a + c ln m (held-out RMSE) -> reproduced; the CI wholly outside that range or holding 0, or the log form "
+    "predicting better -> not reproduced; the CI straddling a range end, or too few sizes -> inconclusive. Over "
+    "models: all reproduced -> reproduced; some but not all -> partly; none, and one not reproduced -> not "
+    "reproduced; else inconclusive",
     "b in [-0.52, -0.04]",
     "a seed (its own init and order; the subsets are nested and shared)",
     "learning_curve",
@@ -285,16 +304,18 @@ C6 = Claim(
 SMITH_LE = "Smith & Le (ICLR 2018)"
 _C7_TEST = (
     "95% interval of the log-log slope of B_opt (union of the OLS t-interval over settings and a paired bootstrap "
-    "over seeds) holds {linear:g} and excludes {sqrt:g} -> reproduced; excludes {linear:g} -> not reproduced; holds "
-    "both -> inconclusive; optima on the grid's edge left out"
+    "over seeds) holds {linear:g} and excludes {sqrt:g} (square-root scaling) -> reproduced; excludes {linear:g} -> "
+    "not reproduced; holds both -> inconclusive; optima on the grid's edge left out, fewer than {min_optima} "
+    "bracketed optima -> inconclusive"
 )
-_C7 = dict(linear=1.0, sqrt=0.5)
+_C7 = dict(linear=1.0, sqrt=0.5, min_optima=3)
 C7_EPS = Claim(
     "C7 B_opt ~ eps",
     SMITH_LE,
     "linear B_opt trends (log-log slope 1; Figure 5b)",
     "the optimal batch size grows linearly with the learning rate",
-    _C7_TEST + "; on the confirmatory seeds {confirm_seeds} only",
+    _C7_TEST + "; decided by the confirmatory seeds {confirm_seeds} only (none in the records -> inconclusive); "
+    "the other seeds' slope is exploratory and decides nothing",
     "slope 1, told apart from 0.5 (square-root scaling)",
     "a seed (its own init and order at every grid point)",
     "batch_lr_scaling",
@@ -339,14 +360,22 @@ KEEP_NOISE_SCALE = Claim(
     SMITH_LE + ", Figure 7b; the survey: rescale B when changing m",
     "B_opt proportional to 1/(1 - m): with B rescaled, test accuracy does not change with m",
     "rescaling the batch size by 1/(1 - m) when changing the momentum keeps test accuracy",
-    "on the confirmatory seeds {confirm_seeds}, at each momentum {momenta}: rescaled B minus the reference (m = 0, "
-    "B = 32), paired by seed; equivalent when the 90% t-interval lies inside +-{margin_points:g} points (TOST at 5%), "
-    "different when it lies wholly outside. Equivalent at every momentum -> reproduced; different at any -> not "
-    "reproduced; equivalent at some -> partly; else inconclusive",
+    "on the confirmatory seeds {confirm_seeds} only, at each momentum {momenta}: test acc of the run with B rescaled "
+    "by 1/(1 - m) minus the reference run (m = 0, B = {reference_batch}) of the same seed; equivalent when the 90% "
+    "t-interval of the mean difference lies inside +-{margin_points:g} points (TOST at 5%), different when it lies "
+    "wholly outside. Equivalent at every momentum -> reproduced; different at any -> not reproduced; equivalent at "
+    "some -> partly; else inconclusive. A run that did not complete leaves its momentum undecided; fewer than "
+    "{min_pairs} pairs at a momentum, or no confirmatory seed in the records -> inconclusive",
     "within 1 point of the reference",
     "a seed (its runs at every momentum share the init)",
     "keep_noise_scale",
-    {"confirm_seeds": (3, 4, 5, 6, 7), "momenta": (0.5, 0.9, 0.95), "margin_points": 1.0, "min_pairs": 3},
+    {
+        "confirm_seeds": (3, 4, 5, 6, 7),
+        "momenta": (0.5, 0.9, 0.95),
+        "reference_batch": 32,
+        "margin_points": 1.0,
+        "min_pairs": 3,
+    },
     confirmatory="seeds 3-7; seeds 0-2 are exploratory",
 )
 C8 = Claim(
@@ -354,13 +383,16 @@ C8 = Claim(
     "Smith, Kindermans, Ying, Le (ICLR 2018)",
     "WRN-16-4: decay lr 94.3% (~80k updates), increase B 94.4% (~29k)",
     "multiplying B by k where the lr would be divided by k gives the same test accuracy with fewer updates",
-    "TOST at 5% of increase_batch vs decay_lr test accuracy within +-{margin_points:g} points, fewer updates, and the "
-    "constant-lr control different from decay_lr (Welch 95% CI excludes 0) -> reproduced; equivalent but the "
-    "control not different -> partly; different -> not reproduced; else inconclusive; >= 3 seeds",
+    "test acc of increase_batch minus decay_lr, paired by seed (the schedules share the init): equivalent when the "
+    "1 - 2 x {alpha:g} t-interval lies inside +-{margin_points:g} points (TOST at {alpha:g}: the 5% level halved, the "
+    "data were looked at after 3 and after 6 seeds), different when it lies wholly outside. Fewer updates in every "
+    "pair, equivalent, and the constant-lr control different from decay_lr (by the same rule) -> reproduced; "
+    "equivalent but the control not shown different -> partly; different, or not fewer updates -> not reproduced; "
+    "else inconclusive; fewer than {min_pairs} pairs, or a run of these three schedules not completed -> inconclusive",
     "within 0.5 points, fewer updates",
-    "a seed",
+    "a seed (its runs under every schedule share the init)",
     "schedule_vs_batch",
-    {"margin_points": 0.5},
+    {"margin_points": 0.5, "alpha": 0.025, "min_pairs": 3},
 )
 
 ALL = (

@@ -5,7 +5,7 @@ per-element gather (`PackedImages.crops`: one `index_select` of byte rows), and 
 loop small PyTorch ops cost several times what they cost in a tight loop, so the torch path (~15 ops
 from the draws to the normalised float batch) spent 5-10% of an MLP step making the batch
 (experiments/performance/bench_limit.csv). This loop reads each crop row (`size` consecutive bytes)
-and writes the float row; numba vectorises it. Measured: README, Performance.
+and writes the float row; numba vectorises it. Measured: docs/performance.md.
 
 The arithmetic is the torch path's (`transforms.BatchTransform.model_input`), rounding for rounding:
 float32 x * scale, then + shift, with per-channel (scale, shift) for the standard preprocessing and

@@ -1,4 +1,4 @@
-"""Curvature of the empirical risk: one Hessian-vector product, several estimators (CLAIMS.md C3, C5).
+"""Curvature of the empirical risk: one Hessian-vector product, several estimators (docs/claims.md, C3, C5).
 
     risk = EmpiricalRisk(model, batches, bn_mode="eval")   # batches: [(x, y), ...] already on device
     top_eigenvalues(risk, k=1)        # Lanczos (scipy's ARPACK eigsh, matvec = HVP)

@@ -1,4 +1,4 @@
-"""The models of Zhang et al. 2017, Table 1 (parameter counts as in CLAIMS.md C1), a CIFAR
+"""The models of Zhang et al. 2017, Table 1 (parameter counts as in docs/claims.md, C1), a CIFAR
 ResNet-18 and WRN-16-4. `build(cfg, input_shape)` is the only entry point the trainer uses."""
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ INITS = {
 @torch.no_grad()
 def initialize(model: nn.Module, scheme: str, gain: float) -> None:
     """Re-initialize conv/linear weights (biases to zero) unless scheme is `default`; then scale
-    every weight by `gain` (init gain spreads curvature at initialization, CLAIMS.md C5). `scaled`:
+    every weight by `gain` (init gain spreads curvature at initialization, docs/claims.md, C5). `scaled`:
     normal with std = gain(activation) / sqrt(fan_in), the standard remedy for vanishing and exploding
     signals (He et al. for ReLU, LeCun / Glorot-like for tanh and sigmoid)."""
     act_gain = nn.init.calculate_gain(getattr(model, "activation", "relu"))

@@ -67,8 +67,8 @@ def sgd(params, o, device: torch.device) -> torch.optim.SGD:
     `o.fused`: torch's fused kernel, one pass over parameter, gradient and momentum buffer instead of
     one per op (and, with weight decay, no decayed-gradient tensor per parameter): the same update
     within float rounding (most steps bit-identical; tests/test_trainer.py); the optimizer step
-    1.2-2x faster on CPU, an MLP step 1.03x without weight decay and 1.09x with it (README
-    Performance). A resumed run keeps the step its checkpoint was made with."""
+    1.2-2x faster on CPU, an MLP step 1.03x without weight decay and 1.09x with it
+    (docs/performance.md). A resumed run keeps the step its checkpoint was made with."""
     fused = bool(o.get("fused", False)) and device.type in FUSED_SGD_DEVICES
     return torch.optim.SGD(
         params, lr=o.lr, momentum=o.momentum, nesterov=o.nesterov, weight_decay=o.weight_decay, fused=fused or None

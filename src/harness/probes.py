@@ -88,7 +88,7 @@ def prescreen_seeds(seed: int, k: int) -> list[int]:
 
 
 def prescreen_inits(build, x, y, k: int, seed: int, bn_mode: str = "eval") -> tuple[dict, list[dict]]:
-    """Pre-screen k initializations (the survey's advice, CLAIMS.md C5): for each, its risk and exact
+    """Pre-screen k initializations (the survey's advice, docs/claims.md, C5): for each, its risk and exact
     Hessian trace (Gauss-Newton, = tr(H) for ReLU networks) on (x, y); the chosen one is the least
     curved among those whose risk is at most the median risk. `build()` makes a fresh model from the
     current torch seed. Returns the chosen model's state dict and one row per candidate."""

@@ -9,14 +9,40 @@ import time
 log = logging.getLogger("harness")
 
 
+def stop_rule(t) -> str:
+    """The trainer config's stop rule in words: the last epoch, and any target that ends it sooner."""
+    rule = [f"epoch {t.max_epochs}"]
+    if t.target_train_acc is not None:
+        rule.append(f"train acc >= {t.target_train_acc:g}")
+    if t.target_train_loss is not None:
+        rule.append(f"train loss <= {t.target_train_loss:g}")
+    if t.max_steps:
+        rule.append(f"step {t.max_steps}")
+    if t.time_budget_s:
+        rule.append(f"{t.time_budget_s:g} s")
+    return " or ".join(rule)
+
+
 class Progress:
-    def __init__(self, mode: str, max_epochs: int, log_every_s: float):
+    """`left`: an upper bound on the time to go, from this process's mean epoch time and the epochs
+    left to the last one; a target (train acc, loss) may end the run sooner: the stop rule says so."""
+
+    def __init__(self, mode: str, max_epochs: int, log_every_s: float, rule: str = ""):
         if mode == "auto":
             mode = "bar" if sys.stderr.isatty() else "log"
-        self.mode, self.max_epochs, self.log_every_s = mode, max_epochs, log_every_s
+        self.mode, self.max_epochs, self.log_every_s, self.rule = mode, max_epochs, log_every_s, rule
         self.bar = None
         self.last_log = time.monotonic()
         self.postfix = {}
+        self.started, self.epochs_done = time.monotonic(), 0.0
+
+    def left(self, epoch: float) -> str:
+        """'at most 12 min left (stops at epoch 140 or train acc >= 0.99)', or '' before a whole epoch."""
+        if self.epochs_done < 1:
+            return ""
+        per_epoch = (time.monotonic() - self.started) / self.epochs_done
+        minutes = max(self.max_epochs - epoch, 0) * per_epoch / 60
+        return f"at most {minutes:.0f} min left (stops at {self.rule})" if self.rule else f"{minutes:.0f} min left"
 
     def start_epoch(self, epoch: int, steps: int, done: int) -> None:
         if self.mode == "bar":
@@ -45,6 +71,7 @@ class Progress:
             log.info("epoch %d/%d step %d/%d loss %.4f", self.epoch + 1, self.max_epochs, position, self.steps, loss())
 
     def end_epoch(self) -> None:
+        self.epochs_done += 1
         if self.bar is not None:
             self.bar.close()
             self.bar = None
@@ -56,6 +83,9 @@ class Progress:
             for k, v in record.items()
             if k in ("epoch", "step", "lr", "train/loss", "train/acc", "val/acc", "test/loss", "test/acc")
         )
+        left = self.left(record.get("epoch", 0))
+        if left:
+            self.postfix["left"] = left.split(" (")[0].replace("at most ", "<=")
         if self.mode != "none":
-            log.info("eval %s", line)
+            log.info("eval %s%s", line, f" | {left}" if left else "")
         self.last_log = time.monotonic()

@@ -1,4 +1,4 @@
-"""The randomization tests of Zhang et al. 2017 (CLAIMS.md C1).
+"""The randomization tests of Zhang et al. 2017 (docs/claims.md, C1).
 
 Pure functions of (arrays, probability, seed): the same seed gives the same corruption, applied
 once and kept fixed across epochs. Test labels are never touched by anything here.

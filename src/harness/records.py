@@ -135,7 +135,18 @@ def load(sources) -> list[Run]:
             for r in found:
                 r.job = f"{src.name}/{r.job}"
         runs += found
-    return sorted(runs, key=_sort_key)
+    return _unique_jobs(sorted(runs, key=_sort_key))
+
+
+def _unique_jobs(runs: list[Run]) -> list[Run]:
+    """Job names that say one run each: a name that two runs share (two sweeps merged under one folder
+    name) gets a suffix on its later runs (`keskar/0~2`), so tables and warnings never mean two runs."""
+    seen: dict[str, int] = {}
+    for r in runs:
+        seen[r.job] = seen.get(r.job, 0) + 1
+        if seen[r.job] > 1:
+            r.job = f"{r.job}~{seen[r.job]}"
+    return runs
 
 
 def deduplicate(runs: list[Run]) -> tuple[list[Run], list[tuple[str, str]]]:

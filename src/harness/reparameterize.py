@@ -1,4 +1,4 @@
-"""Dinh et al. 2017's reparameterizations of a ReLU network (CLAIMS.md C3).
+"""Dinh et al. 2017's reparameterizations of a ReLU network (docs/claims.md, C3).
 
 ReLU is positively homogeneous, so multiplying layer i's weights by a_i > 0 (and its bias by
 a_1 ... a_i, the scale its pre-activation now carries) leaves the function unchanged whenever

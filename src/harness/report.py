@@ -1,13 +1,17 @@
 """Turn a sweep's runs into a claim's tables, figures and computed verdict:
 
-    python -m harness.report SOURCE [SOURCE ...] [--out experiments/<name>] [--wandb-mode offline|online|disabled]
+    python -m harness.report SOURCE [SOURCE ...] [--out DIR | --publish [--force]] [--wandb-mode MODE]
 
-SOURCE is a sweep dir (every run dir below it) or a run-records file (`runs.jsonl.gz`). Writes,
-into the experiment's folder: CSV + Markdown tables, PNG figures, the validation-bound table
-(CLAIMS.md C4), `verdicts.csv` (the claim's verdict computed from criteria fixed in the analysis
-code), `report.json` (runs, seeds, hardware, wall time) and the run records `runs.jsonl.gz`, from
-which the same command rebuilds byte-identical files without training. Repeated runs (same
-resolved config) are counted once. Logs the tables and images to W&B as one analysis run.
+SOURCE is a sweep dir (every run dir below it) or a run-records file (`runs.jsonl.gz`). Writes CSV +
+Markdown tables, PNG figures, the validation-bound table (C4), `verdicts.csv` (each claim's verdict
+by its declared test, `claims.py`), `report.json` (runs, seeds, hardware, wall time) and the run
+records `runs.jsonl.gz`, from which the same command rebuilds byte-identical files without
+training; prints the verdicts. Where: `--out DIR`; by default `<first sweep dir>/report` (or
+`reports/<experiment>` from records alone), never the committed evidence. `--publish` updates
+`experiments/<experiment>/` and refuses runs of another scale than the committed ones (smoke over
+cpu) and a set that would drop committed runs (add the committed `runs.jsonl.gz` to the sources),
+unless `--force`. Repeated runs (same resolved config) are counted once. Logs the tables and images
+to W&B as one analysis run.
 """
 
 from __future__ import annotations
@@ -19,11 +23,10 @@ import os
 import sys
 from pathlib import Path
 
-from . import records, rundir
+from . import claims, records, rundir
 from .bound import bound_rows
+from .claims import VERDICTS
 from .records import Run, load  # noqa: F401  (Run: what the analyses receive)
-
-VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive")
 
 
 def fmt(value) -> str:
@@ -83,10 +86,14 @@ def run_facts(runs: list[Run]) -> dict:
     }
 
 
-def check_verdicts(rows: list[dict]) -> None:
+def check_verdicts(rows: list[dict], experiment: str) -> None:
+    """Every verdict is one of the four words, for a claim declared (claims.py) with this report."""
     for row in rows:
         if row.get("verdict") not in VERDICTS:
             raise ValueError(f"verdict {row.get('verdict')!r} of {row.get('claim')!r} is not one of {VERDICTS}")
+        claim = claims.BY_NAME.get(row.get("claim"))
+        if claim is None or claim.report != experiment:
+            raise ValueError(f"claim {row.get('claim')!r} is not declared in claims.py for report {experiment!r}")
 
 
 BEGIN, END = "<!-- computed:begin -->", "<!-- computed:end -->"
@@ -159,7 +166,40 @@ def wandb_project(runs) -> str:
     return sorted(projects)[0] if projects else os.environ.get("WANDB_PROJECT", "harness")
 
 
-def report(sources, out: Path | None = None, wandb_mode: str = "offline", project: str | None = None) -> Path:
+def default_out(sources, name: str) -> Path:
+    """Beside the runs: `<first sweep dir>/report`, or `reports/<experiment>` from record files alone."""
+    first_dir = next((Path(s) for s in sources if Path(s).is_dir()), None)
+    return first_dir / "report" if first_dir else Path("reports") / name
+
+
+def check_publish(runs: list[Run], folder: Path) -> None:
+    """What --publish may not do to committed evidence: mix in runs of another scale, or drop runs."""
+    committed = folder / records.RECORDS
+    if not committed.is_file():
+        return
+    old = records.read_records(committed)
+    scales = lambda rs: {str(r.config.get("scale")) for r in rs}  # noqa: E731
+    if scales(runs) - scales(old):
+        raise SystemExit(
+            f"error: --publish would put {'/'.join(sorted(scales(runs) - scales(old)))}-scale runs into {folder}, "
+            f"whose records are {'/'.join(sorted(scales(old)))}-scale; write elsewhere with --out, or --force"
+        )
+    missing = sorted({r.fingerprint for r in old} - {r.fingerprint for r in runs})
+    if missing:
+        raise SystemExit(
+            f"error: --publish would drop {len(missing)} of the {len(old)} committed runs of {folder}; add "
+            f"{committed} to the sources, or --force"
+        )
+
+
+def report(
+    sources,
+    out: Path | None = None,
+    wandb_mode: str = "offline",
+    project: str | None = None,
+    publish: bool = False,
+    force: bool = False,
+) -> Path:
     from . import analysis
 
     sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
@@ -180,11 +220,15 @@ def report(sources, out: Path | None = None, wandb_mode: str = "offline", projec
     runs, dropped = records.deduplicate(runs)
     for job, kept in dropped:
         print(f"warning: run {job} repeats run {kept} (same resolved config): counted once", file=sys.stderr)
-    out = Path(out or Path("experiments") / name)
+    if publish:
+        out = Path("experiments") / name
+        if not force:
+            check_publish(runs, out)
+    out = Path(out or default_out(sources, name))
     out.mkdir(parents=True, exist_ok=True)
     tables, figures = analysis.ANALYSES[name](runs, out)
     tables.setdefault("validation_bound", validation_bound_table(runs))
-    check_verdicts(tables.get("verdicts", []))
+    check_verdicts(tables.get("verdicts", []), name)
     for table_name, rows in tables.items():
         write_table(out, table_name, rows)
     facts = {
@@ -204,13 +248,20 @@ def report(sources, out: Path | None = None, wandb_mode: str = "offline", projec
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m harness.report", description=__doc__.split("\n")[0])
     p.add_argument("sources", type=Path, nargs="+", help="sweep dirs and/or runs.jsonl.gz record files")
-    p.add_argument("--out", type=Path, default=None, help="default: experiments/<experiment name>")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", type=Path, default=None, help="default: <first sweep dir>/report")
+    where.add_argument("--publish", action="store_true", help="update experiments/<experiment>/ (committed evidence)")
+    p.add_argument("--force", action="store_true", help="with --publish: allow another scale, or dropping runs")
     p.add_argument("--wandb-mode", default="offline", choices=["online", "offline", "disabled"])
     p.add_argument(
         "--wandb-project", default=None, help="default: the runs' logger.project, else $WANDB_PROJECT, else harness"
     )
     args = p.parse_args(argv)
-    out = report(args.sources, args.out, args.wandb_mode, args.wandb_project)
+    out = report(args.sources, args.out, args.wandb_mode, args.wandb_project, args.publish, args.force)
+    for v in (
+        csv.DictReader(io.StringIO((out / "verdicts.csv").read_text())) if (out / "verdicts.csv").is_file() else []
+    ):
+        print(f"{v['claim']}: {v['verdict']} ({v['measured']})")
     print(f"report written to {out}")
 
 

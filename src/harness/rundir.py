@@ -119,6 +119,15 @@ def save_checkpoint(run_dir: Path, state: dict) -> None:
     atomic_write(run_dir / CHECKPOINT, write)
 
 
+def prune_checkpoints(run_dir: Path, keep: bool) -> None:
+    """A finished run needs no fallback: checkpoint.prev.pt goes, and checkpoint.pt too unless `keep`
+    (trainer.keep_checkpoint; probes and analyses of the trained weights read it)."""
+    if not _writer():
+        return
+    for name in (PREVIOUS,) if keep else (PREVIOUS, CHECKPOINT):
+        (Path(run_dir) / name).unlink(missing_ok=True)
+
+
 def load_checkpoint(run_dir: Path, map_location="cpu"):
     """The latest readable checkpoint (checkpoint.pt, else checkpoint.prev.pt), or None for none."""
     log = logging.getLogger(__name__)
@@ -214,6 +223,7 @@ NOT_IDENTITY = (
     "trainer.log_every_s",
     "trainer.checkpoint_every_epochs",
     "trainer.eval_batch_size",
+    "trainer.keep_checkpoint",
     "optimizer.lr_by_model",  # a table an experiment interpolates optimizer.lr from: the lr itself counts
 )
 

@@ -98,6 +98,7 @@ class Trainer:
     grad_norms_every_steps: int | None = MISSING
     save_predictions: bool = MISSING
     checkpoint_every_epochs: int = MISSING
+    keep_checkpoint: bool = True  # configs written before 2026-12-06 lack it: they kept both checkpoints
     compile: bool = MISSING
     amp: bool = MISSING
     channels_last: bool = MISSING

@@ -1,5 +1,6 @@
 """The training state: what decides the next step (checkpointed, so a resumed run continues
-bit for bit) and this process's timers (not checkpointed)."""
+bit for bit) and the run's timers, summed over every process that worked on it (checkpointed too,
+so a resumed run's summary counts its whole time, not only its last process's)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import torch
 
 # the checkpoint's plain fields besides model, optimizer, generator and elapsed_s
 COUNTERS = ("epoch", "step", "position", "perm", "draws", "epoch_loss_sum", "epoch_batches")
+# the timers, summed over the run's processes (checkpoints of before 2026-12-06 lack them: from 0)
+TIMERS = ("images_seen", "train_time", "eval_time", "input_time", "processes")
 
 
 @dataclass
@@ -25,12 +28,12 @@ class TrainState:
     epoch_loss_sum: torch.Tensor | None = None  # train-mode losses of the current epoch, summed
     epoch_batches: int = 0
     elapsed: float = 0.0  # wall seconds of earlier attempts of this run
-    # this process only
-    started: float = field(default_factory=time.perf_counter)
     images_seen: int = 0
     train_time: float = 0.0
     eval_time: float = 0.0
     input_time: float = 0.0  # of train_time: the input pipeline (batch gather, augmentation, preprocessing)
+    processes: int = 1  # the processes that worked on this run (1 + its resumes)
+    started: float = field(default_factory=time.perf_counter)  # this process's start
 
     def wall(self) -> float:
         """Wall seconds of the whole run so far, earlier attempts included."""
@@ -58,6 +61,7 @@ class TrainState:
             "generator": self.generator.get_state(),
             **{k: getattr(self, k) for k in COUNTERS},
             "elapsed_s": self.wall(),
+            "timers": {k: getattr(self, k) for k in TIMERS},
         }
 
     def restore(self, checkpoint: dict) -> None:
@@ -67,3 +71,7 @@ class TrainState:
         for k in COUNTERS:
             setattr(self, k, checkpoint.get(k))
         self.elapsed = checkpoint["elapsed_s"]
+        timers = checkpoint.get("timers", {})
+        for k in TIMERS:
+            setattr(self, k, timers.get(k, 1 if k == "processes" else 0))
+        self.processes += 1  # this one

@@ -117,7 +117,10 @@ def binomial_ci(k: int, n: int, level: float = 0.95) -> tuple:
     # Wilson rather than Wald: Wald collapses to zero width at k=0 or k=n and undercovers for small n
     centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+    # at k = 0 (k = n) the bound is exactly 0 (1); computed, it is off by a rounding (e.g. 1e-19)
+    low = 0.0 if k == 0 else max(0.0, centre - half)
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return (float(low), float(high))
 
 
 def mean_ci(values, level: float = 0.95) -> dict:

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from . import data as data_mod
 from . import distributed, models, parts, probes, rundir, schedules
 from .names import M, S, summary_key
-from .progress import Progress
+from .progress import Progress, stop_rule
 from .state import TrainState
 from .transforms import input_shape
 
@@ -298,7 +298,7 @@ class _Run:
             log.info("schedule.keep_noise_scale: batch size %d -> %d (noise scale eps N / (B (1 - m)) = %.4g)",
                      t.batch_size, b, o.lr * n_train / (b * (1 - o.momentum)))  # fmt: skip
         self.last_eval: dict = {}
-        self.progress = Progress(t.progress, t.max_epochs, t.log_every_s)
+        self.progress = Progress(t.progress, t.max_epochs, t.log_every_s, stop_rule(t))
 
     def record(self, entry: dict):  # metrics.jsonl and the tracker
         rundir.append_metrics(self.run_dir, probes.finite(entry))
@@ -356,12 +356,14 @@ class _Run:
                 "steps": s.step,
                 "epochs": s.epochs(schedules.steps_per_epoch(self.n_train, batch_size)),
                 "wall_time_s": s.wall(),
+                # seconds in training steps and in the evaluations, summed over every process of the
+                # run (a resumed run counts its earlier attempts too), so the shares can be read off
                 "train_images_per_s": s.images_seen / s.train_time if s.train_time else None,
-                # this process's seconds in training steps and in the evaluations (of a resumed
-                # run: since the resume), so the share of time spent evaluating can be read off
                 "train_time_s": s.train_time,
                 "eval_time_s": s.eval_time,
                 "input_time_s": s.input_time,  # of train_time_s: making the batches (CPU; CUDA: launching it)
+                "processes": s.processes,  # 1 + the times it was resumed
+                "process_wall_time_s": time.perf_counter() - s.started,  # this last process only
                 "num_parameters": models.num_parameters(p.model),
                 "device": device_name(p.device),
                 # at the run's initial lr and batch size: the x-axis of Smith & Le's collapse plots
@@ -381,7 +383,8 @@ class _Run:
         s, run_dir = self.s, self.run_dir
         rundir.save_checkpoint(run_dir, s.to_checkpoint())
         log.warning("interrupted at step %d; checkpoint in %s: re-run the same command with "
-                    "hydra.run.dir=%s to resume", s.step, run_dir, run_dir)  # fmt: skip
+                    "hydra.run.dir=%s to resume (make run ARGS=hydra.run.dir=%s)", s.step, run_dir, run_dir,
+                    run_dir)  # fmt: skip
         reason = {signal.SIGUSR2: "preempted", signal.SIGINT: "sigint"}.get(signum, "sigterm")
         return self.finish("interrupted", reason, batch_size)
 
@@ -497,4 +500,7 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     log.info(
         "finished (%s): train acc %.4f, test acc %.4f", stop_reason, r.last_eval[M.TRAIN_ACC], r.last_eval[M.TEST_ACC]
     )
-    return r.finish("completed", stop_reason, batch_size)
+    summary = r.finish("completed", stop_reason, batch_size)
+    # a run stopped by its time budget goes on when asked with a larger one: it keeps its checkpoint
+    rundir.prune_checkpoints(run_dir, keep=t.keep_checkpoint or stop_reason == "time_budget")
+    return summary

@@ -1,6 +1,6 @@
 """Preprocessing and augmentation of whole uint8 batches on the device (no per-sample Python).
 
-Two pipelines (CLAIMS.md C1):
+Two pipelines (docs/claims.md, C1):
 - `zhang`: pixels / 255, a 28x28 crop (center for eval, random when augment.crop), per-image
   whitening (x - mean) / max(std, 1/sqrt(numel)) as in TensorFlow's per_image_standardization
   (of uint8 images: from their exact integer moments, `whitening_affine`).

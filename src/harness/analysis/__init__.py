@@ -2,7 +2,7 @@
 
 Each takes the sweep's runs (`records.Run`: config, summary, metrics, small result files) and the output folder, writes
 its figures there, and returns ({table name: rows}, [figure paths]); `report.py` writes the tables
-and adds the validation-bound table (CLAIMS.md C4). A new experiment registers its function here;
+and adds the validation-bound table (docs/claims.md, C4). A new experiment registers its function here;
 each file is named after the experiment it analyses (common.py: what they share).
 """
 

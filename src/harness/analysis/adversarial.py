@@ -1,4 +1,4 @@
-"""Adversarial non-robustness (CLAIMS.md C2): accuracy vs eps, and the "panda"-style figure."""
+"""Adversarial non-robustness (C2): accuracy vs eps, and the "panda"-style figure."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 
 from .. import stats
+from ..claims import C2 as CLAIM
 from .common import pct, plt, save_figure, verdict_row
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -90,69 +91,81 @@ def _by_victim(rows):
     return out
 
 
-EPS_255 = 8  # the CIFAR-10 standard budget (CLAIMS.md C2)
-FLIPPED = 0.5  # no number in the survey ("small perturbations flip predictions"): we call the claim met when
-# PGD leaves at most half of the clean accuracy, both sides taken at their conservative 95% bound
-CONTROL = 0.8  # the control: random sign noise of the same eps keeps at least this share of clean accuracy
+EPS_255 = CLAIM.params["eps_255"]  # the CIFAR-10 standard budget
+FLIPPED = CLAIM.params["flipped"]  # the survey gives no number: PGD leaves at most this share of clean accuracy
+CONTROL = CLAIM.params["control"]  # random sign noise of the same eps keeps at least this share
+MIN_CLEAN = CLAIM.params["min_clean"]  # 2x chance: below it a victim does not "generalize", nothing to flip
+
+
+def _evidence(r, noise):
+    """What one true-label run (victim seed) says, both sides of every comparison at its conservative
+    Wilson 95% bound: "near chance" (clean accuracy's lower bound < MIN_CLEAN: not a network that
+    generalizes), "flipped" (PGD's upper bound < FLIPPED x clean's lower bound, and the noise control's
+    lower bound >= CONTROL x clean's upper bound), "noise flips too" (the control fails: the size of the
+    perturbation, not its direction, flips), "no control" (noise not run) or "not flipped"."""
+    if r["clean_acc_ci95_low"] < MIN_CLEAN:
+        return "near chance"
+    if not r["accuracy_ci95_high"] < FLIPPED * r["clean_acc_ci95_low"]:
+        return "not flipped"
+    if noise is None:
+        return "no control"
+    return "flipped" if noise["accuracy_ci95_low"] >= CONTROL * r["clean_acc_ci95_high"] else "noise flips too"
 
 
 def _c2_verdict(rows, figure):
-    """Criterion (fixed before the data): for every run of every victim trained on true labels, the
-    Wilson 95% upper bound of its accuracy under the strongest PGD run (pgd_strong where there, else
-    pgd) at eps = 8/255 lies below FLIPPED (0.5) x the 95% lower bound of its clean accuracy, and,
-    where the control was run, random sign noise of the same eps keeps >= CONTROL (0.8) of the clean
-    accuracy (else the perturbation's size, not its direction, would be what flips) -> reproduced;
-    the PGD condition for some runs only, or the control failing -> partly; for none -> not
-    reproduced; no true-label victim attacked by PGD at 8/255 -> inconclusive."""
+    """C2 by its declared test (claims.py): over the true-label runs that generalize (clean accuracy
+    above 2x chance), the strongest PGD (pgd_strong where run, else pgd) at 8/255 flips every run ->
+    reproduced; some -> partly; none -> not reproduced; no run that counts, or flipped only where
+    the noise control was not run -> inconclusive. The random-label contrast victim never counts."""
     at_eps = [r for r in rows if r["true_labels"] and r["eps_255"] == EPS_255]
-    strongest = "pgd_strong" if any(r["attack"] == "pgd_strong" for r in at_eps) else "pgd"
-    pgd = [r for r in at_eps if r["attack"] == strongest]
-    criterion = (
-        f"every true-label run: strongest PGD accuracy at {EPS_255}/255, 95% upper bound < {FLIPPED:g} x clean "
-        f"accuracy's 95% lower bound (our threshold: the survey gives no number), and random sign noise of the "
-        f"same eps keeps >= {CONTROL:g} x clean accuracy; some runs -> partly"
-    )
+    by_run = {}  # per run (victim, seed): its strongest PGD (pgd_strong where run, else pgd) and the control
+    for attack in ("pgd", "pgd_strong", "noise"):
+        for r in (r for r in at_eps if r["attack"] == attack):
+            by_run.setdefault((r["victim"], r["seed"]), {})["noise" if attack == "noise" else "pgd"] = r
+    pgd = [x["pgd"] for x in by_run.values() if "pgd" in x]
+    noise = {k: x["noise"] for k, x in by_run.items() if "noise" in x}
+    states = [_evidence(r, noise.get((r["victim"], r["seed"]))) for r in pgd]
+    counted = [(r, s) for r, s in zip(pgd, states) if s != "near chance"]
+    per_victim = Counter(r["victim"] for r, _ in counted)
+    varied = f"{len(per_victim)} victims: {', '.join(per_victim)}" if per_victim else ""
+    shown = [s == "flipped" for _, s in counted]
+    if all(shown) and counted:
+        verdict = "reproduced"
+    elif any(shown):
+        verdict = "partly"
+    elif counted and "no control" not in states:
+        verdict = "not reproduced"
+    else:
+        verdict = "inconclusive"
+    measured = "; ".join(_measured(r, noise.get((r["victim"], r["seed"])), s) for r, s in zip(pgd, states))
     if not pgd:
-        return verdict_row(
-            _C2,
-            "inconclusive",
-            criterion,
-            f"no true-label victim attacked by PGD at {EPS_255}/255",
-            paper=_C2_PAPER,
-            seeds=0,
-            figure=figure,
-        )
-    flipped = [r["accuracy_ci95_high"] < FLIPPED * r["clean_acc_ci95_low"] for r in pgd]
-    noise = {(r["victim"], r["seed"]): r for r in at_eps if r["attack"] == "noise"}
-    control = all(n["accuracy"] >= CONTROL * n["clean_acc"] for n in noise.values())
-    verdict = "reproduced" if all(flipped) and control else "partly" if any(flipped) else "not reproduced"
-    measured = "; ".join(
+        measured = f"no true-label victim attacked by PGD at {EPS_255}/255"
+    elif not counted:
+        measured += f"; no run's clean accuracy is shown above {pct(MIN_CLEAN, 0)} (2x chance): nothing to flip"
+    return verdict_row(
+        CLAIM,
+        verdict,
+        measured,
+        replicates=min(per_victim.values(), default=0),
+        varied=varied,
+        figure=figure,
+    )
+
+
+def _measured(r, noise, state):
+    return (
         f"{r['victim']} seed {r['seed']}: clean {pct(r['clean_acc'])} [{pct(r['clean_acc_ci95_low'])}, "
-        f"{pct(r['clean_acc_ci95_high'])}] -> {strongest} {pct(r['accuracy'])} [{pct(r['accuracy_ci95_low'])}, "
+        f"{pct(r['clean_acc_ci95_high'])}] -> {r['attack']} {pct(r['accuracy'])} [{pct(r['accuracy_ci95_low'])}, "
         f"{pct(r['accuracy_ci95_high'])}]"
         + (
-            f", random sign noise {pct(noise[r['victim'], r['seed']]['accuracy'])}"
-            if (r["victim"], r["seed"]) in noise
+            f", random sign noise {pct(noise['accuracy'])} [{pct(noise['accuracy_ci95_low'])}, "
+            f"{pct(noise['accuracy_ci95_high'])}]"
+            if noise
             else ""
         )
-        + f" ({r['images']} images)"
-        for r in pgd
-    ) + ("" if control else "; the control fails: random noise of the same size also flips")
-    runs_per_victim = Counter(r["victim"] for r in pgd)  # one run (seed) per victim in the standard sweep
-    return verdict_row(
-        _C2,
-        verdict,
-        criterion,
-        measured,
-        paper=_C2_PAPER,
-        seeds=min(runs_per_victim.values()),
-        figure=figure,
-        victims=len(runs_per_victim),
+        + f" ({r['images']} images): {state}"
+        + (" (not counted: not a network that generalizes)" if state == "near chance" else "")
     )
-
-
-_C2 = "C2 adversarial non-robustness"
-_C2_PAPER = "maxout net, eps 0.1: 87.15% error; standard CIFAR-10 nets fall to a small fraction under PGD 8/255"
 
 
 def _accuracy_figure(rows, out):

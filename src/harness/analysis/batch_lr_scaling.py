@@ -1,5 +1,9 @@
-"""Smith & Le 2018 (CLAIMS.md C7): the optimal batch size grows with the learning rate, the
-training-set size and 1/(1 - momentum)."""
+"""Smith & Le 2018 (docs/claims.md, C7): the optimal batch size grows with the learning rate, the
+training-set size and 1/(1 - momentum).
+
+Each line's law is tested as a log-log slope told apart from square-root scaling (claims.py). B_opt ~
+eps is decided by its confirmatory seeds alone (docs/confirmatory.md); the earlier seeds' eps line is
+shown beside it as exploratory. The N, 1/(1-m) and equal-updates lines are fitted on all runs."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import numpy as np
 from matplotlib.ticker import NullFormatter
 
 from .. import stats
+from ..claims import C7_EPS, C7_M, C7_N, C7_N_UPDATES
 from .common import plt, save_figure, verdict_row
 
 
@@ -83,12 +88,55 @@ LINES = {
     "1/(1-m)": ("momentum", lambda s: 1 / (1 - s.momentum)),
     "N at equal updates": ("train_size", lambda s: s.train_size),
 }
-CLAIMS = {
-    "eps": "C7 B_opt ~ eps",
-    "N": "C7 B_opt ~ N",
-    "1/(1-m)": "C7 B_opt ~ 1/(1-m)",
-    "N at equal updates": "C7 B_opt ~ N at equal updates",
-}
+CLAIMS = {"eps": C7_EPS, "N": C7_N, "1/(1-m)": C7_M, "N at equal updates": C7_N_UPDATES}
+GRID_NAMES = {"eps": "lr", "N": "N", "1/(1-m)": "m", "N at equal updates": "N"}  # for the `varied` column
+ALL_RUNS = "all runs"
+
+
+class Basis(NamedTuple):
+    """The runs some lines are fitted on: its label (a verdict's basis), its seeds, the line kinds."""
+
+    label: str
+    seeds: frozenset
+    lines: tuple
+
+
+def seeds_label(seeds) -> str:
+    """'seeds 3-8' for consecutive seeds, else 'seeds 0, 2'."""
+    s = sorted(seeds)
+    if len(s) > 2 and s == list(range(s[0], s[-1] + 1)):
+        return f"seeds {s[0]}-{s[-1]}"
+    return ("seed " if len(s) == 1 else "seeds ") + ", ".join(map(str, s))
+
+
+def _bases(seeds) -> list[Basis]:
+    """B_opt ~ eps is decided by its confirmatory seeds alone (docs/confirmatory.md: the eps grid was
+    looked at before they were declared); the other seeds' eps line is kept as exploratory. The N, m
+    and equal-updates lines were not looked at twice: they are fitted on the other seeds, so the eps
+    confirmatory runs (which share two of their settings) do not change them."""
+    confirm = frozenset(C7_EPS.params["confirm_seeds"])
+    explore = frozenset(seeds) - confirm
+    bases = [Basis(seeds_label(confirm), confirm & frozenset(seeds), ("eps",))]
+    if explore:
+        bases.append(Basis(f"{seeds_label(explore)}, exploratory", explore, ("eps",)))
+    return bases + [Basis(_others_label(seeds), explore or frozenset(seeds), ("N", "1/(1-m)", "N at equal updates"))]
+
+
+def _others_label(seeds) -> str:
+    """The basis of the N, m and equal-updates lines: the seeds outside the eps confirmatory set."""
+    explore = frozenset(seeds) - frozenset(C7_EPS.params["confirm_seeds"])
+    return seeds_label(explore) if explore else ALL_RUNS
+
+
+def _restrict(groups, seeds) -> dict:
+    """{Setting: {B: {seed: acc}}} with only `seeds`' runs; settings left with none are dropped."""
+    out = {}
+    for setting, by_batch in groups.items():
+        kept = {b: {s: a for s, a in runs.items() if s in seeds} for b, runs in by_batch.items()}
+        kept = {b: runs for b, runs in kept.items() if runs}
+        if kept:
+            out[setting] = kept
+    return out
 
 
 def _lines(groups) -> dict:
@@ -117,30 +165,48 @@ def loglog_slope_of(groups, settings, x_of, seeds):
     return stats.slope_ci(*zip(*pts), log=True)["slope"]
 
 
-def slope_verdict(low, high, slope) -> str:
-    """Criterion (fixed before the data) for "B_opt proportional to x": the 95% interval of the
-    log-log slope contains 1 and excludes 0 -> reproduced; excludes 0 and 1 with a positive slope
-    (grows, not proportionally) -> partly; contains 0 and 1 -> inconclusive; otherwise not reproduced."""
-    if low is None or not np.isfinite(low) or not np.isfinite(high):
+def slope_verdict(low, high, linear: float, sqrt: float) -> str:
+    """Proportional scaling (log-log slope `linear`) told apart from square-root scaling (`sqrt`), both
+    ways: the 95% interval holds `linear` and excludes `sqrt` -> reproduced; excludes `linear` ->
+    not reproduced (no growth, square-root growth, or faster); holds both -> inconclusive."""
+    if low is None or not (np.isfinite(low) and np.isfinite(high)):
         return "inconclusive"
-    has0, has1 = low <= 0 <= high, low <= 1 <= high
-    if has1 and not has0:
-        return "reproduced"
-    if has1 and has0:
-        return "inconclusive"
-    if not has0 and slope > 0:
-        return "partly"
-    return "not reproduced"
+    if not low <= linear <= high:
+        return "not reproduced"
+    return "inconclusive" if low <= sqrt <= high else "reproduced"
 
 
 def batch_lr_scaling(runs, out: Path):
     groups = defaultdict(lambda: defaultdict(dict))  # Setting -> B -> {seed: test acc}
-    diverged = 0
+    diverged = []  # (Setting, seed) of every diverged run: left out of its grid
+    tried = defaultdict(set)  # Setting -> the batch sizes run, diverged or not (the grid as swept)
     for r in runs:
+        tried[_setting(r)].add(r.config["trainer"]["batch_size"])
         if r.summary.get("status") == "completed":
             groups[_setting(r)][r.config["trainer"]["batch_size"]][r.config["seed"]] = r.summary["test_acc"]
-        diverged += r.summary.get("status") == "diverged"
-    optima = {}  # Setting -> its row of b_opt.csv
+        if r.summary.get("status") == "diverged":
+            diverged.append((_setting(r), r.config["seed"]))
+    seeds = sorted({r.config["seed"] for r in runs})
+    optima, fits, b_opt_rows = {}, [], []  # optima: basis label -> {Setting: its row of b_opt.csv}
+    for basis in _bases(seeds):
+        sub = _restrict(groups, basis.seeds)
+        lines = _lines(sub)
+        optima[basis.label] = _optima({s: by_batch for s, by_batch in sub.items() if _shown(s, basis, lines)})
+        fits += [
+            _fit(label, dict(held), settings, sub, optima[basis.label], basis, (diverged, tried))
+            for label in basis.lines
+            for held, settings in sorted(lines[label].items(), key=lambda kv: str(kv[0]))
+        ]
+        b_opt_rows += [{"basis": basis.label, **row} for row in optima[basis.label].values()]
+    fits = [f for f in fits if f is not None]
+    figures = [_heat_map(groups, out), _optimum_plots(optima, fits, out), _collapse(runs, out)]
+    verdicts = [_verdict(label, [f for f in fits if f["b_opt_vs"] == label], seeds) for label in CLAIMS]
+    return {"b_opt": b_opt_rows, "b_opt_fits": fits, "verdicts": verdicts}, [f for f in figures if f is not None]
+
+
+def _optima(groups) -> dict:
+    """{Setting: its row of b_opt.csv} for the settings whose grid gives a B_opt."""
+    optima = {}
     for setting, by_batch in sorted(groups.items(), key=lambda kv: _order(kv[0])):
         o = optimal_batch_size(by_batch)
         if o["b_opt"] is None:
@@ -158,59 +224,43 @@ def batch_lr_scaling(runs, out: Path):
             # the maximum sits on the smallest/largest B tried: B_opt is only a bound there
             "at_grid_edge": o["at_grid_edge"],
         }
-    seeds = sorted({r.config["seed"] for r in runs})
-    fits = [
-        _fit(label, dict(held), settings, groups, optima, seeds)
-        for label, lines in _lines(groups).items()
-        for held, settings in sorted(lines.items(), key=lambda kv: str(kv[0]))
-    ]
-    fits = [f for f in fits if f is not None]
-    figures = [_heat_map(groups, out), _optimum_plots(optima, fits, out), _collapse(runs, out)]
-    verdicts = []
-    for label, claim in CLAIMS.items():
-        line = max((f for f in fits if f["b_opt_vs"] == label), key=lambda f: f["points"], default=None)
-        if line is None:
-            verdicts.append(
-                verdict_row(
-                    claim,
-                    "inconclusive",
-                    _C7_CRITERION,
-                    "fewer than 3 bracketed optima",
-                    paper=_C7_PAPER,
-                    seeds=len(seeds),
-                )
-            )
-            continue
-        verdicts.append(
-            verdict_row(
-                claim,
-                line["verdict"],
-                _C7_CRITERION,
-                paper=_C7_PAPER,
-                seeds=len(seeds),
-                figure="b_opt_fits.png",
-                measured=f"log-log slope {line['loglog_slope']:.2f} [{line['ci95_low']:.2f}, {line['ci95_high']:.2f}] "
-                f"over {line['points']} settings ({diverged} diverged runs left out)",
-            )
-        )
-    return {"b_opt": list(optima.values()), "b_opt_fits": fits, "verdicts": verdicts}, [
-        f for f in figures if f is not None
-    ]
+    return optima
 
 
-def _fit(label, held, settings, groups, optima, seeds) -> dict | None:
-    """The log-log slope of B_opt along one line, with the union of its OLS interval over the
-    settings and a paired bootstrap over seeds; None with fewer than 3 bracketed optima."""
-    x_of = LINES[label][1]
+def _on_a_line(setting, lines, kinds) -> bool:
+    return any(setting in settings for kind in kinds for settings in lines[kind].values())
+
+
+def _shown(setting, basis, lines) -> bool:
+    """Whether a basis's B_opt of a setting goes in b_opt.csv: the settings on its lines, and under
+    the N lines' basis also those on no line at all (so every setting is listed once at least)."""
+    on_no_line = not _on_a_line(setting, lines, LINES)
+    return _on_a_line(setting, lines, basis.lines) or ("N" in basis.lines and on_no_line)
+
+
+def _fit(label, held, settings, groups, optima, basis, swept) -> dict | None:
+    """The log-log slope of B_opt along one line on one basis's runs, with the union of its OLS interval
+    over the settings and a paired bootstrap over seeds; None with too few bracketed optima.
+    `swept`: the diverged runs' (Setting, seed) and each setting's batch sizes as swept."""
+    claim, x_of = CLAIMS[label], LINES[label][1]
+    diverged, tried = swept
     bracketed = [s for s in settings if s in optima and not optima[s]["at_grid_edge"]]
-    if len(bracketed) < 3:
+    if len(bracketed) < claim.params["min_optima"]:
         return None
     ols = stats.slope_ci([x_of(s) for s in bracketed], [optima[s]["b_opt"] for s in bracketed], log=True)
-    boot = stats.cluster_bootstrap(lambda ss: loglog_slope_of(groups, settings, x_of, ss), seeds, n_boot=1000)
+    line_seeds = sorted({seed for s in settings for runs in groups[s].values() for seed in runs})
+    boot = stats.cluster_bootstrap(lambda ss: loglog_slope_of(groups, settings, x_of, ss), line_seeds, n_boot=1000)
     low, high = min(ols["low"], boot["low"]), max(ols["high"], boot["high"])
+    grid = sorted(len(tried[s]) for s in settings)
     return {
+        "basis": basis.label,
         "b_opt_vs": label,
         **{k: held.get(k) for k in ("lr", "train_size", "momentum", "max_epochs", "examples")},
+        "settings": len(settings),
+        "batch_sizes": f"{grid[0]}" if grid[0] == grid[-1] else f"{grid[0]}-{grid[-1]}",
+        # the independent replicates behind every point of the line (a setting shared with another sweep may have more)
+        "seeds": min(len({seed for runs in groups[s].values() for seed in runs}) for s in settings),
+        "diverged": sum(s in settings and seed in basis.seeds for s, seed in diverged),
         "points": len(bracketed),
         "loglog_slope": ols["slope"],
         "ols_ci95_low": ols["low"],
@@ -220,16 +270,56 @@ def _fit(label, held, settings, groups, optima, seeds) -> dict | None:
         "ci95_low": low,
         "ci95_high": high,
         "r2_loglog": ols["r2"],
-        "verdict": slope_verdict(low, high, ols["slope"]),
+        "verdict": slope_verdict(low, high, claim.params["linear"], claim.params["sqrt"]),
     }
 
 
-_C7_PAPER = "linear B_opt trends (log-log slope 1; Figures 5b, 6b, 7b)"
-_C7_CRITERION = (
-    "95% interval of the log-log slope of B_opt (union of the OLS t-interval over settings and a "
-    "paired bootstrap over seeds) contains 1 and excludes 0 -> reproduced; excludes both with slope > 0 "
-    "-> partly; contains both -> inconclusive; else not reproduced; optima on the grid's edge left out"
-)
+def _deciding_basis(label, seeds) -> str:
+    return seeds_label(C7_EPS.params["confirm_seeds"]) if label == "eps" else _others_label(seeds)
+
+
+def _slope_text(fit) -> str:
+    left_out = f" ({fit['diverged']} diverged runs left out)" if fit["diverged"] else ""
+    return (
+        f"log-log slope {fit['loglog_slope']:.2f} [{fit['ci95_low']:.2f}, {fit['ci95_high']:.2f}] over "
+        f"{fit['points']} bracketed optima{left_out}"
+    )
+
+
+def _verdict(label, fits, seeds) -> dict:
+    """A line's verdict from its deciding basis (its longest line there); the eps line's exploratory
+    fit is shown beside it and decides nothing."""
+    claim, basis = CLAIMS[label], _deciding_basis(label, seeds)
+    longest = {
+        b: max((f for f in fits if f["basis"] == b), key=lambda f: f["points"])
+        for b in dict.fromkeys(f["basis"] for f in fits)
+    }
+    aside = "".join(f"; {b}: {_slope_text(f)}" for b, f in longest.items() if b != basis)
+    line = longest.get(basis)
+    if line is None:
+        used = set(seeds) & set(C7_EPS.params["confirm_seeds"]) if label == "eps" else set(seeds)
+        why = (
+            f"fewer than {claim.params['min_optima']} bracketed optima on any line"
+            if used
+            else f"the confirmatory set ({basis}) is not in the records yet"
+        )
+        figure = "b_opt_fits.png" if longest else ""
+        return verdict_row(claim, "inconclusive", why + aside, replicates=len(used), figure=figure, basis=basis)
+    varied = f"{line['settings']} {GRID_NAMES[label]} x {line['batch_sizes']} B"
+    if label == "N":
+        varied += f", {line['max_epochs']} epochs"
+    if label == "N at equal updates":
+        varied += f", {line['examples']:,} examples"
+    measured = (f"{basis}: " if basis != ALL_RUNS else "") + _slope_text(line) + aside
+    return verdict_row(
+        claim,
+        line["verdict"],
+        measured,
+        replicates=line["seeds"],
+        varied=varied,
+        figure="b_opt_fits.png",
+        basis=basis,
+    )
 
 
 def _setting(run) -> Setting:
@@ -270,30 +360,32 @@ PANELS = (("eps", ("eps",)), ("N", ("N", "N at equal updates")), ("1/(1-m)", ("1
 
 def _optimum_plots(optima, fits, out):
     """B_opt (95% seed-bootstrap interval) against each variable, log-log, with the fitted slope
-    and the proportional law through the first point for comparison."""
-    if not optima:
+    and the proportional law through the first point for comparison. `optima`: basis -> {Setting: row}."""
+    if not any(optima.values()):
         return None
     fig, axes = plt.subplots(1, len(PANELS), figsize=(12, 3.6))
     for ax, (xlabel, labels) in zip(axes, PANELS):
         for fit in (f for f in fits if f["b_opt_vs"] in labels):
-            label, x_of = fit["b_opt_vs"], LINES[fit["b_opt_vs"]][1]
+            label, x_of, basis_optima = fit["b_opt_vs"], LINES[fit["b_opt_vs"]][1], optima[fit["basis"]]
             on_line = [
                 s
-                for s, o in optima.items()
+                for s, o in basis_optima.items()
                 if not o["at_grid_edge"] and all(fit[k] == v for k, v in s.held(label).items())
             ]
             xs = np.array([x_of(s) for s in on_line])
-            ys = np.array([optima[s]["b_opt"] for s in on_line])
+            ys = np.array([basis_optima[s]["b_opt"] for s in on_line])
             err = np.array(
                 [
-                    [y - (optima[s]["b_opt_ci95_low"] or y) for y, s in zip(ys, on_line)],
-                    [(optima[s]["b_opt_ci95_high"] or y) - y for y, s in zip(ys, on_line)],
+                    [y - (basis_optima[s]["b_opt_ci95_low"] or y) for y, s in zip(ys, on_line)],
+                    [(basis_optima[s]["b_opt_ci95_high"] or y) - y for y, s in zip(ys, on_line)],
                 ]
             )
             bars = ax.errorbar(xs, ys, yerr=np.clip(err, 0, None), fmt="o", capsize=3)
             grid = np.geomspace(xs.min(), xs.max(), 20)
             c = np.exp(np.mean(np.log(ys) - fit["loglog_slope"] * np.log(xs)))
-            kind = {"N at equal updates": "equal updates: ", "N": "equal epochs: "}.get(label, "")
+            # the eps line is fitted on two bases (confirmatory, exploratory): say which
+            prefix = {"N at equal updates": "equal updates: ", "N": "equal epochs: ", "eps": f"{fit['basis']}: "}
+            kind = prefix.get(label, "")
             ax.plot(
                 grid,
                 c * grid ** fit["loglog_slope"],

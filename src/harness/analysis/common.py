@@ -46,7 +46,7 @@ def pct(x, digits=2) -> str:
     return "" if x is None else f"{100 * x:.{digits}f}%"
 
 
-def _verdict_row(
+def verdict_row(
     claim: Claim,
     verdict: str,
     measured: str,
@@ -100,17 +100,3 @@ def tost_chance(test_accs, chance: float, lo: float, hi: float) -> dict:
     else:
         state = "undecided"
     return {"mean": c90["mean"], "ci90_low": c90["low"], "ci90_high": c90["high"], "n": c90["n"], "state": state}
-
-
-def verdict_row(claim, verdict, *args, **kw) -> dict:
-    """TEMPORARY while the analyses move to claim declarations: the old call (name, verdict, criterion,
-    measured, paper=, seeds=) still works."""
-    if not isinstance(claim, str):
-        return _verdict_row(claim, verdict, *args, **kw)
-    from ..claims import BY_NAME
-
-    names = ["criterion", "measured"]
-    kw.update(dict(zip(names, args)))
-    kw.pop("criterion", None), kw.pop("paper", None)
-    kw["replicates"] = kw.pop("seeds", None)
-    return _verdict_row(BY_NAME[claim], verdict, **kw)

@@ -1,4 +1,4 @@
-"""Zhang et al. 2017 (CLAIMS.md C1), Figure 1b-c: time to fit and test error vs label corruption."""
+"""Zhang et al. 2017 (C1), Figure 1b-c: time to fit and test error vs label corruption."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from .. import stats
-from .common import chance_interval, mean_std, pct, plt, save_figure, steps_to_fit, verdict_row
+from ..claims import C1_FIG1B, C1_FIG1C
+from .common import mean_std, pct, plt, save_figure, steps_to_fit, tost_chance, verdict_row
+from .random_labels import replicates
 
-SMALL_FACTOR = 10.0  # Zhang et al.: random labels take "a small constant factor" longer; no number given.
-# We call up to 10x small (their Figure 1b shows a few x); a larger slowdown fails the claim.
+# Zhang et al.: random labels take "a small constant factor" longer; no number given. We call up to
+# 10x small (their Figure 1b shows a few x); a larger slowdown fails the claim.
+SMALL_FACTOR = C1_FIG1B.params["small_factor"]
 
 
 def corruption_sweep(runs, out: Path):
@@ -69,17 +72,18 @@ def corruption_sweep(runs, out: Path):
 
 
 def _figure1bc_verdicts(by_p, fit_of, figures):
-    """Criteria fixed before the data.
+    """The declared rules (claims.C1_FIG1B, C1_FIG1C).
     1b: every run at every p fits; the time to fit at p = 1 exceeds that at p = 0 (Welch 95% CI of
         the difference in steps above 0) by at most SMALL_FACTOR -> reproduced; fits, but not
         measurably slower -> partly; a run that does not fit, or a larger factor -> not reproduced.
     1c: test error rises with p (Spearman rho over runs, bootstrap 95% CI above 0) and at p = 1 the
-        pooled test accuracy lies in the 95% binomial interval of chance -> reproduced; rises but
-        not to chance -> partly; else not reproduced."""
+        replicates (one per label draw) are at chance by a two-sided equivalence test -> reproduced;
+        rises but chance undecided -> partly; a leak at p = 1, or not rising -> not reproduced."""
     ps = sorted(by_p)
     fits = {p: [fit_of(r) for r in by_p[p]] for p in ps}
     all_fit = all(f is not None for p in ps for f in fits[p])
-    verdicts = []
+    replicates_ = min(len(v) for v in by_p.values())
+    varied = f"{len(ps)} corruption levels p"
     if 0.0 in by_p and 1.0 in by_p and all_fit and len(fits[0.0]) >= 2 and len(fits[1.0]) >= 2:
         d = stats.welch_diff_ci(fits[1.0], fits[0.0])
         factor = np.mean(fits[1.0]) / np.mean(fits[0.0])
@@ -92,18 +96,7 @@ def _figure1bc_verdicts(by_p, fit_of, figures):
     else:
         v1b = "not reproduced" if not all_fit else "inconclusive"
         m1b = "some runs did not fit" if not all_fit else "needs >= 2 seeds at p = 0 and p = 1"
-    verdicts.append(
-        verdict_row(
-            "C1 Figure 1b: time to fit vs p",
-            v1b,
-            paper="a small constant factor slower at p = 1",
-            measured=m1b,
-            seeds=min(len(v) for v in by_p.values()),
-            figure=figures[0].name,
-            criterion=f"Welch 95% CI of steps(p=1) - steps(p=0) > 0 and ratio <= {SMALL_FACTOR:g} "
-            "(our threshold for 'small'); every run fits",
-        )
-    )
+    verdicts = [verdict_row(C1_FIG1B, v1b, m1b, replicates=replicates_, varied=varied, figure=figures[0].name)]
     runs = [r for p in ps for r in by_p[p]]
     rho = (
         stats.spearman_ci(
@@ -112,29 +105,21 @@ def _figure1bc_verdicts(by_p, fit_of, figures):
         if len(runs) >= 4
         else None
     )
-    top = by_p.get(1.0, [])
+    top = replicates(by_p.get(1.0, []))
     if rho is None or not top:
         v1c, m1c = "inconclusive", "needs >= 4 runs and p = 1"
     else:
-        n = sum(r.summary["data_test_size"] for r in top)
-        hits = sum(round(r.summary["test_acc"] * r.summary["data_test_size"]) for r in top)
-        lo, hi = chance_interval(n)
-        rises, at_chance = rho["ci_low"] > 0, lo <= hits / n <= hi
-        v1c = "reproduced" if rises and at_chance else "partly" if rises else "not reproduced"
+        c = C1_FIG1C.params
+        chance = tost_chance([r.summary["test_acc"] for r in top], 0.1, c["lo"], c["hi"])
+        rises = rho["ci_low"] > 0
+        if chance["state"] in ("leak", "below") or not rises:
+            v1c = "not reproduced"
+        else:
+            v1c = "reproduced" if chance["state"] == "at chance" else "partly"
         m1c = (
             f"Spearman(p, test error) {rho['rho']:.2f} [{rho['ci_low']:.2f}, {rho['ci_high']:.2f}]; "
-            f"test acc at p = 1: {pct(hits / n)} (chance interval {pct(lo)}-{pct(hi)}, {n} predictions)"
+            f"test acc at p = 1: {pct(chance['mean'])} [{pct(chance['ci90_low'])}, {pct(chance['ci90_high'])}] "
+            f"(90% CI over {chance['n']} label draws): {chance['state']}"
         )
-    verdicts.append(
-        verdict_row(
-            "C1 Figure 1c: test error vs p",
-            v1c,
-            paper="rises smoothly to 90% at p = 1",
-            measured=m1c,
-            seeds=min(len(v) for v in by_p.values()),
-            figure=figures[1].name,
-            criterion="Spearman rho(p, test error) bootstrap 95% CI > 0 and pooled test accuracy "
-            "at p = 1 inside the 95% binomial interval of 10%",
-        )
-    )
+    verdicts.append(verdict_row(C1_FIG1C, v1c, m1c, replicates=replicates_, varied=varied, figure=figures[1].name))
     return verdicts

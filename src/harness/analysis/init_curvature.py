@@ -1,18 +1,22 @@
-"""Kuzborskij & Lampert 2018 (CLAIMS.md C5): curvature at initialization and the generalization gap."""
+"""Kuzborskij & Lampert 2018 (docs/claims.md, C5): curvature at initialization and the generalization gap."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
 from .. import stats
+from ..claims import C5_CURVATURE, C5_M
 from ..names import S
 from .common import mean_std, plt, save_figure, verdict_row
 
 MEASURES = ("top_eig", "trace", "init_risk")  # at init, columns of the init_curvature table
+CURVATURES = ("trace", "top_eig")  # the measures the claim names: only these decide
 GAPS = ("gap_loss", "gap_err")  # test - train loss; test - train error (summary: gen_gap_*)
+GAP_WORDS = {"gap_loss": "loss gap", "gap_err": "error gap"}
 
 
 def init_curvature(runs, out):
@@ -42,60 +46,40 @@ def init_curvature(runs, out):
             for r in k_runs
         ]
         tables["init_curvature"] = rows
-        groups = [("all", rows)] + [
-            (f"init_gain={g}", [r for r in rows if r["init_gain"] == g]) for g in sorted({r["init_gain"] for r in rows})
-        ]
-        tables["spearman"] = _spearman_table(groups)
-        tables["precision"] = _precision_table(rows)
         gain = _main_gain(rows)
-        # Pre-screening over all inits, and within one init gain (where the gain cannot do the work)
-        screen = []
-        for group, sub in groups:
-            for measure in MEASURES:
-                for n in (2, 4, 8, 16):
-                    if n < len(sub) and len(sub) >= 8:
-                        for gap in GAPS:
-                            res = stats.prescreening([r[measure] for r in sub], [r[gap] for r in sub], n)
-                            ci = _prescreening_ci(sub, measure, gap, n)
-                            screen.append(
-                                {
-                                    "runs": group,
-                                    "score": measure,
-                                    "gap": gap,
-                                    **res,
-                                    "difference_ci95_low": ci["low"],
-                                    "difference_ci95_high": ci["high"],
-                                }
-                            )
-        tables["prescreening"] = screen
+        groups = [("all", rows)] + [
+            (_group(g), [r for r in rows if r["init_gain"] == g]) for g in sorted({r["init_gain"] for r in rows})
+        ]
+        tables["spearman"] = _spearman_table(groups, decides=_group(gain))
+        tables["precision"] = _precision_table(rows)
+        tables["prescreening"] = _prescreening_table(groups)
         figures.append(_scatter(rows, out))
-    fits = []
+    size_rows, fits = [], []
     if m_runs:
-        tables["gap_vs_m"], fits = _gap_vs_m_tables(m_runs)
-        tables["gap_vs_m_fit"] = fits
-        figures.append(_gap_vs_m(tables["gap_vs_m"], fits, out))
+        size_rows, fits = _gap_vs_m_tables(m_runs)
+        tables["gap_vs_m"], tables["gap_vs_m_fit"] = size_rows, fits
+        figures.append(_gap_vs_m(size_rows, fits, out))
     by_name = {f.stem: f.name for f in figures}
     tables["verdicts"] = [
         _c5_curvature_verdict(
-            tables.get("spearman", []),
-            tables.get("precision", []),
-            gain,
-            len(rows),
-            by_name.get("curvature_vs_gap", ""),
+            tables.get("spearman", []), tables.get("precision", []), rows, gain, by_name.get("curvature_vs_gap", "")
         ),
-        _c5_m_verdict(
-            fits, min((r["runs"] for r in tables.get("gap_vs_m", [])), default=0), by_name.get("gap_vs_m", "")
-        ),
+        _c5_m_verdict(size_rows, fits, by_name.get("gap_vs_m", "")),
     ]
     return tables, figures
 
 
-def _spearman_table(groups):
-    """Spearman rho with bootstrap CI for every measure x gap in every group of >= 5 inits. Each
-    group's 6 tests are one family: p_holm is its Holm-adjusted p (the verdict rests on any of them)."""
+def _group(gain) -> str:
+    return f"init_gain={gain}"
+
+
+def _spearman_table(groups, decides: str):
+    """Spearman rho with bootstrap CI for every measure x gap in every group of >= min_inits inits. Each
+    group's 6 tests are one family: p_holm is its Holm-adjusted p. `decides`: the one group whose
+    curvature rows can decide the verdict; pooled over gains they cannot (the gain moves both)."""
     corr = []
     for group, sub in groups:
-        if len(sub) < 5:
+        if len(sub) < C5_CURVATURE.params["min_inits"]:
             continue
         family = [
             {
@@ -109,19 +93,43 @@ def _spearman_table(groups):
         ]
         # a constant column has no p-value (nan): count it as no evidence (p = 1)
         adjusted = stats.holm([1.0 if np.isnan(c["p_value"]) else c["p_value"] for c in family])["adjusted"]
-        corr += [{**c, "p_holm": p} for c, p in zip(family, adjusted)]
+        corr += [
+            {**c, "p_holm": p, "decides": group == decides and c["measure"] in CURVATURES}
+            for c, p in zip(family, adjusted)
+        ]
     return corr
 
 
-RESOLVED = 0.5  # "well below the spread": the estimator's se at most half the between-init sd
+def _prescreening_table(groups):
+    """Pre-screening over all inits, and within one init gain (where the gain cannot do the work)."""
+    screen = []
+    for group, sub in groups:
+        for measure in MEASURES:
+            for n in (2, 4, 8, 16):
+                if n < len(sub) and len(sub) >= 8:
+                    for gap in GAPS:
+                        res = stats.prescreening([r[measure] for r in sub], [r[gap] for r in sub], n)
+                        ci = _prescreening_ci(sub, measure, gap, n)
+                        screen.append(
+                            {
+                                "runs": group,
+                                "score": measure,
+                                "gap": gap,
+                                **res,
+                                "difference_ci95_low": ci["low"],
+                                "difference_ci95_high": ci["high"],
+                            }
+                        )
+    return screen
 
 
 def _precision_table(rows):
     """Per init gain: is the trace estimate precise enough to rank inits? The estimator's standard
     error (median over inits; 0 for the exact Gauss-Newton trace of a ReLU net) against the spread of
-    the trace between inits (sd); se/sd <= RESOLVED: resolved. For the exact trace, also the standard
-    error over the sample's examples (how far the 2,048-image sample's trace may be from the whole
-    training set's; the same images for every init, so it shifts all inits alike)."""
+    the trace between inits (sd); se/sd <= the claim's `resolved` (0.5: the se well below the spread):
+    resolved. For the exact trace, also the standard error over the sample's examples (how far the
+    2,048-image sample's trace may be from the whole training set's; the same images for every init,
+    so it shifts all inits alike)."""
     out = []
     for g in sorted({r["init_gain"] for r in rows}):
         sub = [r for r in rows if r["init_gain"] == g and r["trace"] is not None]
@@ -140,7 +148,7 @@ def _precision_table(rows):
                 "trace_sd": spread["sd"],
                 "trace_se_median": float(np.median(se)) if se else None,
                 "se_over_sd": ratio,
-                "resolved": bool(ratio <= RESOLVED),
+                "resolved": bool(ratio <= C5_CURVATURE.params["resolved"]),
                 "trace_se_examples_median": (
                     float(np.median(ex))
                     if (ex := [r["trace_se_examples"] for r in sub if r.get("trace_se_examples")])
@@ -157,68 +165,90 @@ def _main_gain(rows):
     return max(counts, key=lambda g: (counts[g], -abs(g - 1.0)))
 
 
-ALPHA = 0.05
-
-
-def _c5_curvature_verdict(spearman, precision, gain, n_runs, figure):
-    """Kuzborskij & Lampert. Criterion (fixed before the data): within the most populated init gain
-    (so that the gain, which moves curvature and gap together, cannot make the correlation), Spearman
-    rho of trace or top eigenvalue at init vs the gap (loss or error) is positive with Holm-adjusted
-    p < 0.05 over the 6 tests (3 measures x 2 gaps), for a measure whose estimate is resolved (trace:
-    median estimator se <= RESOLVED x between-init sd; top eigenvalue: Lanczos to tolerance, no se, taken as
-    resolved) -> reproduced; significant only pooled over gains -> partly; otherwise, trace
-    unresolved -> inconclusive; else not reproduced. Needs >= 5 inits in that gain."""
-    criterion = (
-        "within the most populated init gain: rho(trace or top eig, gap) > 0 with Holm-adjusted p < 0.05 "
-        "(6 tests), estimate resolved (median trace se <= 0.5 x sd of trace); only pooled -> partly"
+def _c5_curvature_verdict(spearman, precision, rows, gain, figure):
+    """C5_CURVATURE's test, within the most populated init gain only: the init gain moves curvature and
+    gap together, so pooled over gains a correlation says nothing about curvature (it is shown, never
+    counted). A test counts when its Holm-adjusted p < alpha and its measure is resolved (trace: median
+    estimator se <= `resolved` x between-init sd; top eigenvalue: Lanczos to tolerance, no se, taken as
+    resolved). Counting tests all rho > 0 -> reproduced; all rho < 0 (the wrong direction) -> not
+    reproduced; both signs -> inconclusive (they contradict each other); none: trace unresolved ->
+    inconclusive, else not reproduced. Fewer than min_inits inits in the gain -> inconclusive."""
+    p = C5_CURVATURE.params
+    gains = sorted({r["init_gain"] for r in rows})
+    at_gain = sum(r["init_gain"] == gain for r in rows)
+    varied = (
+        f"init gains {gains[0]}-{gains[-1]} (only gain {gain} decides)"
+        if len(gains) > 1
+        else (f"init gain {gain}" if gains else "")
     )
-    name = f"init_gain={gain}"
-    within = [c for c in spearman if c["runs"] == name and c["measure"] in ("trace", "top_eig")]
+    within = [c for c in spearman if c["decides"]]
     if not within:
         return verdict_row(
-            _C5,
+            C5_CURVATURE,
             "inconclusive",
-            criterion,
-            f"needs >= 5 inits in one gain ({n_runs} runs)",
-            paper=_C5_PAPER,
-            seeds=n_runs,
+            f"{at_gain} inits at the most populated init gain (< {p['min_inits']}; {len(rows)} inits in all)",
+            replicates=at_gain,
+            varied=varied,
             figure=figure,
         )
-    prec = next((p for p in precision if p["init_gain"] == gain), {})
+    prec = next((q for q in precision if q["init_gain"] == gain), {})
     resolved = {"trace": prec.get("resolved", False), "top_eig": True}
-    significant = lambda c: c["p_holm"] < ALPHA and c["rho"] > 0  # noqa: E731
-    pooled = [c for c in spearman if c["runs"] == "all" and c["measure"] in ("trace", "top_eig")]
-    if any(significant(c) and resolved[c["measure"]] for c in within):
+    counting = [c for c in within if c["p_holm"] < p["alpha"] and resolved[c["measure"]]]
+    up, down = any(c["rho"] > 0 for c in counting), any(c["rho"] < 0 for c in counting)
+    if up and down:
+        verdict = "inconclusive"
+    elif up:
         verdict = "reproduced"
-    elif any(significant(c) for c in pooled):
-        verdict = "partly"
+    elif down:
+        verdict = "not reproduced"  # significant, the wrong direction: less curved inits generalize worse
     else:
-        verdict = "inconclusive" if not resolved["trace"] else "not reproduced"
-    best = lambda cs: min(cs, key=lambda c: c["p_holm"])  # noqa: E731
-    w = best(within)
+        verdict = "not reproduced" if resolved["trace"] else "inconclusive"
     measured = (
-        f"{name} ({w['n']} inits): strongest {w['measure']} vs {w['gap']} rho {w['rho']:.2f} "
-        f"[{w['ci_low']:.2f}, {w['ci_high']:.2f}], Holm p {w['p_holm']:.3g}; trace se/sd "
+        f"init gain {gain} ({at_gain} inits): {_both_gaps(within)}; trace se/sd "
         f"{prec.get('se_over_sd', float('nan')):.2f} ({'resolved' if resolved['trace'] else 'unresolved'})"
     )
-    if pooled:
-        p = best(pooled)
-        measured += (
-            f"; pooled over gains ({p['n']}): {p['measure']} vs {p['gap']} rho {p['rho']:.2f} "
-            f"[{p['ci_low']:.2f}, {p['ci_high']:.2f}], Holm p {p['p_holm']:.3g}"
-        )
-    return verdict_row(_C5, verdict, criterion, measured, paper=_C5_PAPER, seeds=w["n"], figure=figure)
+    pooled = [c for c in spearman if c["runs"] == "all" and c["measure"] in CURVATURES]
+    if pooled and len(gains) > 1:
+        measured += f"; pooled over {pooled[0]['n']} inits of all gains (the gain moves both: not counted): "
+        measured += _both_gaps(pooled)
+    return verdict_row(C5_CURVATURE, verdict, measured, replicates=at_gain, varied=varied, figure=figure)
+
+
+def _both_gaps(family) -> str:
+    """The strongest measure (lowest Holm p) against the loss gap and the error gap: a correlation with
+    one gap alone can hide that the other shows none."""
+    measure = min(family, key=lambda c: c["p_holm"])["measure"]
+    words = (
+        f"vs {GAP_WORDS[c['gap']]} rho {c['rho']:.2f} [{c['ci_low']:.2f}, {c['ci_high']:.2f}], Holm p {c['p_holm']:.3g}"
+        for c in family
+        if c["measure"] == measure
+    )
+    return f"{measure} " + "; ".join(words)
 
 
 def _gap_vs_m_tables(m_runs):
-    """Mean gap per training-set size (sd, t 95% CI over seeds) and log-log slope fits with 95% CIs."""
+    """Mean gap per training-set size (sd, t 95% CI over seeds), whether the size counts (every run
+    trained: train loss <= fit x ln 10; a size whose runs did not train has a small gap because both
+    losses are high, which is no evidence for 1/m), and log-log slope fits over the counted sizes."""
+    fitted = C5_M.params["fit"] * math.log(10)
     by_m = defaultdict(list)
     for r in m_runs:
         by_m[r.summary["data_train_size"]].append(r.summary)
     rows = []
     for m in sorted(by_m):
         ss = by_m[m]
-        row = {"m": m, "runs": len(ss)}
+        untrained = sum(s["train_loss"] > fitted for s in ss)
+        worst = max(s["train_loss"] for s in ss)
+        row = {
+            "m": m,
+            "runs": len(ss),
+            "counted": untrained == 0,
+            "why": (
+                f"every run trained (train loss <= {fitted:.3f})"
+                if untrained == 0
+                else f"{untrained} of {len(ss)} runs did not train (train loss up to {worst:.3f} > {fitted:.3f})"
+            ),
+        }
         for key, field in (("gap_loss", S.GAP_LOSS), ("gap_err", S.GAP_ERR)):
             c = stats.mean_ci([s[field] for s in ss])
             row.update(
@@ -227,74 +257,58 @@ def _gap_vs_m_tables(m_runs):
         row.update(
             {
                 "train_loss": mean_std([s["train_loss"] for s in ss])[0],
+                "train_loss_max": worst,
                 "test_loss": mean_std([s["test_loss"] for s in ss])[0],
                 "test_err": 1 - mean_std([s["test_acc"] for s in ss])[0],
             }
         )
         rows.append(row)
-    # all m, and from the largest gap on (at small m a fixed number of passes is too few steps
-    # to fit the data, so the gap first rises; the theory's regime is the falling part)
+    counted = [r for r in rows if r["counted"]]
+    span = f"m = {counted[0]['m']:,}-{counted[-1]['m']:,}" if counted else "none"
     fits = []
     for gap in GAPS:
-        pts = [(r["m"], r[gap]) for r in rows if r[gap] and r[gap] > 0]
-        peak = max(range(len(pts)), key=lambda i: pts[i][1]) if pts else 0
-        for part, sub in (("all m", pts), (f"m >= {pts[peak][0] if pts else ''}", pts[peak:])):
-            if len(sub) >= 3:
-                f = stats.slope_ci(*zip(*sub), log=True)
-                fits.append(
-                    {
-                        "gap": gap,
-                        "points": part,
-                        "slope": f["slope"],
-                        "slope_se": f["se"],
-                        "slope_ci95_low": f["low"],
-                        "slope_ci95_high": f["high"],
-                        "r2": f["r2"],
-                        "m_points": len(sub),
-                        "theory_slope": -1.0,
-                    }
-                )
+        # every counted size, no selection; one row per gap even without a fit, saying why
+        row = {"gap": gap, "points": f"{len(counted)} counted sizes ({span})", "m_points": len(counted), "no_fit": ""}
+        row.update(dict.fromkeys(("slope", "slope_se", "slope_ci95_low", "slope_ci95_high", "r2")), theory_slope=-1.0)
+        if len(counted) < C5_M.params["min_sizes"]:
+            row["no_fit"] = f"fewer than {C5_M.params['min_sizes']} counted sizes"
+        elif any(r[gap] <= 0 for r in counted):
+            row["no_fit"] = f"a counted size has a mean {GAP_WORDS[gap]} <= 0 (no log)"
+        else:
+            f = stats.slope_ci([r["m"] for r in counted], [r[gap] for r in counted], log=True)
+            row.update(slope=f["slope"], slope_se=f["se"], r2=f["r2"])
+            row.update(slope_ci95_low=f["low"], slope_ci95_high=f["high"])
+        fits.append(row)
     return rows, fits
 
 
-def _c5_m_verdict(fits, seeds, figure):
-    """Criterion (fixed before the data): the log-log slope of the mean gap (test - train loss) vs m,
-    over the points from the largest gap on (the falling part, the theory's regime), has a 95% CI
-    (t interval of the OLS slope) containing -1 -> reproduced; excluding -1 but below 0 -> partly;
-    containing both -1 and 0 (too wide to tell) or fewer than 3 points -> inconclusive; otherwise
-    (not falling) -> not reproduced."""
-    criterion = "95% CI of the log-log slope of gap_loss vs m (from the peak on) contains -1; below 0 only -> partly"
-    fit = next((f for f in fits if f["gap"] == "gap_loss" and f["points"].startswith("m >=")), None)
-    if fit is None:
-        return verdict_row(
-            _C5M,
-            "inconclusive",
-            criterion,
-            "needs >= 3 sizes m from the peak gap on",
-            paper=_C5M_PAPER,
-            seeds=seeds,
-            figure=figure,
-        )
+def _c5_m_verdict(rows, fits, figure):
+    """C5_M's test (docs/confirmatory.md): the log-log slope of the mean loss gap over every counted size,
+    95% t-interval of the OLS slope: holds -1 and excludes 0 -> reproduced; below 0 and excludes -1 ->
+    partly; holds both -> inconclusive; else (holds 0 only, or above 0) -> not reproduced. Fewer than
+    min_sizes counted sizes, or a counted size with a mean loss gap <= 0 (no log) -> inconclusive."""
+    counted = [r for r in rows if r["counted"]]
+    left_out = [r for r in rows if not r["counted"]]
+    replicates = min((r["runs"] for r in counted or rows), default=None)
+    varied = f"{len(counted)} sizes m" + (f" ({len(left_out)} more left out: did not train)" if left_out else "")
+    sizes = ", ".join(f"{r['m']:,}" for r in left_out)
+    note = f"; left out (did not train): m = {sizes}" if left_out else ""
+    fit = next((f for f in fits if f["gap"] == "gap_loss"), {"no_fit": "no runs"})
+    if fit["no_fit"]:
+        measured = f"no log-log slope: {fit['no_fit']} ({len(counted)} counted sizes)"
+        return verdict_row(C5_M, "inconclusive", measured + note, replicates=replicates, varied=varied, figure=figure)
     lo, hi = fit["slope_ci95_low"], fit["slope_ci95_high"]
-    if lo <= -1 <= hi and lo <= 0 <= hi:
+    holds_1, holds_0 = lo <= -1 <= hi, lo <= 0 <= hi
+    if holds_1 and holds_0:
         verdict = "inconclusive"
-    elif lo <= -1 <= hi:
+    elif holds_1:
         verdict = "reproduced"
     elif hi < 0:
         verdict = "partly"
     else:
         verdict = "not reproduced"
-    measured = (
-        f"slope {fit['slope']:.3f}, 95% CI [{lo:.3f}, {hi:.3f}] over {fit['m_points']} sizes ({fit['points']}), "
-        f"R^2 {fit['r2']:.2f}"
-    )
-    return verdict_row(_C5M, verdict, criterion, measured, paper=_C5M_PAPER, seeds=seeds, figure=figure)
-
-
-_C5 = "C5 curvature at init predicts the gap"
-_C5_PAPER = "less curved, low-risk inits generalize better (no effect size given)"
-_C5M = "C5 gap ~ 1/m"
-_C5M_PAPER = "gap bound O(1/m) with a full pass (slope -1 on log-log)"
+    measured = f"slope {fit['slope']:.3f}, 95% CI [{lo:.3f}, {hi:.3f}] over {fit['points']}, R^2 {fit['r2']:.2f}{note}"
+    return verdict_row(C5_M, verdict, measured, replicates=replicates, varied=varied, figure=figure)
 
 
 def _prescreening_ci(sub, measure, gap, n):
@@ -323,7 +337,7 @@ def _scatter(rows, out):
         ax.set(
             xlabel=label,
             ylabel="gap: test loss - train loss",
-            title=f"Spearman {c['rho']:.2f} [{c['ci_low']:.2f}, {c['ci_high']:.2f}]",
+            title=f"Spearman {c['rho']:.2f} [{c['ci_low']:.2f}, {c['ci_high']:.2f}] (pooled)",
         )
         if measure != "init_risk":
             ax.set_xscale("log")
@@ -333,17 +347,21 @@ def _scatter(rows, out):
 
 
 def _gap_vs_m(rows, fits, out):
+    """Both gaps against m; sizes left out of the fit (their runs did not train) as open markers."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
     m = np.array([r["m"] for r in rows], float)
+    left_out = np.array([not r["counted"] for r in rows])
     for gap, label in (("gap_loss", "test - train loss"), ("gap_err", "test - train error")):
-        v = np.array([r[gap] or np.nan for r in rows], float)
-        fit = [f for f in fits if f["gap"] == gap]
+        v = np.array([r[gap] if r[gap] and r[gap] > 0 else np.nan for r in rows], float)
+        fit = [f for f in fits if f["gap"] == gap and not f["no_fit"]]
         slopes = "; slope " + ", ".join(f"{f['slope']:.2f} ({f['points']})" for f in fit) if fit else ""
-        ax.plot(m, v, "o-", label=label + slopes)
-    ax.plot(m, rows[0]["gap_loss"] * m[0] / m, "k--", lw=0.8, label="theory: 1/m")
+        (line,) = ax.plot(m, v, "o-", label=label + slopes)
+        if left_out.any():
+            ax.plot(m[left_out], v[left_out], "o", mfc="white", mec=line.get_color())
+    if left_out.any():
+        ax.plot([], [], "o", mfc="white", mec="gray", label="left out: runs did not train")
+    anchor = next((r for r in rows if r["counted"] and r["gap_loss"] > 0), rows[0])
+    ax.plot(m, anchor["gap_loss"] * anchor["m"] / m, "k--", lw=0.8, label="theory: 1/m")
     ax.set(xscale="log", yscale="log", xlabel="training-set size m", ylabel="generalization gap")
     ax.legend(fontsize=7)
     return save_figure(fig, out / "gap_vs_m.png")
-
-
-# Keskar et al. 2017, CIFAR-10 network C1 (a conv net), Table 2 and 3: small batch vs large batch.

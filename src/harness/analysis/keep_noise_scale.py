@@ -1,17 +1,19 @@
 """The survey's "rescale the batch size when changing the momentum" (Smith & Le 2018): at each
 momentum, test accuracy with the batch size rescaled to keep the SGD noise scale of the reference
-(schedule.keep_noise_scale) vs left at the reference batch size."""
+(schedule.keep_noise_scale) vs the reference itself (m = 0, B = 32) and vs left at B = 32.
+
+The verdict is an equivalence test against the reference, paired by seed, on the confirmatory seeds
+alone (docs/confirmatory.md); the earlier seeds and the comparison with B left at 32 are exploratory
+tables that decide nothing."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .. import stats
+from ..claims import KEEP_NOISE_SCALE
+from .batch_lr_scaling import seeds_label
 from .common import plt, save_figure, verdict_row
-
-HIGH_M = 0.9  # the momenta at which the advice matters: g at a fixed B grows 10-20x there
-CLAIM = "Rescaling B with the momentum keeps test accuracy"
-PAPER = "B_opt proportional to 1/(1 - m) (Smith & Le 2018, Figure 7b); the survey: rescale B when changing m"
 
 
 def keep_noise_scale(runs, out):
@@ -27,7 +29,7 @@ def keep_noise_scale(runs, out):
         rows.append(
             {
                 "momentum": m,
-                "batch": "rescaled" if rescaled else "reference",
+                "batch": "rescaled" if rescaled else "fixed",  # fixed: left at B = 32
                 "batch_size": vals[0][1],
                 "noise_scale": vals[0][2],
                 "runs": c["n"],
@@ -36,42 +38,124 @@ def keep_noise_scale(runs, out):
                 "test_acc_ci95_high": c["high"],
             }
         )
-    for m in sorted({m for m, _ in groups}):
+    # exploratory: rescaled vs B left at 32 at the same momentum (at m = 0 they are the same run)
+    for m in sorted({m for m, _ in groups if m != 0}):
         if (m, True) in groups and (m, False) in groups and min(len(groups[m, True]), len(groups[m, False])) >= 2:
             d = stats.welch_diff_ci([v[0] for v in groups[m, True]], [v[0] for v in groups[m, False]])
             comparisons.append(
-                {"momentum": m, "rescaled_minus_reference": d["diff"], "ci95_low": d["low"], "ci95_high": d["high"]}
+                {"momentum": m, "rescaled_minus_fixed_b": d["diff"], "ci95_low": d["low"], "ci95_high": d["high"]}
             )
+    seeds = {r.config["seed"] for r in runs}
+    confirm = frozenset(KEEP_NOISE_SCALE.params["confirm_seeds"])
+    paired = paired_differences(runs, seeds & confirm)
+    explored = paired_differences(runs, seeds - confirm)
     figures = [_figure(rows, out)] if rows else []
-    verdict = _verdict(
-        comparisons, min((len(v) for v in groups.values()), default=0), figures[0].name if figures else ""
-    )
-    return {"keep_noise_scale": rows, "keep_noise_scale_differences": comparisons, "verdicts": [verdict]}, figures
+    verdict = _verdict(paired, explored, seeds - confirm, figures[0].name if figures else "")
+    basis = seeds_label(confirm)
+    paired_rows = [{"basis": basis, **d} for d in paired] + [
+        {"basis": f"{seeds_label(seeds - confirm)}, exploratory", **d} for d in explored
+    ]
+    tables = {"keep_noise_scale": rows, "keep_noise_scale_differences": comparisons}
+    return {**tables, "keep_noise_scale_vs_reference": paired_rows, "verdicts": [verdict]}, figures
 
 
-def _verdict(comparisons, seeds, figure):
-    """Criterion (fixed before the data), >= 3 seeds per cell: at every momentum >= HIGH_M (0.9), the
-    Welch 95% CI of test accuracy (rescaled - reference batch) lies above 0 -> reproduced; at some of
-    them -> partly; at none -> not reproduced; fewer seeds or no such momentum -> inconclusive."""
-    criterion = f"Welch 95% CI of test acc (rescaled B - reference B) > 0 at every momentum >= {HIGH_M:g}; >= 3 seeds"
-    high = [c for c in comparisons if c["momentum"] >= HIGH_M]
-    if seeds < 3 or not high:
-        return verdict_row(
-            CLAIM, "inconclusive", criterion, f"{seeds} seeds, {len(high)} high momenta", paper=PAPER, seeds=seeds
+def _batch(run) -> int:
+    """The batch size the run trained with (keep_noise_scale sets it from the reference)."""
+    return run.summary.get("base_batch_size") or run.config["trainer"]["batch_size"]
+
+
+def paired_differences(runs, seeds) -> list[dict]:
+    """At each momentum of the claim: test accuracy of the rescaled run minus the reference run
+    (m = 0, B = reference_batch) of the same seed, with the 90% t-interval of the mean difference
+    and what it says: "equivalent" (inside +-margin: TOST at 5%), "different" (wholly outside),
+    "undecided", "failed run" (a run of a pair did not complete: never evidence) or "too few pairs".
+    No rows when none of `seeds` ran."""
+    p = KEEP_NOISE_SCALE.params
+    margin = p["margin_points"] / 100
+    reference, rescaled = {}, {}  # seed -> run; (seed, momentum) -> run
+    # the fixed-B runs first, so that at m = 0 the reference is the fixed run where both are recorded
+    for r in sorted(runs, key=lambda r: bool(r.config["schedule"]["keep_noise_scale"])):
+        seed, m = r.config["seed"], r.config["optimizer"]["momentum"]
+        if seed not in seeds:
+            continue
+        if m == 0 and _batch(r) == p["reference_batch"]:
+            reference.setdefault(seed, r)  # at m = 0 the rescaled and fixed runs are the same config
+        elif r.config["schedule"]["keep_noise_scale"]:
+            rescaled[seed, m] = r
+    if not reference and not rescaled:
+        return []
+    out = []
+    for m in p["momenta"]:
+        pairs = [(reference[s], rescaled[s, m]) for s in sorted(seeds) if s in reference and (s, m) in rescaled]
+        ok = [(a, b) for a, b in pairs if a.summary.get("status") == b.summary.get("status") == "completed"]
+        c = stats.mean_ci([b.summary["test_acc"] - a.summary["test_acc"] for a, b in ok], level=0.90)
+        if len(ok) < len(pairs):
+            state = "failed run"
+        elif len(ok) < p["min_pairs"]:
+            state = "too few pairs"
+        elif -margin < c["low"] and c["high"] < margin:
+            state = "equivalent"
+        elif c["high"] < -margin or c["low"] > margin:
+            state = "different"
+        else:
+            state = "undecided"
+        out.append(
+            {
+                "momentum": m,
+                "rescaled_batch_size": _batch(pairs[0][1]) if pairs else None,
+                "pairs": len(ok),
+                "failed_runs": len(pairs) - len(ok),
+                "rescaled_minus_reference": c["mean"],
+                "ci90_low": c["low"],
+                "ci90_high": c["high"],
+                "state": state,
+            }
         )
-    better = [c["ci95_low"] > 0 for c in high]
-    verdict = "reproduced" if all(better) else "partly" if any(better) else "not reproduced"
-    measured = "; ".join(
-        f"m = {c['momentum']:g}: {100 * c['rescaled_minus_reference']:+.2f} points "
-        f"[{100 * c['ci95_low']:+.2f}, {100 * c['ci95_high']:+.2f}]"
-        for c in comparisons
+    return out
+
+
+def _differences_text(diffs) -> str:
+    return "; ".join(
+        f"m = {d['momentum']:g}: {100 * d['rescaled_minus_reference']:+.2f} points, 90% CI "
+        f"[{100 * d['ci90_low']:+.2f}, {100 * d['ci90_high']:+.2f}] over {d['pairs']} pairs: {d['state']}"
+        for d in diffs
     )
-    return verdict_row(CLAIM, verdict, criterion, measured, paper=PAPER, seeds=seeds, figure=figure)
+
+
+def _verdict(paired, explored, explored_seeds, figure):
+    """Equivalent to the reference at every momentum -> reproduced; different at any -> not reproduced;
+    equivalent at some -> partly; else inconclusive. Decided by the confirmatory seeds alone: without
+    them, or with fewer than min_pairs pairs at a momentum, inconclusive."""
+    claim, basis = KEEP_NOISE_SCALE, seeds_label(KEEP_NOISE_SCALE.params["confirm_seeds"])
+    aside = f"; {seeds_label(explored_seeds)}, exploratory: {_differences_text(explored)}" if explored else ""
+    if not paired:
+        measured = f"the confirmatory set ({basis}) is not in the records yet{aside}"
+        return verdict_row(claim, "inconclusive", measured, replicates=0, figure=figure, basis=basis)
+    states = [d["state"] for d in paired]
+    if "too few pairs" in states:
+        verdict = "inconclusive"
+    elif "different" in states:
+        verdict = "not reproduced"
+    elif all(s == "equivalent" for s in states):
+        verdict = "reproduced"
+    else:
+        verdict = "partly" if "equivalent" in states else "inconclusive"
+    batches = ", ".join(str(d["rescaled_batch_size"]) for d in paired)
+    varied = f"{len(paired)} momenta (B = {batches}) vs m = 0, B = {claim.params['reference_batch']}"
+    return verdict_row(
+        claim,
+        verdict,
+        _differences_text(paired) + aside,
+        replicates=min(d["pairs"] for d in paired),
+        varied=varied,
+        figure=figure,
+        basis=basis,
+    )
 
 
 def _figure(rows, out):
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for batch, marker in (("rescaled", "o"), ("reference", "s")):
+    for batch, marker in (("rescaled", "o"), ("fixed", "s")):
         sub = [r for r in rows if r["batch"] == batch]
         m = np.array([r["momentum"] for r in sub])
         acc = np.array([r["test_acc"] for r in sub])

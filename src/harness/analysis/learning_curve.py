@@ -1,4 +1,4 @@
-"""Hestness et al. 2017 (CLAIMS.md C6): power-law learning curves eps(m) ~ a m^b (+ c)."""
+"""Hestness et al. 2017 (claim C6): power-law learning curves eps(m) ~ a m^b (+ c)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ import numpy as np
 
 from .. import stats
 from ..bound import validation_bound
-from .common import mean_std, plt, save_figure, verdict_row
+from ..claims import C6
+from .common import mean_std, pct, plt, save_figure, verdict_row
 
-PAPER = {"image top-1": -0.309, "image top-5": -0.488, "range low": -0.07, "range high": -0.35}
+HESTNESS_IMAGE_TOP1 = -0.309  # the paper's image top-1 exponent, drawn for reference only
 THEORY = (-0.5, -1.0)
+N_HOLDOUT = 2  # the largest counted sizes the two forms must predict
+PLAIN = ("a m^b", "test_err")  # the fit whose exponent is judged
+DELTA = 0.05  # the bound's confidence: holds with probability >= 95%, as in report.validation_bound_table
 
 
 def selected_epoch(metrics: list[dict]) -> dict | None:
@@ -23,22 +27,25 @@ def selected_epoch(metrics: list[dict]) -> dict | None:
 
 def learning_curve(runs, out):
     rows, bound = [], []
+    ends = defaultdict(list)  # (model, m) -> each run's train acc at the end of training (None: no result)
     for r in runs:
-        if r.summary.get("status") != "completed":
-            continue
-        best = selected_epoch(r.metrics)
+        model, m = r.config["model"]["name"], r.summary.get("data_train_size")
+        best = selected_epoch(r.metrics) if r.summary.get("status") == "completed" else None
+        if m is not None:
+            ends[(model, m)].append(r.summary.get("train_acc") if best is not None else None)
         if best is None:
             continue
-        evaluated = sum(1 for m in r.metrics if "val/acc" in m)
+        evaluated = sum(1 for x in r.metrics if "val/acc" in x)
         m_val = r.summary["data_val_size"]
         slack = validation_bound(m_val, evaluated)  # the epoch was chosen among `evaluated` models
         rows.append(
             {
-                "model": r.config["model"]["name"],
-                "m": r.summary["data_train_size"],
+                "model": model,
+                "m": m,
                 "seed": r.config["seed"],
                 "epoch": best["epoch"],
                 "steps": best["step"],
+                "train_acc_end": r.summary.get("train_acc"),
                 "train_err": 1 - best["train/acc"],
                 "val_err": 1 - best["val/acc"],
                 "test_err": 1 - best["test/acc"],
@@ -68,43 +75,61 @@ def learning_curve(runs, out):
     rows.sort(key=lambda x: (x["model"], x["m"], x["seed"]))
     tables = {"runs": rows, "validation_bound": bound}
     means, fits, heldout, figures = [], [], [], []
-    for model in sorted({x["model"] for x in rows}):
-        sub = [x for x in rows if x["model"] == model]
-        model_means = _means(model, sub)
+    for model in sorted({model for model, _ in ends}):
+        model_means = _means(model, [x for x in rows if x["model"] == model], ends)
         means += model_means
-        if len(model_means) < 3:
+        # sizes that did not fit their m images are left out of every fit: their error measures the
+        # optimizer's budget, not the training-set size
+        counted_means = [x for x in model_means if x["counted"]]
+        counted_m = {x["m"] for x in counted_means}
+        if len(counted_m) < 3:
             continue
-        fits += _fits(model, sub, len(model_means))
-        if len(model_means) >= 4:  # 2 held out, >= 2 to fit
-            h = stats.power_law_vs_log([x["m"] for x in model_means], [x["test_err"] for x in model_means], n_holdout=2)
+        fits += _fits(model, [x for x in rows if x["model"] == model and x["m"] in counted_m], len(counted_m))
+        if len(counted_m) >= N_HOLDOUT + 2:  # >= 2 sizes left to fit on
+            m, err = [x["m"] for x in counted_means], [x["test_err"] for x in counted_means]
+            h = stats.power_law_vs_log(m, err, n_holdout=N_HOLDOUT)
             heldout.append({"model": model, **h, "heldout_m": " ".join(f"{v:g}" for v in h["heldout_m"])})
     tables["learning_curve"] = means
     tables["power_law_fits"] = fits
     tables["heldout"] = heldout
     tables["residuals"] = _residuals(means, fits)
-    if fits:
+    if means:
         figures.append(_figure(means, fits, out))
     tables["verdicts"] = [_c6_verdict(means, fits, heldout, figures[0].name if figures else "")]
     return tables, figures
 
 
-DELTA = 0.05  # the bound's confidence: holds with probability >= 95%, as in report.validation_bound_table
+def left_out_because(end_accs: list, fit: float) -> str:
+    """Why a size m does not count ("" when it does): a run that did not complete (or was never
+    evaluated), or one that ended with train acc below `fit` on its m images (a model that has not
+    fitted them is short of training, and its error says as much about the budget as about m)."""
+    failed = sum(a is None for a in end_accs)
+    if failed:
+        return f"{failed} of {len(end_accs)} runs not completed or never evaluated"
+    if min(end_accs) < fit:
+        return f"train acc {pct(min(end_accs), 1)} < {fit:.0%}"
+    return ""
 
 
-def _means(model, sub):
-    """Per training-set size: mean over seeds with sd and t 95% CI (nan from one seed)."""
+def _means(model, sub, ends):
+    """Per training-set size: mean over seeds with sd and t 95% CI (nan from one seed), and whether
+    the size counts (every run fitted its m images)."""
     by_m = defaultdict(list)
     for x in sub:
         by_m[x["m"]].append(x)
     out = []
-    for m in sorted(by_m):
+    for m in sorted(mm for mo, mm in ends if mo == model):
         te = stats.mean_ci([x["test_err"] for x in by_m[m]])
         ge = stats.mean_ci([x["gap_err"] for x in by_m[m]])
+        why = left_out_because(ends[(model, m)], C6.params["fit"])
         out.append(
             {
                 "model": model,
                 "m": m,
                 "runs": len(by_m[m]),
+                "counted": not why,
+                "left_out_because": why,
+                "train_acc_end_min": min((a for a in ends[(model, m)] if a is not None), default=None),
                 "test_err": te["mean"],
                 "test_err_sd": te["sd"],
                 "test_err_ci95_low": te["low"],
@@ -130,7 +155,8 @@ def _note(f):
 
 
 def _fits(model, sub, m_values):
-    """Power-law fits over the runs (each run one point), exponent with a bootstrap 95% CI."""
+    """Power-law fits over the runs of the counted sizes (each run one point), exponent with a
+    bootstrap 95% CI."""
     fits = []
     m_all, e_all = [x["m"] for x in sub], [x["test_err"] for x in sub]
     for offset in (False, True):
@@ -177,53 +203,75 @@ def _fits(model, sub, m_values):
     return fits
 
 
-_C6 = "C6 power-law learning curve"
-_C6_PAPER = "image top-1 b = -0.309 (measured range -0.07 to -0.35; theory -0.5 or -1)"
-RANK = {"not reproduced": 0, "partly": 1, "reproduced": 2}
+def judge_model(counted_m: list, fit: dict | None, heldout: dict | None) -> tuple[str, str]:
+    """(verdict, why) for one model under C6's rule (numbers from C6.params): too few counted sizes or
+    less than a decade -> inconclusive; the exponent's CI holding 0 (flat), wholly outside the claimed
+    range, or a + c ln m predicting the held-out sizes better (wrong functional form) -> not reproduced;
+    the CI inside the range with the power law predicting at least as well -> reproduced; the CI
+    straddling a range end -> inconclusive."""
+    p = C6.params
+    if len(counted_m) < p["min_sizes"] or max(counted_m) < 10 * min(counted_m):
+        return "inconclusive", f"needs >= {p['min_sizes']} counted sizes over >= 1 decade"
+    lo, hi = fit["b_low"], fit["b_high"]
+    if lo <= 0 <= hi:
+        return "not reproduced", "the CI of b holds 0: flat"
+    if hi < p["b_low"] or lo > p["b_high"]:
+        return "not reproduced", f"the CI of b outside [{p['b_low']:g}, {p['b_high']:g}]"
+    if heldout["better"] == "log":
+        return "not reproduced", "a + c ln m predicts the largest sizes better: not a power law"
+    if p["b_low"] <= lo and hi <= p["b_high"]:
+        return "reproduced", f"the CI of b inside [{p['b_low']:g}, {p['b_high']:g}], the power law predicts better"
+    return "inconclusive", f"the CI of b straddles an end of [{p['b_low']:g}, {p['b_high']:g}]"
+
+
+def over_models(judged: list[str]) -> str:
+    """All reproduced -> reproduced; some -> partly (the claim holds for some model families only);
+    none but one not reproduced -> not reproduced; all inconclusive (or no model) -> inconclusive."""
+    if judged and all(v == "reproduced" for v in judged):
+        return "reproduced"
+    if "reproduced" in judged:
+        return "partly"
+    return "not reproduced" if "not reproduced" in judged else "inconclusive"
+
+
+def _sizes(ms) -> str:
+    return f"{min(ms):g}-{max(ms):g} ({len(ms)} sizes)" if ms else "none"
 
 
 def _c6_verdict(means, fits, heldout, figure):
-    """Hestness et al. Criterion (fixed before the data), per model with >= 4 sizes m: the plain power
-    law's exponent b (bootstrap 95% CI over runs) lies inside [-1, 0) with the CI excluding 0, and
-    the power law fitted on the smaller sizes predicts the 2 largest at least as well (held-out RMSE)
-    as err = a + c ln m -> reproduced; CI below 0 but the log form predicts better -> partly; else
-    not reproduced. Over models: all reproduced -> reproduced; none at least partly -> not
-    reproduced; mixed -> partly (the claim holds for some model families only). No model with >= 4
-    sizes -> inconclusive. [-1, 0): the theory's steepest exponent is -1; the paper's are -0.07 to -0.49."""
-    criterion = (
-        "per model: bootstrap 95% CI of b inside [-1, 0) and the power law predicts the 2 largest m at least as "
-        "well as a + c ln m (held-out RMSE); CI < 0 but log better -> partly; >= 4 sizes"
+    """C6 (claims.py): each model judged on its counted sizes only, then combined over models."""
+    judged, parts, n_sizes = [], [], []
+    for model in sorted({x["model"] for x in means}):
+        sub = [x for x in means if x["model"] == model]
+        counted_m = [x["m"] for x in sub if x["counted"]]
+        fit = next((f for f in fits if f["model"] == model and (f["form"], f["quantity"]) == PLAIN), None)
+        h = next((h for h in heldout if h["model"] == model), None)
+        verdict, why = judge_model(counted_m, fit, h)
+        judged.append(verdict)
+        n_sizes.append((len(counted_m), len(sub)))
+        text = f"{model} {verdict} ({why}): counted m {_sizes(counted_m)}"
+        left_out = [f"{x['m']:g} ({x['left_out_because']})" for x in sub if not x["counted"]]
+        if left_out:
+            text += "; left out " + ", ".join(left_out)
+        if fit is not None:
+            text += f"; b {fit['b']:.3f} [{fit['b_low']:.3f}, {fit['b_high']:.3f}]"
+        if h is not None:
+            text += (
+                f"; held-out RMSE at m = {h['heldout_m']}: power law {h['power_rmse_heldout']:.4f} "
+                f"vs log {h['log_rmse_heldout']:.4f}"
+            )
+        parts.append(text)
+    counted_cells = [x["runs"] for x in means if x["counted"]]
+    counted, shown = (" + ".join(str(n[i]) for n in n_sizes) for i in (0, 1))
+    varied = f"{len(n_sizes)} model{'s' * (len(n_sizes) != 1)}; {counted} counted sizes m (of {shown})"
+    return verdict_row(
+        C6,
+        over_models(judged),
+        "; ".join(parts) if parts else "no runs",
+        replicates=min(counted_cells, default=None),
+        varied=varied,
+        figure=figure,
     )
-    seeds = min((x["runs"] for x in means), default=0)
-    judged, parts = {}, []
-    for h in heldout:
-        f = next(f for f in fits if f["model"] == h["model"] and f["form"] == "a m^b" and f["quantity"] == "test_err")
-        below0 = f["b_high"] < 0
-        in_range = below0 and f["b_low"] >= -1
-        judged[h["model"]] = (
-            "reproduced"
-            if in_range and h["better"] == "power_law"
-            else "partly"
-            if below0 and h["better"] == "log"
-            else "not reproduced"
-        )
-        parts.append(
-            f"{h['model']}: b {f['b']:.3f} [{f['b_low']:.3f}, {f['b_high']:.3f}]; held-out RMSE power law "
-            f"{h['power_rmse_heldout']:.4f} vs log {h['log_rmse_heldout']:.4f} (m = {h['heldout_m']})"
-        )
-    if not judged:
-        return verdict_row(
-            _C6,
-            "inconclusive",
-            criterion,
-            "needs >= 4 training-set sizes for a model",
-            paper=_C6_PAPER,
-            seeds=seeds,
-            figure=figure,
-        )
-    ranks = [RANK[v] for v in judged.values()]
-    verdict = "reproduced" if min(ranks) == 2 else "not reproduced" if max(ranks) == 0 else "partly"
-    return verdict_row(_C6, verdict, criterion, "; ".join(parts), paper=_C6_PAPER, seeds=seeds, figure=figure)
 
 
 def _predict(fit, m):
@@ -236,13 +284,14 @@ def _residuals(means, fits):
         if f["quantity"] != "test_err" or f["b"] is None:  # None: a fit that failed has no curve
             continue
         for x in means:
-            if x["model"] == f["model"]:
+            if x["model"] == f["model"] and np.isfinite(x["test_err"]):
                 pred = float(_predict(f, x["m"]))
                 rows.append(
                     {
                         "model": f["model"],
                         "form": f["form"],
                         "m": x["m"],
+                        "counted": x["counted"],
                         "test_err": x["test_err"],
                         "fit": pred,
                         "log_residual": float(np.log(x["test_err"] / pred)),
@@ -252,24 +301,34 @@ def _residuals(means, fits):
 
 
 def _figure(means, fits, out):
+    """Test error and gap vs m per model; sizes left out of the fits (not fitted) drawn hollow."""
     models = sorted({x["model"] for x in means})
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    anchored = False  # the reference slopes, drawn once at the first model with a counted size
     for i, model in enumerate(models):
         color = f"C{i}"
         sub = [x for x in means if x["model"] == model]
-        m = np.array([x["m"] for x in sub], float)
-        for ax, key in ((axes[0], "test_err"), (axes[1], "gap_err")):
-            # error bars: sd over seeds (none drawn from one seed)
-            ax.errorbar(
-                m,
-                [x[key] for x in sub],
-                yerr=np.nan_to_num([x[f"{key}_sd"] for x in sub]),
-                fmt="o",
-                color=color,
-                label=model,
-                ms=4,
-            )
-        grid = np.geomspace(m.min(), m.max(), 50)
+        for counted in (True, False):
+            pts = [x for x in sub if x["counted"] == counted]
+            if not pts:
+                continue
+            m = np.array([x["m"] for x in pts], float)
+            for ax, key in ((axes[0], "test_err"), (axes[1], "gap_err")):
+                # error bars: sd over seeds (none drawn from one seed)
+                ax.errorbar(
+                    m,
+                    [x[key] for x in pts],
+                    yerr=np.nan_to_num([x[f"{key}_sd"] for x in pts]),
+                    fmt="o",
+                    color=color,
+                    mfc=color if counted else "none",
+                    label=model if counted else f"{model}: left out (not fitted)",
+                    ms=4,
+                )
+        counted_m = np.array([x["m"] for x in sub if x["counted"]], float)
+        if len(counted_m) < 2:
+            continue
+        grid = np.geomspace(counted_m.min(), counted_m.max(), 50)
         for f in fits:
             if f["model"] != model or f["b"] is None:
                 continue
@@ -283,13 +342,14 @@ def _figure(means, fits, out):
                 lw=1,
                 label=f"{f['form']}: b = {f['b']:.3f} [{f['b_low']:.3f}, {f['b_high']:.3f}]",
             )
-        # reference slopes anchored at this model's smallest m
-        e0 = sub[0]["test_err"]
-        if i == 0:
+        if not anchored:  # reference slopes anchored at this model's smallest counted m
+            anchored = True
+            e0 = next(x["test_err"] for x in sub if x["counted"])
+            p = C6.params
             for b, name, ls in (
-                (PAPER["image top-1"], "Hestness image top-1 (-0.309)", (0, (1, 1))),
-                (PAPER["range low"], "Hestness range (-0.07, -0.35)", (0, (3, 3))),
-                (PAPER["range high"], None, (0, (3, 3))),
+                (HESTNESS_IMAGE_TOP1, f"Hestness image top-1 ({HESTNESS_IMAGE_TOP1})", (0, (1, 1))),
+                (p["b_low"], f"claimed range [{p['b_low']:g}, {p['b_high']:g}]", (0, (3, 3))),
+                (p["b_high"], None, (0, (3, 3))),
                 (THEORY[0], "theory -0.5", (0, (5, 2, 1, 2))),
                 (THEORY[1], "theory -1", (0, (8, 3))),
             ):

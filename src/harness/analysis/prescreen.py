@@ -1,4 +1,4 @@
-"""Initialization pre-screening (the survey's advice from Kuzborskij & Lampert 2018, CLAIMS.md C5):
+"""Initialization pre-screening (the survey's advice from Kuzborskij & Lampert 2018, docs/claims.md, C5):
 pre-screened vs plain runs on the same budget, paired by seed (same data order, same candidate 0)."""
 
 from __future__ import annotations
@@ -6,15 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import stats
+from ..claims import C5_PRESCREEN
 from ..names import S
 from .common import plt, save_figure, verdict_row
-
-MIN_PAIRS = 10
-EQUIVALENT = (
-    0.005  # +-0.5 test-accuracy points: smaller than this is "no effect" (our choice; the survey gives no size)
-)
-CLAIM = "Pre-screened inits generalize better"
-PAPER = "pick an init in a less curved region with low risk (no effect size given)"
 
 
 def prescreen(runs, out):
@@ -48,30 +42,34 @@ def prescreen(runs, out):
         )
     figures = [_figure(rows, out)] if rows else []
     tables = {"prescreen_runs": rows, "prescreen_differences": diffs}
-    tables["verdicts"] = [_verdict(diffs, len(rows), figures[0].name if figures else "")]
+    tables["verdicts"] = [_verdict(diffs, rows, figures[0].name if figures else "")]
     return tables, figures
 
 
 KEYS = (S.TEST_ACC, S.TRAIN_ACC, S.GAP_LOSS, S.GAP_ERR)
 
 
-def _verdict(diffs, pairs, figure):
-    """Criterion (fixed before the data), paired t 95% CIs over seeds of screened - plain, >= MIN_PAIRS
-    pairs: test accuracy higher (CI > 0) -> reproduced; the loss gap lower (CI < 0) but test accuracy
-    not -> partly; test accuracy CI inside +-EQUIVALENT (0.5 points) and the gap not lower -> not
-    reproduced (any effect is smaller than that); otherwise inconclusive (too wide to tell)."""
-    criterion = (
-        f"paired 95% CI (>= {MIN_PAIRS} seeds) of test acc (screened - plain) > 0 -> reproduced; gap (loss) CI < 0 "
-        f"only -> partly; test acc CI within +-{100 * EQUIVALENT:g} points -> not reproduced; else inconclusive"
-    )
-    if pairs < MIN_PAIRS:
-        return verdict_row(CLAIM, "inconclusive", criterion, f"{pairs} pairs (< {MIN_PAIRS})", paper=PAPER, seeds=pairs)
+def _verdict(diffs, rows, figure):
+    """C5_PRESCREEN's test, paired t 95% CIs over seeds of screened - plain, >= min_pairs pairs: test
+    accuracy higher (CI > 0) -> reproduced; lower (CI < 0: screening hurts) -> not reproduced; the loss
+    gap lower (CI < 0) but test accuracy not told apart -> partly; the test accuracy CI inside
+    +-equivalent_points and the gap not lower -> not reproduced (any effect is smaller than that; our
+    margin, the survey gives no size); otherwise inconclusive (too wide to tell)."""
+    p = C5_PRESCREEN.params
+    pairs, margin = len(rows), p["equivalent_points"] / 100
+    candidates = sorted({r["candidates"] for r in rows if r["candidates"]})
+    varied = f"{'/'.join(map(str, candidates))} candidates" if candidates else ""
+    if pairs < p["min_pairs"]:
+        measured = f"{pairs} pairs (< {p['min_pairs']})"
+        return verdict_row(C5_PRESCREEN, "inconclusive", measured, replicates=pairs, varied=varied, figure=figure)
     acc, gap = diffs[0], diffs[1]
     if acc["ci95_low"] > 0:
         verdict = "reproduced"
+    elif acc["ci95_high"] < 0:
+        verdict = "not reproduced"  # the wrong direction: screened inits generalize worse
     elif gap["ci95_high"] < 0:
         verdict = "partly"
-    elif -EQUIVALENT < acc["ci95_low"] and acc["ci95_high"] < EQUIVALENT:
+    elif -margin < acc["ci95_low"] and acc["ci95_high"] < margin:
         verdict = "not reproduced"
     else:
         verdict = "inconclusive"
@@ -80,7 +78,7 @@ def _verdict(diffs, pairs, figure):
         f"{100 * acc['ci95_high']:+.2f}]; gap (loss) {gap['screened_minus_plain']:+.3f} [{gap['ci95_low']:+.3f}, "
         f"{gap['ci95_high']:+.3f}] over {pairs} seeds"
     )
-    return verdict_row(CLAIM, verdict, criterion, measured, paper=PAPER, seeds=pairs, figure=figure)
+    return verdict_row(C5_PRESCREEN, verdict, measured, replicates=pairs, varied=varied, figure=figure)
 
 
 def _figure(rows, out):

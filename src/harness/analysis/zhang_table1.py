@@ -1,4 +1,4 @@
-"""Zhang et al. 2017 (CLAIMS.md C1), Table 1: train and test accuracy with and without explicit
+"""Zhang et al. 2017 (C1), Table 1: train and test accuracy with and without explicit
 regularization, and on random labels."""
 
 from __future__ import annotations
@@ -7,8 +7,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from .. import stats
-from .common import chance_interval, pct, plt, save_figure, verdict_row
-from .random_labels import MEMORIZED
+from ..claims import C1_TABLE1, C1_TABLE1_CNN
+from .common import pct, plt, save_figure, tost_chance, verdict_row
+from .random_labels import MEMORIZED, replicates
 
 # Zhang et al. 2017, Table 1: (train %, test %); None where the paper has no cell.
 PAPER_TABLE1 = {
@@ -84,7 +85,7 @@ def zhang_table1(runs, out: Path):
         verdicts.append(_subset_verdict(subset))
         figures.append(_subset_curves(subset, out))
     tables = {"table1": rows, "verdicts": verdicts}
-    if any(c["seeds"] > 1 for c in cells):  # several seeds per cell: the mean over seeds, with its interval
+    if any(c["seeds"] > 1 for c in cells):  # several seeds per cell: the mean over replicates, with its interval
         tables["table1_mean"] = cells
     return tables, figures
 
@@ -94,26 +95,28 @@ def _on_subset(run) -> bool:
 
 
 def _table1_cells(rows):
-    """One row per (model, column): mean over its seeds with sd and a t 95% CI (nan from one seed),
-    the lowest train accuracy (memorization must hold for every seed) and the pooled test accuracy
-    (hits over all the cell's test predictions) with its Wilson 95% CI and the chance interval."""
+    """One row per (model, column) over its replicates: mean over seeds with sd and a t 95% CI (nan
+    from one seed), the lowest train accuracy (memorization must hold for every replicate), and for
+    random labels the replicate-level chance test (claims.C1_TABLE1: runs that share a label draw
+    are one replicate, so several seeds of one draw are not pooled as independent predictions)."""
     cells = defaultdict(list)
     for row in rows:
         cells[(row["model"], row["column"])].append(row)
+    p = C1_TABLE1.params
     out = []
     for (model, column), group in cells.items():
-        summaries = [g["_run"].summary for g in group]
-        n = sum(s["data_test_size"] for s in summaries)
-        hits = sum(round(s["test_acc"] * s["data_test_size"]) for s in summaries)
+        runs = [g["_run"] for g in group]
+        counted = replicates(runs) if column == "random_labels" else runs
+        summaries = [r.summary for r in counted]
         test = stats.mean_ci([s["test_acc"] for s in summaries])
         train = stats.mean_ci([s["train_acc"] for s in summaries])
-        pooled_lo, pooled_hi = stats.binomial_ci(hits, n)
-        chance_lo, chance_hi = chance_interval(n)
+        chance = tost_chance([s["test_acc"] for s in summaries], p["chance"], p["lo"], p["hi"])
         out.append(
             {
                 "model": model,
                 "column": column,
                 "seeds": len(group),
+                "replicates": len(counted),
                 "paper_train_pct": group[0]["paper_train_pct"],
                 "paper_test_pct": group[0]["paper_test_pct"],
                 "train_acc_mean": train["mean"],
@@ -123,80 +126,56 @@ def _table1_cells(rows):
                 "test_acc_sd": test["sd"],
                 "test_acc_ci95_low": test["low"],
                 "test_acc_ci95_high": test["high"],
-                "test_acc_pooled": hits / n,
-                "test_acc_pooled_ci95_low": pooled_lo,
-                "test_acc_pooled_ci95_high": pooled_hi,
-                "test_predictions": n,
-                "chance_low": chance_lo,
-                "chance_high": chance_hi,
+                "test_acc_ci90_low": chance["ci90_low"],
+                "test_acc_ci90_high": chance["ci90_high"],
+                "chance": chance["state"] if column == "random_labels" else None,
             }
         )
     return out
 
 
-_T1 = "C1 Table 1"
-
-
 def _table1_verdict(cells):
-    """Zhang et al., Table 1. Criterion (fixed before the data; MEMORIZED = 0.99 as for C1's headline):
-    every random_labels cell memorizes (train acc >= 0.99 in each seed) and its pooled test accuracy
-    lies inside the 95% interval of chance for its number of test predictions, and every true-label
-    cell (crop_wd, crop, wd, none) fits (train acc >= 0.99 in each seed) -> reproduced; the random-label
-    cells memorize but a true-label cell does not fit or a test accuracy is off chance -> partly; a
-    random-label cell that does not memorize -> not reproduced; no random-label cell -> inconclusive."""
-    criterion = (
-        f"every random-label cell memorizes (train acc >= {MEMORIZED:.0%} in every seed) with pooled test "
-        "acc inside the 95% binomial interval of 10%, and every true-label cell fits (train acc >= "
-        f"{MEMORIZED:.0%}) -> reproduced; random labels memorized but a true-label or chance condition "
-        "fails -> partly; a random-label cell not memorized -> not reproduced"
-    )
+    """Zhang et al., Table 1, by the declared rule (claims.C1_TABLE1): every random-label cell
+    memorizes in every replicate and its replicates' test accuracy is at chance (TOST), every
+    true-label cell fits -> reproduced; a leak (or below chance) or a random-label cell not memorized
+    -> not reproduced; else partly; no random-label cell -> inconclusive."""
     random = [c for c in cells if c["column"] == "random_labels"]
     true = [c for c in cells if c["column"] != "random_labels"]
-    seeds = min((c["seeds"] for c in cells), default=0)
+    replicates_ = min((c["replicates"] for c in cells), default=0)
+    varied = f"{len({c['model'] for c in cells})} models x {len({c['column'] for c in cells})} columns"
     if not random:
-        return verdict_row(_T1, "inconclusive", criterion, "no random_labels run", paper="", seeds=seeds)
+        return verdict_row(C1_TABLE1, "inconclusive", "no random_labels run", replicates=replicates_, varied=varied)
     memorized = all(c["train_acc_min"] >= MEMORIZED for c in random)
-    at_chance = all(c["chance_low"] <= c["test_acc_pooled"] <= c["chance_high"] for c in random)
+    off_chance = any(c["chance"] in ("leak", "below") for c in random)
+    at_chance = all(c["chance"] == "at chance" for c in random)
     true_fit = all(c["train_acc_min"] >= MEMORIZED for c in true)
-    verdict = "reproduced" if memorized and at_chance and true_fit else "partly" if memorized else "not reproduced"
+    if off_chance or not memorized:
+        verdict = "not reproduced"
+    else:
+        verdict = "reproduced" if at_chance and true_fit else "partly"
     measured = "; ".join(
-        f"{c['model']} random labels: train {pct(c['train_acc_min'])} (lowest of {c['seeds']}), test "
-        f"{pct(c['test_acc_pooled'])} [{pct(c['test_acc_pooled_ci95_low'])}, "
-        f"{pct(c['test_acc_pooled_ci95_high'])}] (chance {pct(c['chance_low'])}-"
-        f"{pct(c['chance_high'])})"
+        f"{c['model']} random labels: train {pct(c['train_acc_min'])} (lowest of {c['replicates']} label draws), "
+        f"test {pct(c['test_acc_mean'])} [{pct(c['test_acc_ci90_low'])}, {pct(c['test_acc_ci90_high'])}] "
+        f"(90% CI over draws): {c['chance']}"
         for c in random
     )
     unfit = [f"{c['model']} {c['column']} {pct(c['train_acc_min'])}" for c in true if c["train_acc_min"] < MEMORIZED]
     measured += f"; true labels: {len(true) - len(unfit)} of {len(true)} cells fit" + (
         f" (not: {', '.join(unfit)})" if unfit else ""
     )
-    return verdict_row(
-        _T1,
-        verdict,
-        criterion,
-        measured,
-        seeds=seeds,
-        paper="train 99.34-100% everywhere; random labels test 9.78-10.61%",
-    )
-
-
-_SUBSET = "C1 Table 1: a CNN on a subset"
+    return verdict_row(C1_TABLE1, verdict, measured, replicates=replicates_, varied=varied)
 
 
 def _subset_verdict(runs):
-    """Zhang's CNN memorization on a subset (cpu scale: small AlexNet, 20,000 images, up to 40 epochs).
-    Criterion (fixed before the data): every random-label run reaches train acc >= 0.99 -> reproduced;
-    a random-label run stopped by its epoch budget below that -> inconclusive (the budget, not the
-    model, may be what stops it; the measured text says how far it got); no random-label run ->
-    inconclusive."""
-    criterion = (
-        f"every random-label run reaches train acc >= {MEMORIZED:.0%} -> reproduced; stopped by its epoch "
-        "budget below that -> inconclusive (how far it got is the measurement); no random-label run -> inconclusive"
-    )
+    """Zhang's CNN memorization on a subset (cpu scale: small AlexNet, 20,000 images, up to 40 epochs),
+    by the declared rule (claims.C1_TABLE1_CNN): every random-label run reaches the memorization
+    threshold -> reproduced; a run stopped by its epoch budget below it -> inconclusive (the budget,
+    not the model, may be what stops it); no random-label run -> inconclusive."""
     random = [r for r in runs if r.config.get("row") == "random_labels"]
     if not random:
-        return verdict_row(_SUBSET, "inconclusive", criterion, "no random_labels run", paper="", seeds=0)
-    verdict = "reproduced" if all(r.summary["train_acc"] >= MEMORIZED for r in random) else "inconclusive"
+        return verdict_row(C1_TABLE1_CNN, "inconclusive", "no random_labels run", replicates=0)
+    memorized = C1_TABLE1_CNN.params["memorized"]
+    verdict = "reproduced" if all(r.summary["train_acc"] >= memorized for r in random) else "inconclusive"
     measured = "; ".join(
         f"{r.config['model']['name']} {r.config['row']} (seed {r.config['seed']}, "
         f"{r.summary['data_train_size']} images): train {pct(r.summary['train_acc'])}, test "
@@ -204,12 +183,11 @@ def _subset_verdict(runs):
         for r in sorted(runs, key=lambda r: (r.config.get("row") == "random_labels", r.config["seed"]))
     )
     return verdict_row(
-        _SUBSET,
+        C1_TABLE1_CNN,
         verdict,
-        criterion,
         measured,
-        seeds=len({r.config["seed"] for r in random}),
-        paper="small AlexNet, 50,000 images: random labels train 99.82%, test 9.86%",
+        replicates=len({r.config["seed"] for r in random}),
+        varied="random vs true labels",
         figure="cnn_subset_train_acc.png",
     )
 
