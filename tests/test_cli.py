@@ -110,8 +110,7 @@ def test_joblib_launcher_gives_one_wandb_run_per_parallel_job(tmp_path):
     assert all(s["device"].endswith(f", {threads} threads)") for s in summaries), summaries[0]["device"]
 
 
-def test_wandb_run_is_finished_when_the_job_fails(tmp_path):
-    # no data and no download: the job fails after the W&B run started
+def test_missing_data_is_refused_before_a_run_dir_or_a_wandb_run_exists(tmp_path):
     out = run_cli(
         "experiment=random_labels",
         f"data.root={tmp_path}/none",
@@ -119,7 +118,20 @@ def test_wandb_run_is_finished_when_the_job_fails(tmp_path):
         "logger.mode=offline",
         f"hydra.run.dir={tmp_path}/run",
     )
-    assert out.returncode == 2
+    assert out.returncode == 2 and "error: CIFAR-10 not found" in out.stderr
+    assert not (tmp_path / "run").exists()  # no run dir, no config.yaml, no W&B run
+
+
+def test_wandb_run_is_finished_when_the_job_fails(make_cfg, tmp_path, monkeypatch):
+    from harness import trainer
+    from harness.app import run
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("a failure in the middle of training")
+
+    monkeypatch.setattr(trainer, "train", fail)
+    with pytest.raises(RuntimeError, match="middle of training"):
+        run(make_cfg("logger.mode=offline", logger="wandb"), run_dir=tmp_path / "run")
     assert read_run(tmp_path / "run")["exit_code"] == 1
 
 

@@ -1,6 +1,8 @@
 """Fault injection: malformed inputs are refused in one line naming the file or key, with no
 traceback and nothing trained (issue: run dirs and inputs that cannot lie)."""
 
+import json
+
 import numpy as np
 import pytest
 from helpers import run_cli
@@ -139,11 +141,7 @@ def test_ctrl_c_checkpoints_like_sigterm_and_exits_130(tmp_path):
     assert "Traceback" not in err
 
 
-def test_a_sweep_with_one_invalid_job_records_it_and_runs_the_rest(tmp_path):
-    import json
-
-    from harness import report
-
+def test_a_sweep_with_one_invalid_value_is_refused_before_anything_runs(tmp_path):
     sweep = tmp_path / "sweep"
     out = run_cli(
         "-m",
@@ -155,13 +153,44 @@ def test_a_sweep_with_one_invalid_job_records_it_and_runs_the_rest(tmp_path):
         "seed=0",  # the experiment's own sweep runs 3 seeds
         f"hydra.sweep.dir={sweep}",
     )
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "error: invalid config: optimizer.lr=-1" in out.stderr and "Traceback" not in out.stderr
-    first, second = (json.loads((sweep / j / "summary.json").read_text()) for j in ("0", "1"))
-    assert first["status"] == "invalid" and "optimizer.lr" in first["error"]
-    assert second["status"] == "completed"
-    report.report(sweep, tmp_path / "out", wandb_mode="disabled")  # the report leaves the invalid job out
+    assert out.returncode == 2, out.stderr[-2000:]
+    lines = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "job 0 (" in lines[0] and "optimizer.lr=-1" in lines[0], out.stderr[-2000:]
+    assert "Traceback" not in out.stderr and not sweep.exists()  # nothing trained, nothing written
+
+
+def test_a_sweep_with_a_job_refused_while_running_exits_non_zero_naming_it(tmp_path):
+    """A job whose data is missing is refused when it runs (its config was fine): the others run, and
+    the sweep says which job was refused and exits 1, not 0 as if all had run."""
+    from harness import report
+
+    sweep = tmp_path / "sweep"
+    out = run_cli(
+        "-m",
+        "experiment=random_labels",
+        "logger=none",
+        "trainer.max_epochs=1",
+        "seed=0",
+        "data=cifar10,synthetic",
+        f"data.root={tmp_path}/none",
+        "data.download=false",
+        "scale=smoke",
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert out.returncode == 1, out.stderr[-2000:]
+    assert "error: job 0 (" in out.stderr and "1 of 2 jobs were refused" in out.stderr
+    assert json.loads((sweep / "1" / "summary.json").read_text())["status"] == "completed"
+    report.report(sweep, tmp_path / "out", wandb_mode="disabled")  # the report leaves the refused job out
     assert json.loads((tmp_path / "out" / "report.json").read_text())["runs"] == 1
+
+
+@pytest.mark.parametrize("subdir", ["", "x"])
+def test_a_sweep_whose_jobs_would_share_a_dir_is_refused(tmp_path, subdir):
+    out = run_cli(
+        "-m", "experiment=random_labels", "scale=smoke", "logger=none", "seed=0,1",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}", f"hydra.sweep.subdir={subdir}",
+    )  # fmt: skip
+    assert out.returncode == 2 and "hydra.sweep.subdir=" in out.stderr and "one dir" in out.stderr
 
 
 # --- config values refused before anything runs ------------------------------------------------------

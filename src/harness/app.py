@@ -81,9 +81,12 @@ def _share_the_machine() -> None:
 
 
 def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
-    """Validate, then train into run_dir (the Hydra job's output dir by default); return the summary."""
+    """Validate the config, then load and check the data, then take the run dir (lock, identity:
+    config and data), and only then write into it and train (into the Hydra job's output dir by
+    default); return the summary. A refused command writes nothing into an existing run dir."""
     cfg = validate(cfg)  # before any data is touched; typed from here on
     hydra_dir, sweep = _hydra_run_info()
+    from . import data as data_mod
     from . import distributed, rundir, trainer  # torch is imported here, after the config is known to be good
 
     _share_the_machine()
@@ -91,7 +94,9 @@ def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
 
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("invalid config: device='cuda'; allowed: auto | cpu (no CUDA GPU is visible here)")
-    distributed.init(trainer.resolve_device(cfg.device).type)
+    device = trainer.resolve_device(cfg.device)
+    distributed.init(device.type)
+    data = data if data is not None else data_mod.prepare(cfg.data, device)  # bad data: refused here
     # under torchrun every rank uses rank 0's run dir; only rank 0 writes it and the W&B run
     run_dir = Path(distributed.broadcast(str(run_dir or hydra_dir or "runs/unnamed")))
     if not distributed.is_main():
@@ -103,16 +108,26 @@ def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
     resolved = OmegaConf.to_container(cfg, resolve=True)
     rundir.lock(run_dir)  # before anything is read or written: one process per run dir
     try:
+        rundir.check_not_damaged(run_dir)
         rundir.check_same_config(run_dir, resolved, base_defaults)
-        rundir.write_text(run_dir / rundir.CONFIG, OmegaConf.to_yaml(resolved))
+        rundir.check_same_data(run_dir, data.info["fingerprint"], cfg.data.get("root"))
+        rundir.claim(run_dir, resolved, _job_overrides(), {**data.info, "root": cfg.data.get("root")})
         return _train(cfg, run_dir, resolved, sweep, data)
     finally:
         rundir.unlock(run_dir)
 
 
+def _job_overrides() -> list:
+    """The command's own overrides for this job (Hydra's), [] outside Hydra."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
 def _train(cfg, run_dir, resolved, sweep, data):
     from . import trainer
 
+    _one_job_of_a_sweep(cfg)  # (logged here, in the run's own log, not into a dir a refused command found)
     group = cfg.logger.get("group") or cfg.name
     if sweep:
         group = f"{group}-{sweep}"
@@ -160,7 +175,6 @@ def _one_job_of_a_sweep(cfg: DictConfig) -> None:
 
 
 def main(cfg: DictConfig):
-    _one_job_of_a_sweep(cfg)
     try:
         summary = run(cfg)
     except (ConfigError, DataNotFoundError, DataError, RunDirError) as e:
@@ -169,10 +183,11 @@ def main(cfg: DictConfig):
         if sweep is None:
             _remove_if_untouched(job_dir)
             sys.exit(2)
-        # one bad job of a multirun: recorded as invalid (not in a dir another run owns), the sweep goes on
-        if not isinstance(e, RunDirError):
-            from . import rundir
+        # one bad job of a multirun (its data, say: every job's config was checked before the sweep
+        # began): recorded as invalid in its own new dir, never over a dir a run owns; the sweep goes on
+        from . import rundir
 
+        if not isinstance(e, RunDirError) and not any((job_dir / f).exists() for f in (rundir.CONFIG, rundir.SUMMARY)):
             rundir.write_text(job_dir / rundir.CONFIG, OmegaConf.to_yaml(cfg))
             rundir.write_json(job_dir / rundir.SUMMARY, {"status": "invalid", "error": str(e), "diverged": False})
         return None

@@ -91,8 +91,9 @@ def _migrated(run: Run) -> Run:
 
 def read_run_dir(d: Path, root: Path) -> Run:
     cfg = OmegaConf.to_container(OmegaConf.load(d / rundir.CONFIG))
-    overrides_file = d / ".hydra" / "overrides.yaml"
-    overrides = list(OmegaConf.load(overrides_file)) if overrides_file.is_file() else []
+    # the run's own record of its command (written once, by the run); run dirs of before 2026-12-06: Hydra's
+    overrides_file = next((f for f in (d / rundir.OVERRIDES, d / ".hydra" / "overrides.yaml") if f.is_file()), None)
+    overrides = list(OmegaConf.load(overrides_file)) if overrides_file else []
     files = {name: _load_file(d / name) for name in RESULT_FILES if (d / name).is_file()}
     return _migrated(
         Run(

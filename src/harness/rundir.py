@@ -291,6 +291,50 @@ def check_same_config(run_dir: Path, resolved: dict, defaults=None) -> None:
         )
 
 
+DATA, OVERRIDES = "data.json", "overrides.yaml"
+
+
+def check_not_damaged(run_dir: Path) -> None:
+    """A checkpoint or summary without the config it belongs to cannot be resumed or reported."""
+    run_dir = Path(run_dir)
+    left = [n for n in (SUMMARY, CHECKPOINT, PREVIOUS, METRICS) if (run_dir / n).is_file()]
+    if left and not (run_dir / CONFIG).is_file():
+        raise RunDirError(
+            f"run dir {run_dir} holds {', '.join(left)} but no {CONFIG}: it is damaged (which config made it "
+            f"is unknown); restore {CONFIG}, or move the run dir away and start again"
+        )
+
+
+def check_same_data(run_dir: Path, fingerprint: str, root) -> None:
+    """Refuse to go on with a run on other data than it began with (another file, other labels)."""
+    stored = read_json(Path(run_dir) / DATA) or {}
+    if stored.get("fingerprint") not in (None, fingerprint):
+        raise RunDirError(
+            f"run dir {run_dir} began on other data (fingerprint {stored['fingerprint']}, from "
+            f"{stored.get('root')}) than {root} holds ({fingerprint}); resume with the data it began with "
+            "(data.root=...), or use a new run dir"
+        )
+
+
+def claim(run_dir: Path, resolved: dict, overrides: list, data_info: dict) -> None:
+    """Write a run's record of what it is (config, the command's overrides, the data's fingerprint),
+    once, by the run that owns the dir: after the lock and the identity checks, and never over what
+    an earlier attempt of the same run wrote."""
+    from omegaconf import OmegaConf
+
+    run_dir = Path(run_dir)
+    summary = read_json(run_dir / SUMMARY) or {}
+    finished = summary.get("status") in ("completed", "diverged") and summary.get("stop_reason") != "time_budget"
+    # a finished run keeps the record it finished under; an unfinished one that passed the identity
+    # check is resumed by its owner, under stop rules that may have changed (a longer run)
+    if not (run_dir / CONFIG).is_file() or not finished:
+        write_text(run_dir / CONFIG, OmegaConf.to_yaml(resolved))
+    if not (run_dir / OVERRIDES).is_file():
+        write_text(run_dir / OVERRIDES, OmegaConf.to_yaml(list(overrides)))
+    if not (run_dir / DATA).is_file():
+        write_json(run_dir / DATA, {"fingerprint": data_info.get("fingerprint"), "root": data_info.get("root")})
+
+
 def provenance(run_dir: Path, data_info: dict) -> dict:
     """The summary's fields that say what ran where: versions, commit, run dir, data, SLURM ids."""
     from . import __version__

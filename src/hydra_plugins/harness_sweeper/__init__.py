@@ -1,0 +1,1 @@
+"""The harness's sweeper (a Hydra plugin: plugins live in the `hydra_plugins` namespace package)."""

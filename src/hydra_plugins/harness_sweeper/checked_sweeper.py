@@ -1,0 +1,72 @@
+"""Hydra's basic sweeper, made to fail loudly (configs/hydra/sweeper/checked.yaml):
+
+- every job's config is validated (`harness.config.validate`) before the first job starts: a bad
+  value refuses the whole sweep, one line per bad job naming the job and the key, exit code 2;
+- jobs must have their own dirs (`hydra.sweep.subdir` must differ between jobs);
+- the sweep exits non-zero when a job was refused while it ran (its data, say: summary "invalid"),
+  naming the jobs, instead of 0 as if all had run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf, open_dict
+
+
+class CheckedSweeper(BasicSweeper):
+    def sweep(self, arguments: list[str]) -> Any:
+        params = self._parse_config() + list(arguments)
+        overrides = OverridesParser.create(config_loader=self.hydra_context.config_loader).parse_overrides(params)
+        self._check([job for batch in self.split_arguments(overrides, None) for job in batch])  # before any file
+        self.max_batch_size = None  # one batch: the jobs checked above, launched together
+        returns = super().sweep(arguments)
+        refused = []
+        for job in (r for batch in returns for r in batch):
+            summary = Path(job.hydra_cfg.hydra.runtime.output_dir) / "summary.json"
+            status = json.loads(summary.read_text()) if summary.is_file() else {}
+            if status.get("status") == "invalid":
+                refused.append(
+                    f"error: job {job.hydra_cfg.hydra.job.num} ({' '.join(job.overrides)}): {status['error']}"
+                )
+        if refused:
+            print(
+                "\n".join(refused) + f"\n{len(refused)} of {sum(map(len, returns))} jobs were refused", file=sys.stderr
+            )
+            sys.exit(1)
+        return returns
+
+    def validate_batch_is_legal(self, batch) -> None:
+        """Done by `_check`, for every job, before the sweep dir is written."""
+
+    def _check(self, jobs) -> None:
+        """Compose every job (as Hydra does) and check its values as a run would; refuse the sweep,
+        one line per bad job, before anything is written (no sweep dir, no multirun.yaml)."""
+        from harness.config import validate
+        from harness.errors import ConfigError
+
+        problems = []
+        for n, overrides in enumerate(jobs):
+            cfg = self.hydra_context.config_loader.load_sweep_config(
+                master_config=self.config, sweep_overrides=list(overrides)
+            )
+            with open_dict(cfg):
+                del cfg["hydra"]
+            try:
+                validate(cfg)
+            except ConfigError as e:
+                problems.append(f"error: job {n} ({' '.join(overrides)}): {e}")
+        subdir = OmegaConf.to_container(self.config.hydra.sweep, resolve=False).get("subdir")
+        if len(jobs) > 1 and "${hydra.job." not in str(subdir or ""):
+            problems.append(
+                f"error: invalid config: hydra.sweep.subdir={subdir!r} would put {len(jobs)} jobs in one dir; "
+                "allowed: a path with ${hydra.job.num} (the default) or ${hydra.job.override_dirname}"
+            )
+        if problems:
+            print("\n".join(problems) + f"\nthe sweep was not started ({len(jobs)} jobs)", file=sys.stderr, flush=True)
+            sys.exit(2)
