@@ -10,7 +10,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev,launchers]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,launchers,fast,workspaces]'
 	touch $(STAMP)
 
 constraints: install   ## regenerate constraints.txt: the exact versions of this venv (the ones the tests passed with)
