@@ -75,7 +75,7 @@ def test_multirun_gives_one_run_dir_and_one_offline_wandb_run_per_job(tmp_path):
         metrics = rundir.read_metrics(job)
         # what the harness meant to send is what the offline run holds
         assert r["group"] == f"random_labels-{sweep.name}" and r["job_type"] == "train"
-        assert set(r["tags"]) >= {"zhang2017", "memorization"}
+        assert set(r["tags"]) >= {"zhang2017", "memorization", "experiment:random_labels"}  # (its W&B workspace)
         assert r["config"]["seed"] == seed and r["config"]["data"]["corruption_prob"] == 1.0
         assert r["config"]["model"]["name"] == "mlp_1x512"
         logged = [h for h in r["history"] if "test/acc" in h]

@@ -16,6 +16,7 @@ from .config import base_defaults, validate
 from .errors import ConfigError, DataError, DataNotFoundError, RunDirError
 
 log = logging.getLogger("harness")
+_stage = ""  # what the current run is doing, for a Ctrl-C outside the training loop (which checkpoints)
 
 # configs/hydra/launcher/{joblib,submitit_*}.yaml set this project's defaults over the launcher plugins'
 # schemas of the same name, which Hydra still supports but warns about on every compose, three times
@@ -84,8 +85,11 @@ def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
     """Validate the config, then load and check the data, then take the run dir (lock, identity:
     config and data), and only then write into it and train (into the Hydra job's output dir by
     default); return the summary. A refused command writes nothing into an existing run dir."""
+    global _stage
+    _stage = "checking the config"
     cfg = validate(cfg)  # before any data is touched; typed from here on
     hydra_dir, sweep = _hydra_run_info()
+    _check_output_dir()
     from . import data as data_mod
     from . import distributed, rundir, trainer  # torch is imported here, after the config is known to be good
 
@@ -96,7 +100,9 @@ def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
         raise ConfigError("invalid config: device='cuda'; allowed: auto | cpu (no CUDA GPU is visible here)")
     device = trainer.resolve_device(cfg.device)
     distributed.init(device.type)
+    _stage = "loading the data"
     data = data if data is not None else data_mod.prepare(cfg.data, device)  # bad data: refused here
+    _stage = "checking the run dir"
     # under torchrun every rank uses rank 0's run dir; only rank 0 writes it and the W&B run
     run_dir = Path(distributed.broadcast(str(run_dir or hydra_dir or "runs/unnamed")))
     if not distributed.is_main():
@@ -104,17 +110,40 @@ def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
         cfg.logger.name = "none"
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"run dir {run_dir} is a file; choose another (hydra.run.dir=...)")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise rundir.unwritable(run_dir, e) from None
     resolved = OmegaConf.to_container(cfg, resolve=True)
     rundir.lock(run_dir)  # before anything is read or written: one process per run dir
     try:
         rundir.check_not_damaged(run_dir)
         rundir.check_same_config(run_dir, resolved, base_defaults)
         rundir.check_same_data(run_dir, data.info["fingerprint"], cfg.data.get("root"))
+        rundir.check_checkpoint_fits(run_dir, trainer.model_shapes(cfg))
         rundir.claim(run_dir, resolved, _job_overrides(), {**data.info, "root": cfg.data.get("root")})
+        _stage = f"training (run dir {run_dir})"
         return _train(cfg, run_dir, resolved, sweep, data)
     finally:
         rundir.unlock(run_dir)
+
+
+def _check_output_dir() -> None:
+    """A run dir that resolves to nothing (`hydra.run.dir=${oc.env:EMPTY}`) would put the run into the current
+    directory: refused before anything is written (a literally empty one: __main__.hydra_main)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.RUN:
+        return
+    hc = HydraConfig.get()
+    value = OmegaConf.select(hc, "run.dir")
+    if value is None or not str(value).strip():
+        raw = OmegaConf.to_container(hc.run, resolve=False).get("dir")
+        raise ConfigError(
+            f"invalid config: hydra.run.dir={value!r} (from {raw!r}); allowed: a directory path "
+            "(an empty one would put the run into the current directory)"
+        )
 
 
 def _job_overrides() -> list:
@@ -131,7 +160,10 @@ def _train(cfg, run_dir, resolved, sweep, data):
     group = cfg.logger.get("group") or cfg.name
     if sweep:
         group = f"{group}-{sweep}"
-    tracker = tracking.start(cfg.logger, run_dir, resolved, group, list(cfg.tags), name=run_dir.name)
+    from .workspace import experiment_tag  # its W&B workspace filters its runs by this tag
+
+    tags = [*cfg.tags, experiment_tag(cfg.name)]
+    tracker = tracking.start(cfg.logger, run_dir, resolved, group, tags, name=run_dir.name)
     exit_code = 1
     try:
         summary = trainer.train(cfg, run_dir, tracker, data=data)
@@ -177,6 +209,13 @@ def _one_job_of_a_sweep(cfg: DictConfig) -> None:
 def main(cfg: DictConfig):
     try:
         summary = run(cfg)
+    except KeyboardInterrupt:  # Ctrl-C outside the training loop (which checkpoints and stops by itself)
+        if _stage.startswith("training"):
+            print(f"error: interrupted (Ctrl-C) while {_stage}; the same command resumes it", file=sys.stderr)
+        else:
+            print(f"error: interrupted (Ctrl-C) while {_stage}; nothing was trained", file=sys.stderr)
+            _remove_if_untouched(_hydra_run_info()[0])
+        _stop_process(130)
     except (ConfigError, DataNotFoundError, DataError, RunDirError) as e:
         print(f"error: {e}", file=sys.stderr)
         job_dir, sweep = _hydra_run_info()

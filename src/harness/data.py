@@ -30,9 +30,11 @@ IMAGE_SHAPE = (32, 32, 3)
 
 def check_arrays(arrays: Arrays, source) -> Arrays:
     """Refuse, before training, arrays that would crash mid-run or silently change the data:
-    uint8 (N, 32, 32, 3) images, integer labels 0..9, one label per image."""
+    uint8 (N, 32, 32, 3) images, at least one per split, integer labels 0..9, one label per image."""
     for split in ("train", "test"):
         x, y = getattr(arrays, f"x_{split}"), getattr(arrays, f"y_{split}")
+        if x.ndim >= 1 and len(x) == 0:  # (a run would train on nothing, or report a test accuracy of NaN)
+            raise DataError(f"{source}: x_{split} has no images; every split needs at least one")
         if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE:
             raise DataError(
                 f"{source}: x_{split} must be uint8 (N, 32, 32, 3) images (HWC); found {x.dtype} {tuple(x.shape)}"
@@ -108,9 +110,18 @@ def _read_batches_py(folder: Path) -> Arrays:
     """torchvision's `cifar-10-batches-py` (the official python pickles)."""
 
     def read(name):
-        with open(folder / name, "rb") as f:
-            d = pickle.load(f, encoding="latin1")
-        return d["data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), np.asarray(d["labels"], np.int64)
+        path = folder / name
+        if not path.is_file():
+            raise DataError(f"{path}: missing (cifar-10-batches-py needs data_batch_1..5 and test_batch)")
+        try:
+            with open(path, "rb") as f:
+                d = pickle.load(f, encoding="latin1")
+            return d["data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), np.asarray(d["labels"], np.int64)
+        except Exception as e:  # truncated, another format, another pickle
+            raise DataError(
+                f"{path}: not a CIFAR-10 python batch (a pickled dict with 'data' (N, 3072) uint8 and 'labels'; "
+                f"{type(e).__name__}); replace it with the original, or delete the folder to download it again"
+            ) from None
 
     train = [read(f"data_batch_{i}") for i in range(1, 6)]
     x_test, y_test = read("test_batch")
@@ -197,6 +208,8 @@ def class_balanced_split(labels: np.ndarray, val_size: int, subset: int | None, 
         )
     val = np.concatenate([idx[:k] for idx, k in zip(per_class, val_counts)])
     rest = [idx[k:] for idx, k in zip(per_class, val_counts)]
+    if not sum(len(r) for r in rest):
+        raise DataError(f"data.val_size={val_size} leaves no training images (the training set has {len(labels)})")
     if subset is None:
         train = np.concatenate(rest)
     else:

@@ -15,4 +15,5 @@ class DataError(ValueError):
 
 
 class RunDirError(RuntimeError):
-    """A run dir that this run must not use: another config's, in use, unreadable."""
+    """A run dir that this run must not use or cannot write: another config's, in use, a damaged or
+    foreign file in it (summary, checkpoint), not writable, its disk full."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import errno
 import functools
 import json
 import logging
+import math
 import os
 import subprocess
 import tempfile
@@ -24,26 +26,57 @@ def _writer() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
 
+def unwritable(path: Path, e: OSError) -> RunDirError:
+    """A write into the run dir that failed (a full disk, a read-only dir), as one line with the remedy."""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        remedy = "the disk is full: free space, then run the same command again (it resumes from its last checkpoint)"
+    elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        remedy = "the run dir is not writable: make it writable, or choose another (hydra.run.dir=...)"
+    else:
+        remedy = "fix that, then run the same command again (it resumes from its last checkpoint)"
+    return RunDirError(f"cannot write {path}: {e.strerror or type(e).__name__}; {remedy}")
+
+
 def atomic_write(path: Path, write) -> None:
     """write(file_object) into a temp file beside `path`, then rename: readers never see half a file."""
     if not _writer():
         return
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise unwritable(path, e) from None
         raise
 
 
+def finite(obj):
+    """A JSON-safe copy: NaN and infinities (not JSON) -> None, in nested dicts and lists too."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
+
+
+def dumps(obj, **kwargs) -> str:
+    """JSON as the harness writes it: never a bare NaN (null for a non-finite number)."""
+    return json.dumps(finite(obj), allow_nan=False, sort_keys=True, **kwargs)
+
+
 def write_json(path: Path, obj) -> None:
-    atomic_write(path, lambda f: f.write((json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()))
+    atomic_write(path, lambda f: f.write((dumps(obj, indent=2) + "\n").encode()))
 
 
 def write_text(path: Path, text: str) -> None:
@@ -61,6 +94,29 @@ def read_json(path: Path):
             f"{path} is not valid JSON (damaged); delete it (a run resumes from its checkpoint) "
             "or move the run dir away"
         ) from None
+
+
+# what every summary.json of a run has (besides the metrics), by status; "invalid": a sweep's refused job
+STATUSES = ("completed", "diverged", "interrupted", "invalid")
+SUMMARY_KEYS = ("status", "stop_reason", "steps", "epochs", "wall_time_s")
+
+
+def read_summary(run_dir: Path) -> dict:
+    """The run's summary.json ({} when there is none); one line naming it when it is not a run's summary."""
+    path = Path(run_dir) / SUMMARY
+    summary = read_json(path)
+    if summary is None:
+        return {}
+    status = summary.get("status") if isinstance(summary, dict) else None
+    needed = ("status", "error") if status == "invalid" else SUMMARY_KEYS
+    lacking = [k for k in needed if k not in summary] if status in STATUSES else []
+    if status not in STATUSES or lacking:
+        found = f"lacks {', '.join(lacking)}" if lacking else f"found {json.dumps(summary)[:60]}"
+        raise RunDirError(
+            f"{path} is not a run summary (a JSON object with {', '.join(SUMMARY_KEYS)}, status one of "
+            f"{' | '.join(STATUSES)}; {found}); delete it (a run resumes from its checkpoint) or move the run dir away"
+        )
+    return summary
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
@@ -89,16 +145,20 @@ def read_metrics(run_dir: Path) -> list[dict]:
 def append_metrics(run_dir: Path, record: dict) -> None:
     if not _writer():
         return
-    with open(Path(run_dir) / METRICS, "a") as f:
-        f.write(json.dumps(record, sort_keys=True) + "\n")
-        f.flush()
+    path = Path(run_dir) / METRICS
+    try:
+        with open(path, "a") as f:
+            f.write(dumps(record) + "\n")
+            f.flush()
+    except OSError as e:
+        raise unwritable(path, e) from None
 
 
 def truncate_metrics(run_dir: Path, last_step: int) -> list[dict]:
     """On resume: drop records written after the checkpoint, so the file matches an uninterrupted run
     (last_step -1: a start from scratch keeps nothing). Returns the records kept."""
     kept = [r for r in read_metrics(run_dir) if r["step"] <= last_step] if last_step >= 0 else []
-    write_text(Path(run_dir) / METRICS, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
+    write_text(Path(run_dir) / METRICS, "".join(dumps(r) + "\n" for r in kept))
     return kept
 
 
@@ -128,13 +188,14 @@ def prune_checkpoints(run_dir: Path, keep: bool) -> None:
         (Path(run_dir) / name).unlink(missing_ok=True)
 
 
-def load_checkpoint(run_dir: Path, map_location="cpu"):
-    """The latest readable checkpoint (checkpoint.pt, else checkpoint.prev.pt), or None for none."""
+def _latest_checkpoint(run_dir: Path, map_location):
+    """(path, checkpoint) of the latest readable checkpoint (checkpoint.pt, else checkpoint.prev.pt),
+    (None, None) for none."""
     log = logging.getLogger(__name__)
     paths = [p for p in (Path(run_dir) / CHECKPOINT, Path(run_dir) / PREVIOUS) if p.is_file()]
     for path in paths:
         try:
-            return torch.load(path, map_location=map_location, weights_only=True)
+            return path, torch.load(path, map_location=map_location, weights_only=True)
         except Exception as e:  # truncated, empty, not a torch file
             log.warning(
                 "%s does not load (%s)%s",
@@ -147,7 +208,57 @@ def load_checkpoint(run_dir: Path, map_location="cpu"):
             f"{' and '.join(str(p) for p in paths)} do not load (damaged); delete "
             f"{'them' if len(paths) > 1 else 'it'} to train this run from scratch, or move the run dir away"
         )
-    return None
+    return None, None
+
+
+def load_checkpoint(run_dir: Path, map_location="cpu"):
+    """The latest readable checkpoint (checkpoint.pt, else checkpoint.prev.pt), or None for none."""
+    return _latest_checkpoint(run_dir, map_location)[1]
+
+
+def _misfit(path: Path, detail: str) -> RunDirError:
+    return RunDirError(
+        f"{path} does not fit this run's model and optimizer ({detail[:200]}): another run's checkpoint? "
+        "delete it to train this run from scratch, or move the run dir away"
+    )
+
+
+def check_checkpoint_fits(run_dir: Path, shapes: dict | None) -> None:
+    """Before anything is written: the checkpoint a resume would load holds this model's weights (their
+    names and shapes: `shapes`), not another run's copied in. Its other contents are checked as it is
+    restored (restore_checkpoint); an unreadable one is the trainer's to fall back from or name."""
+    for path in (Path(run_dir) / CHECKPOINT, Path(run_dir) / PREVIOUS):
+        if not shapes or not path.is_file():
+            continue
+        try:  # (mmap: the weights themselves are not read)
+            model = torch.load(path, "cpu", weights_only=True, mmap=True)["model"]
+            found = {k: tuple(v.shape) for k, v in model.items()}
+        except Exception:
+            continue
+        if found != shapes:
+            key = next(k for k in sorted(set(found) | set(shapes)) if found.get(k) != shapes.get(k))
+            if key not in found:
+                detail = f"no weights {key}"
+            elif key not in shapes:
+                detail = f"weights {key} that this model lacks"
+            else:
+                detail = f"{key} is {found[key]} there, {shapes[key]} in this model"
+            raise _misfit(path, detail)
+        return
+
+
+def restore_checkpoint(run_dir: Path, restore, map_location="cpu") -> Path | None:
+    """restore(checkpoint) from the latest readable checkpoint; the file it came from, None for none. A
+    checkpoint that loads but does not fit (another model's, copied in): one line naming it."""
+    path, checkpoint = _latest_checkpoint(run_dir, map_location)
+    if checkpoint is None:
+        return None
+    try:
+        restore(checkpoint)
+    except (RuntimeError, KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
+        raise _misfit(path, lines[min(1, len(lines) - 1)].rstrip(":. ")) from None  # torch: a headline, then a mismatch
+    return path
 
 
 @functools.lru_cache(maxsize=1)
@@ -178,6 +289,15 @@ STOP_RULES = (
     "trainer.target_train_acc",
     "trainer.target_train_loss",
 )
+# stop rules that a learning-rate schedule's shape depends on: for those schedules part of the identity
+SCHEDULE_NEEDS = {"cosine": ("trainer.max_epochs",)}  # (schedules.lr_and_batch_size: to zero at max_epochs)
+
+
+def schedule_needs(flat_config: dict) -> set:
+    """The stop rules that shape this (flat) config's lr schedule."""
+    return set(SCHEDULE_NEEDS.get(flat_config.get("schedule.lr"), ()))
+
+
 _locks = {}  # run dir -> open lock file, held for the life of the process
 
 
@@ -189,7 +309,10 @@ def lock(run_dir: Path) -> None:
     run_dir = Path(run_dir)
     if not _writer() or str(run_dir.resolve()) in _locks:
         return
-    f = open(run_dir / ".lock", "a+")
+    try:
+        f = open(run_dir / ".lock", "a+")
+    except OSError as e:
+        raise unwritable(run_dir / ".lock", e) from None
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -279,10 +402,18 @@ def check_same_config(run_dir: Path, resolved: dict, defaults=None) -> None:
         for k in sorted(set(a) | set(b))
         if a.get(k, "<absent>") != b.get(k, "<absent>")
     ]
-    summary = read_json(Path(run_dir) / SUMMARY) or {}
+    summary = read_summary(run_dir)
     unfinished = summary.get("status") not in ("completed", "diverged") or summary.get("stop_reason") == "time_budget"
-    if diff and unfinished and all(d.split(":")[0] in STOP_RULES for d in diff):
+    stop_rules = [k for k in STOP_RULES if k not in schedule_needs(a) and k not in schedule_needs(b)]
+    if diff and unfinished and all(d.split(":")[0] in stop_rules for d in diff):
         return  # a longer run of the same thing
+    shaped = [d for d in diff if d.split(":")[0] in schedule_needs(a) | schedule_needs(b)]
+    if shaped and unfinished and all(d.split(":")[0] in STOP_RULES for d in diff):
+        raise RunDirError(
+            f"run dir {run_dir} holds a run whose lr schedule ({a.get('schedule.lr')}) is shaped by "
+            f"{shaped[0].split(':')[0]}, so it is not a stop rule here ({shaped[0]}): resuming would mix two "
+            "schedules; resume with the value it began with, or use a new run dir"
+        )
     if diff:
         shown = "; ".join(diff[:5]) + (f"; and {len(diff) - 5} more" if len(diff) > 5 else "")
         raise RunDirError(
@@ -295,13 +426,21 @@ DATA, OVERRIDES = "data.json", "overrides.yaml"
 
 
 def check_not_damaged(run_dir: Path) -> None:
-    """A checkpoint or summary without the config it belongs to cannot be resumed or reported."""
+    """A checkpoint or summary without the config it belongs to cannot be resumed or reported; a summary
+    must be one; a run that would resume from its checkpoint needs the history that led there."""
     run_dir = Path(run_dir)
     left = [n for n in (SUMMARY, CHECKPOINT, PREVIOUS, METRICS) if (run_dir / n).is_file()]
     if left and not (run_dir / CONFIG).is_file():
         raise RunDirError(
             f"run dir {run_dir} holds {', '.join(left)} but no {CONFIG}: it is damaged (which config made it "
             f"is unknown); restore {CONFIG}, or move the run dir away and start again"
+        )
+    summary = read_summary(run_dir)
+    finished = summary.get("status") in ("completed", "diverged") and summary.get("stop_reason") != "time_budget"
+    if not finished and (CHECKPOINT in left or PREVIOUS in left) and METRICS not in left:
+        raise RunDirError(
+            f"{run_dir / METRICS} is missing: the history would restart mid-run; restore it or delete the "
+            "checkpoint to start over"
         )
 
 
@@ -323,7 +462,7 @@ def claim(run_dir: Path, resolved: dict, overrides: list, data_info: dict) -> No
     from omegaconf import OmegaConf
 
     run_dir = Path(run_dir)
-    summary = read_json(run_dir / SUMMARY) or {}
+    summary = read_summary(run_dir)
     finished = summary.get("status") in ("completed", "diverged") and summary.get("stop_reason") != "time_budget"
     # a finished run keeps the record it finished under; an unfinished one that passed the identity
     # check is resumed by its owner, under stop rules that may have changed (a longer run)

@@ -12,7 +12,9 @@ Registered in Hydra's ConfigStore as `schema` (for `--info` and tools that read 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, is_dataclass
+import types
+import typing
+from dataclasses import dataclass, field, is_dataclass
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -177,16 +179,45 @@ class Config:
     logger: Logger = field(default_factory=Logger)
 
 
+def _hints(node) -> dict:
+    """A dataclass's fields with their types (the annotations above are strings: evaluated here)."""
+    return typing.get_type_hints(node)
+
+
+def optional(t) -> bool:
+    """Whether a declared type admits null (`int | None`)."""
+    return isinstance(t, types.UnionType) and type(None) in typing.get_args(t)
+
+
+def bare(t):
+    """`int | None` -> int; other types as they are."""
+    return next(a for a in typing.get_args(t) if a is not type(None)) if optional(t) else t
+
+
 def keys_of_type(kind, node=Config, prefix="") -> list[str]:
-    """The dotted keys the schema declares with type `kind` (e.g. bool)."""
+    """The dotted keys the schema declares with type `kind` (e.g. bool), or `kind | None`."""
     out = []
-    for f in fields(node):
-        t = f.default_factory if is_dataclass(f.default_factory) else None  # nested node
-        if t is not None:
-            out += keys_of_type(kind, t, f"{prefix}{f.name}.")
-        elif f.type in (kind, kind.__name__):
-            out.append(prefix + f.name)
+    for name, t in _hints(node).items():
+        if is_dataclass(t):  # nested node
+            out += keys_of_type(kind, t, f"{prefix}{name}.")
+        elif bare(t) is kind:
+            out.append(prefix + name)
     return out
+
+
+def node_of(key: str):
+    """The dataclass of a dotted node key ("" for the root), or None when the schema declares none."""
+    node = Config
+    for part in filter(None, key.split(".")):
+        node = _hints(node).get(part) if is_dataclass(node) else None
+    return node if is_dataclass(node) else None
+
+
+def declared_type(key: str):
+    """The type the schema declares for a dotted key (`list[float]`, `bool | None`, ...), or None."""
+    parent, _, last = key.rpartition(".")
+    node = node_of(parent)
+    return _hints(node).get(last) if node is not None else None
 
 
 ConfigStore.instance().store(name="schema", node=Config)

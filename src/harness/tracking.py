@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from pathlib import Path
 
+from .names import M
+
 log = logging.getLogger(__name__)
 RUN_ID_FILE = "wandb_run_id"
+RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what this module writes (8 hex digits) and W&B takes
+# the run summaries the dashboard shows for each metric: best and last (W&B's default: last only)
+SUMMARIES = {
+    **{M.acc(split): "max,last" for split in ("train", "val", "test")},
+    **{M.loss(split): "min,last" for split in ("train", "val", "test")},
+}
 
 
 class Tracker:
@@ -23,7 +32,7 @@ class Tracker:
 
     def log(self, metrics: dict, step: int) -> None:
         if self.run is not None:
-            self.run.log(metrics, step=step)
+            self.run.log({**metrics, "step": step}, step=step)  # "step": the x-axis of every metric
 
     def summary(self, values: dict) -> None:
         if self.run is not None:
@@ -35,31 +44,96 @@ class Tracker:
             self.run = None
 
 
+def _run_id(run_dir: Path) -> tuple[str, str | None]:
+    """(the W&B run id of this run dir, a warning or None): the stored one, or a new one (stored) when there
+    is none or it is not one W&B takes (an empty or damaged file)."""
+    id_file = Path(run_dir) / RUN_ID_FILE
+    stored = None
+    if id_file.exists():
+        try:
+            stored = id_file.read_text().strip()
+        except (OSError, UnicodeDecodeError) as e:
+            stored = f"<unreadable: {type(e).__name__}>"
+        if RUN_ID.fullmatch(stored):
+            return stored, None
+    from . import rundir
+
+    run_id = secrets.token_hex(4)
+    rundir.write_text(id_file, run_id)
+    if stored is None:
+        return run_id, None
+    return run_id, f"{id_file} held no usable W&B run id ({stored[:40]!r}): this run logs to a new W&B run {run_id}"
+
+
+def _define_metrics(run) -> None:
+    """The dashboard's defaults: every metric over the harness's step, and its best and last values."""
+    run.define_metric("step", hidden=True)
+    run.define_metric("*", step_metric="step")
+    for metric, summary in SUMMARIES.items():
+        run.define_metric(metric, step_metric="step", summary=summary)
+
+
+def _problem(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0][:200].rstrip('.')}" if text else type(e).__name__
+
+
 def start(logger_cfg, run_dir: Path, config: dict, group: str, tags: list, name: str) -> Tracker:
-    """Start the W&B run for `run_dir` (resuming the same W&B run id when the run dir resumes)."""
+    """Start the W&B run for `run_dir` (resuming the same W&B run id when the run dir resumes). W&B never
+    costs the run: if it cannot start as asked (online without a login, a damaged run id file, ...), it
+    logs offline instead, or not at all, with one warning line saying so."""
     if logger_cfg.name == "none" or logger_cfg.mode == "disabled":
         return Tracker()
-    import wandb
-
-    id_file = Path(run_dir) / RUN_ID_FILE
-    if id_file.is_file():
-        run_id = id_file.read_text().strip()
-    else:
-        run_id = secrets.token_hex(4)
-        id_file.write_text(run_id)
     os.environ.setdefault("WANDB_SILENT", "true")
-    run = wandb.init(
-        project=logger_cfg.project,
-        entity=logger_cfg.entity,
-        group=group,
-        job_type=logger_cfg.job_type,
-        tags=list(tags),
-        name=name,
-        config=config,
-        dir=str(run_dir),
-        mode=logger_cfg.mode,
-        id=run_id,
-        resume="allow",
-    )
-    log.info("W&B run %s (%s) in %s", run.id, logger_cfg.mode, run.dir)
-    return Tracker(run)
+    modes = [logger_cfg.mode] + (["offline"] if logger_cfg.mode != "offline" else [])
+    wandb_log = logging.getLogger("wandb")  # its traceback of a failed init: our warning line says it instead
+    wandb_log.addFilter(_no_init_traceback)
+    try:
+        return _start(logger_cfg, run_dir, config, group, tags, name, modes)
+    finally:
+        wandb_log.removeFilter(_no_init_traceback)
+
+
+def _no_init_traceback(record: logging.LogRecord) -> bool:
+    return record.getMessage() != "error in wandb.init()"
+
+
+def _start(logger_cfg, run_dir, config, group, tags, name, modes) -> Tracker:
+    problems, run_id, note = [], None, None
+    for mode in modes:
+        run = None
+        try:
+            import wandb
+
+            if run_id is None:
+                run_id, note = _run_id(run_dir)
+            run = wandb.init(
+                project=logger_cfg.project,
+                entity=logger_cfg.entity,
+                group=group,
+                job_type=logger_cfg.job_type,
+                tags=list(tags),
+                name=name,
+                config=config,
+                dir=str(run_dir),
+                mode=mode,
+                id=run_id,
+                resume="allow",
+            )
+            _define_metrics(run)
+        except Exception as e:  # W&B's own errors, the network, a full disk: never the end of the run
+            problems.append(f"{mode}: {_problem(e)}")
+            if run is not None:
+                try:
+                    run.finish(exit_code=1)
+                except Exception:
+                    pass
+            continue
+        if problems:
+            note = (note + "; " if note else "") + f"W&B {problems[0]}; logging {mode} instead"
+        if note:
+            log.warning("%s", note)
+        log.info("W&B run %s (%s) in %s", run.id, mode, run.dir)
+        return Tracker(run)
+    log.warning("W&B could not start (%s)%s: training without W&B", "; ".join(problems), f"; {note}" if note else "")
+    return Tracker()

@@ -41,6 +41,17 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def model_shapes(cfg) -> dict | None:
+    """The names and shapes of the model's weights, from a model built on the meta device (no memory, no
+    init draws): what a checkpoint of this run holds. None where it cannot be built there."""
+    try:
+        with torch.device("meta"):
+            model = models.build(cfg.model, input_shape(cfg.data.preprocess))
+    except Exception:  # an init without a meta kernel: the restore itself checks the checkpoint, later
+        return None
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -216,6 +227,14 @@ class Evaluator:
             "fine_eval": True,
         }
 
+    def complete_final_hits(self) -> None:
+        """A run resumed after its last evaluation (killed in its end-of-run probes) has the hits of that
+        evaluation from the same weights, measured now."""
+        d = self.data
+        for split, (x, y) in {"val": (d.val_x, d.val_y), "test": (d.test_x, d.test_y)}.items():
+            if split not in self.final_hits and len(y):
+                self.final_hits[split] = self._split(x, y, per_example=True)[2]
+
     def save_predictions(self, run_dir: Path) -> str:
         """Which val and test examples the final model gets right (from its last evaluation, which a
         completed run always has at its last step), for resampling validation sets (C4)."""
@@ -229,7 +248,7 @@ class Evaluator:
 def _already_done(run_dir: Path, t) -> dict | None:
     """The summary of a finished run (not trained again), unless it ran out of its time budget and
     is asked again with a larger one (it then goes on)."""
-    previous = rundir.read_json(run_dir / rundir.SUMMARY)
+    previous = rundir.read_summary(run_dir)
     more_time = (
         previous
         and previous.get("stop_reason") == "time_budget"
@@ -239,6 +258,13 @@ def _already_done(run_dir: Path, t) -> dict | None:
         log.info("run dir %s is already %s: not training again", run_dir, previous["status"])
         return previous
     return None
+
+
+def _evaluation_at(history: list, step: int) -> dict:
+    """The evaluation record at `step` (with the probes recorded at that step after it: the end probe), or {}."""
+    at = [r for r in history if r["step"] == step and not r.get("fine_eval")]
+    last = max((i for i, r in enumerate(at) if M.TEST_ACC in r), default=None)
+    return {k: v for r in at[last:] for k, v in r.items()} if last is not None else {}
 
 
 def _init_probe(cfg, model, sample, run_dir: Path, tracker, resumed: bool) -> dict:
@@ -266,22 +292,23 @@ class _Run:
         self.cfg, self.run_dir, self.tracker, self.data, self.p, self.s = cfg, run_dir, tracker, data, parts, state
         t, c, o = cfg.trainer, cfg.curvature, cfg.optimizer
         self.n_train = n_train = len(data.train_y)
-        checkpoint = rundir.load_checkpoint(run_dir, map_location=parts.device)
-        if checkpoint is not None:  # everything that decides the next step is in it
-            state.restore(checkpoint)
+        # everything that decides the next step is in the checkpoint
+        resumed_from = rundir.restore_checkpoint(run_dir, state.restore, map_location=parts.device)
+        resumed = resumed_from is not None
+        if resumed:
             history = rundir.truncate_metrics(run_dir, state.step)
-            log.info("resumed from %s at epoch %d, step %d", run_dir / rundir.CHECKPOINT, state.epoch, state.step)
+            log.info("resumed from %s at epoch %d, step %d", resumed_from, state.epoch, state.step)
         else:  # from scratch: whatever an earlier attempt wrote before its first checkpoint is not history
             history = rundir.truncate_metrics(run_dir, -1)
         self.prescreen = rundir.read_json(run_dir / "prescreen.json") or {}
-        if cfg.init.prescreen and checkpoint is None:  # (a resumed run has its init in the checkpoint)
+        if cfg.init.prescreen and not resumed:  # (a resumed run has its init in the checkpoint)
             self.prescreen = prescreen_init(cfg, parts.model, data, parts.to_input, run_dir, tracker)
         self.sample = None  # the fixed curvature sample, when a probe wants it
         if c.at or c.every_epochs or c.alphas:
             self.sample = probes.curvature_sample(
                 data.train_x, data.train_y, parts.to_input, c.sample_size, c.sample_seed
             )
-        self.init_probe = _init_probe(cfg, parts.model, self.sample, run_dir, tracker, resumed=checkpoint is not None)
+        self.init_probe = _init_probe(cfg, parts.model, self.sample, run_dir, tracker, resumed=resumed)
         self.evaluator = Evaluator(cfg, parts.forward, data, parts.to_input, parts.autocast, n_train)
         # the last full-train-set accuracy an uninterrupted run would have seen: drives fine evaluation
         self.last_train = next(((m[M.TRAIN_LOSS], m[M.TRAIN_ACC]) for m in reversed(history) if M.TRAIN_ACC in m), None)
@@ -297,8 +324,25 @@ class _Run:
             b = self.base_batch_size
             log.info("schedule.keep_noise_scale: batch size %d -> %d (noise scale eps N / (B (1 - m)) = %.4g)",
                      t.batch_size, b, o.lr * n_train / (b * (1 - o.momentum)))  # fmt: skip
-        self.last_eval: dict = {}
+        # resumed at an evaluation (e.g. the final one, killed in the end-of-run probes): that evaluation is
+        # the run's last, as in an uninterrupted run, and is not recorded again
+        self.last_eval: dict = _evaluation_at(history, state.step) if resumed else {}
         self.progress = Progress(t.progress, t.max_epochs, t.log_every_s, stop_rule(t))
+
+    def stopped_already(self) -> str | None:
+        """The stop rule a resumed run had already met at its checkpoint's step (it was killed after its
+        final evaluation, in its end-of-run probes), or None: it trains on."""
+        s = self.s
+        if not self.last_eval or self.last_eval["step"] != s.step or M.TRAIN_ACC not in self.last_eval:
+            return None
+        reached = target_reached(self.cfg.trainer, self.last_eval[M.TRAIN_LOSS], self.last_eval[M.TRAIN_ACC])
+        if reached:
+            return reached
+        if self.max_steps and s.step >= self.max_steps:
+            return "max_steps"
+        if self.time_budget_s and s.wall() >= self.time_budget_s:
+            return "time_budget"
+        return None
 
     def record(self, entry: dict):  # metrics.jsonl and the tracker
         rundir.append_metrics(self.run_dir, probes.finite(entry))
@@ -343,6 +387,8 @@ class _Run:
         summary = {summary_key(k): v for k, v in {**self.init_probe, **self.last_eval}.items() if k != "step"}
         summary.update({S.prescreen(k): v for k, v in self.prescreen.get("summary", {}).items()})
         if status == "completed":
+            if cfg.trainer.save_predictions:
+                self.evaluator.complete_final_hits()  # (before the end-of-run probes use the model)
             summary.update(
                 probes.end_of_run(cfg, p.model, self.sample, self.data, p.transform, p.to_input, self.run_dir)
             )
@@ -437,7 +483,12 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
     n_train, check_every = r.n_train, 1 if device.type != "cuda" else 20  # (a loss.item() syncs CUDA)
 
     # -- the loop: epochs of steps; an evaluation and a checkpoint every few epochs
-    s.started, stop_reason = time.perf_counter(), None
+    s.started, stop_reason = time.perf_counter(), r.stopped_already()
+    if stop_reason is not None:  # resumed where it had stopped: straight to the end-of-run probes
+        lr, batch_size = schedules.lr_and_batch_size(
+            cfg.schedule, cfg.optimizer.lr, r.base_batch_size, s.epoch, t.max_epochs
+        )
+        batch_size = min(batch_size, n_train)
     p.model.train()
     with _SigtermFlag() as sigterm:
         while stop_reason is None:

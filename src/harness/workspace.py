@@ -69,7 +69,7 @@ def build(experiment: str, entity: str, project: str = "harness"):
         sections=sections,
         # the experiment's runs (tracking.start tags each run with its experiment), grouped by what it sweeps
         runset_settings=ws.RunsetSettings(
-            filters=[ws.Tags().isin([experiment_tag(experiment)])],
+            filters=ws.And(ws.Tags().isin([experiment_tag(experiment)])),
             groupby=[ws.Config(k) for k in GROUP_BY[experiment]],
         ),
     )
