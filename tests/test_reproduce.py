@@ -133,17 +133,17 @@ def test_the_clock_counts_running_time_not_time_stopped():
     assert clock.minutes() * 60 < running + 0.2  # the hour counts as one tick, not as an hour
 
 
-def _start(tmp_path, seeds: str):
-    """`make reproduce` of random_labels at smoke scale in the background, once its runs are
-    training: (the process, its sweep's process group)."""
+def _start(tmp_path, seeds: str, running: int = 1):
+    """`make reproduce` of random_labels at smoke scale in the background, once `running` of its runs
+    are training: (the process, its sweep's process group)."""
     # no target: at smoke scale the runs fit their labels in ~20 epochs (~1 s) and could finish before
     # the stop arrives; all 300 epochs take ~10 s
     args = ["--only", "random_labels", "--", "scale=smoke", "logger=none", "trainer.max_epochs=300"]
     args += ["trainer.target_train_acc=null", f"seed={seeds}"]
     cmd = [sys.executable, "-m", "harness.reproduce", "--root", str(tmp_path / "multirun")]
     proc = subprocess.Popen([*cmd, "--out", str(tmp_path / "experiments"), *args], cwd=REPO, text=True)
-    deadline = time.monotonic() + 120
-    while not list((tmp_path / "multirun").rglob("metrics.jsonl")) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 120  # (a loaded machine starts the second worker's run seconds later)
+    while len(list((tmp_path / "multirun").rglob("metrics.jsonl"))) < running and time.monotonic() < deadline:
         time.sleep(0.2)
     sweep = int(subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()[0])
     return proc, sweep, args
@@ -151,7 +151,7 @@ def _start(tmp_path, seeds: str):
 
 @pytest.mark.sweeps
 def test_a_stopped_reproduce_keeps_its_minutes_and_goes_on(tmp_path):
-    proc, sweep, args = _start(tmp_path, "0,1,2,3")  # four runs on two joblib workers: two wait in the queue
+    proc, sweep, args = _start(tmp_path, "0,1,2,3", running=2)  # four runs on two joblib workers: two wait
     time.sleep(1)  # both runs are mid-way (300 epochs take ~10 s)
     proc.send_signal(signal.SIGTERM)  # to reproduce alone: it passes the stop on to its sweep
     assert proc.wait(timeout=120) == 1
