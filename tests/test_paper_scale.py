@@ -24,6 +24,7 @@ SUBSET_SWEEPS = {"init_curvature_m", "learning_curve", "learning_curve_cnn"}
 MODELS = {
     "adversarial": {"mlp_1x512", "alexnet_small"},
     "batch_lr_scaling": {"mlp_1x512"},
+    "complexity_bounds": {"mlp_deep"},
     "corruption_sweep": {"inception_small"},  # the report pools runs by p: one model per sweep
     "gradient_flow": {"mlp_deep"},
     "init_curvature": {"alexnet_small"},

@@ -110,6 +110,10 @@ class S:
     def prescreen(field: str) -> str:
         return f"prescreen_{field}"
 
+    @staticmethod
+    def complexity(field: str) -> str:  # harness/complexity.py: complexity_vc_bound, complexity_bft_bound, ...
+        return f"complexity_{field}"
+
 
 # -- names that changed: (old, new) -------------------------------------------------------------
 # config keys (dotted); new None: dropped, its effect is already in another key of the resolved config

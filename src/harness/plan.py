@@ -143,6 +143,11 @@ PLAN = (
         minutes=35,
     ),
     Report(
+        "complexity_bounds",
+        (("complexity_bounds/cpu", "experiment=complexity_bounds"),),
+        minutes=40,  # 36 MLP runs on 5,000 images, each to 99% train accuracy (1-2 min each)
+    ),
+    Report(
         "schedule_vs_batch",
         (("schedule_vs_batch/cpu", "experiment=schedule_vs_batch"),),
         minutes=70,  # 24 runs (6 seeds)

@@ -203,7 +203,7 @@ def adversarial_rows(model, pixels, normalize, test_x, test_y, cfg) -> tuple[lis
 
 
 def end_of_run(cfg, model, sample, data, transform, to_input, run_dir) -> dict:
-    """The probes a completed run's config asks for at its end (C3 reparameterization, C2 attacks):
+    """The probes a completed run's config asks for at its end (C3 reparameterization, C2 attacks, C9 bounds):
     each writes its file into run_dir; returns the summary fields that name the files and results."""
     from . import rundir
 
@@ -212,6 +212,12 @@ def end_of_run(cfg, model, sample, data, transform, to_input, run_dir) -> dict:
         rows = reparameterization_rows(model, *sample, to_input(data.test_x, False), data.test_y, cfg.curvature)
         rundir.write_json(run_dir / "reparameterization.json", [finite(r) for r in rows])
         out[S.REPARAMETERIZATION] = "reparameterization.json"
+    if cfg.get("complexity", {}).get("bounds"):
+        from . import complexity
+
+        result = complexity.bounds(model, to_input(data.train_x, False), data.train_y)
+        rundir.write_json(run_dir / "complexity.json", result)
+        out.update({S.complexity(k): v for k, v in result.items()})
     a = cfg.adversarial
     if a.eps_255:
         split = (data.test_x, data.test_y) if a.split == "test" else (data.train_x, data.train_y)

@@ -35,6 +35,7 @@ RESULT_FILES = (
     "adversarial.json",
     "adversarial_example.npz",
     "predictions.json",
+    "complexity.json",
 )
 
 

@@ -161,6 +161,11 @@ class Init:
 
 
 @dataclass
+class Complexity:
+    bounds: bool = False  # configs written before 2026-12-06 lack it: they computed none
+
+
+@dataclass
 class Config:
     name: str = MISSING
     seed: int = MISSING
@@ -171,6 +176,7 @@ class Config:
     init: Init = field(default_factory=Init)
     curvature: Curvature = field(default_factory=Curvature)
     adversarial: Adversarial = field(default_factory=Adversarial)
+    complexity: Complexity = field(default_factory=Complexity)
     data: Data = field(default_factory=Data)
     model: Model = field(default_factory=Model)
     optimizer: Optimizer = field(default_factory=Optimizer)

@@ -8,6 +8,7 @@ each file is named after the experiment it analyses (common.py: what they share)
 
 from .adversarial import adversarial
 from .batch_lr_scaling import batch_lr_scaling
+from .complexity_bounds import complexity_bounds
 from .corruption_sweep import corruption_sweep
 from .gradient_flow import gradient_flow
 from .init_curvature import init_curvature
@@ -36,4 +37,5 @@ ANALYSES = {
     "prescreen": prescreen,
     "gradient_flow": gradient_flow,
     "keep_noise_scale": keep_noise_scale,
+    "complexity_bounds": complexity_bounds,
 }
