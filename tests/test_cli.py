@@ -251,3 +251,16 @@ def test_an_experiment_that_defines_a_sweep_run_without_m_says_so(tmp_path):
     said = out.stdout + out.stderr  # (Hydra logs to stdout)
     assert "experiment=zhang_table1 defines a sweep (model=mlp_1x512,mlp_3x512; table1=wd,none,random_labels" in said
     assert "For the whole sweep: python -m harness -m experiment=zhang_table1" in said
+
+
+def test_an_offline_run_that_resumes_keeps_one_wandb_dir_with_its_whole_history(make_cfg, tmp_path):
+    """W&B cannot resume an offline run, and syncing two offline dirs of one id loses history: the resumed
+    run replaces the earlier dir by one that replays metrics.jsonl, then goes on."""
+    from harness.app import run
+
+    args = ["logger.mode=offline", "trainer.max_epochs=3"]
+    run(make_cfg(*args, "trainer.interrupt_at_step=4", logger="wandb"), run_dir=tmp_path)
+    run(make_cfg(*args, logger="wandb"), run_dir=tmp_path)
+    assert len(list(tmp_path.glob("wandb/offline-run-*"))) == 1
+    logged = [(h["step"], h["test/acc"]) for h in read_run(tmp_path)["history"] if "test/acc" in h]
+    assert logged == [(m["step"], m["test/acc"]) for m in rundir.read_metrics(tmp_path) if "test/acc" in m]

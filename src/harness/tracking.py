@@ -25,10 +25,19 @@ SUMMARIES = {
 
 
 class Tracker:
-    """Thin wrapper: a no-op when logging is off, so the trainer never branches on it."""
+    """Thin wrapper: a no-op when logging is off, so the trainer never branches on it. `replay`: an
+    offline run that resumes starts its W&B run afresh (W&B cannot resume an offline run, and syncing
+    two offline dirs of one id loses history), so the trainer replays the history it resumes from."""
 
-    def __init__(self, run=None):
-        self.run = run
+    def __init__(self, run=None, replay: bool = False):
+        self.run, self.replay = run, replay
+
+    def replay_history(self, history: list[dict]) -> None:
+        """Log the records of metrics.jsonl an earlier process wrote (once, before any new record)."""
+        if self.replay:
+            for record in history:
+                self.log({k: v for k, v in record.items() if k != "step"}, step=record["step"])
+            self.replay = False
 
     def log(self, metrics: dict, step: int) -> None:
         if self.run is not None:
@@ -63,6 +72,18 @@ def _run_id(run_dir: Path) -> tuple[str, str | None]:
     if stored is None:
         return run_id, None
     return run_id, f"{id_file} held no usable W&B run id ({stored[:40]!r}): this run logs to a new W&B run {run_id}"
+
+
+def _drop_earlier_offline_dirs(run_dir: Path, run_id: str, current: str) -> bool:
+    """One offline dir per run id: the earlier attempts' (their history is replayed into this one from
+    metrics.jsonl, which the resume has trimmed to the checkpoint). True when there were any."""
+    import shutil
+
+    current_dir = Path(current).parent  # run.dir is <offline-run-...>/files
+    earlier = [d for d in Path(run_dir).glob(f"wandb/offline-run-*-{run_id}") if d.resolve() != current_dir.resolve()]
+    for d in earlier:
+        shutil.rmtree(d, ignore_errors=True)
+    return bool(earlier)
 
 
 def _define_metrics(run) -> None:
@@ -134,6 +155,6 @@ def _start(logger_cfg, run_dir, config, group, tags, name, modes) -> Tracker:
         if note:
             log.warning("%s", note)
         log.info("W&B run %s (%s) in %s", run.id, mode, run.dir)
-        return Tracker(run)
+        return Tracker(run, replay=mode == "offline" and _drop_earlier_offline_dirs(run_dir, run_id, run.dir))
     log.warning("W&B could not start (%s)%s: training without W&B", "; ".join(problems), f"; {note}" if note else "")
     return Tracker()

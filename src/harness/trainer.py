@@ -297,6 +297,7 @@ class _Run:
         resumed = resumed_from is not None
         if resumed:
             history = rundir.truncate_metrics(run_dir, state.step)
+            tracker.replay_history(history)
             log.info("resumed from %s at epoch %d, step %d", resumed_from, state.epoch, state.step)
         else:  # from scratch: whatever an earlier attempt wrote before its first checkpoint is not history
             history = rundir.truncate_metrics(run_dir, -1)
