@@ -190,7 +190,7 @@ def test_a_sweep_whose_jobs_would_share_a_dir_is_refused(tmp_path, subdir):
         "-m", "experiment=random_labels", "scale=smoke", "logger=none", "seed=0,1",
         f"hydra.sweep.dir={tmp_path / 'sweep'}", f"hydra.sweep.subdir={subdir}",
     )  # fmt: skip
-    assert out.returncode == 2 and "hydra.sweep.subdir=" in out.stderr and "one dir" in out.stderr
+    assert out.returncode == 2 and "hydra.sweep.subdir=" in out.stderr and "one dir" in out.stderr, out.stderr[-800:]
 
 
 # --- config values refused before anything runs ------------------------------------------------------

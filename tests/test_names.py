@@ -40,8 +40,9 @@ def test_every_summary_name_the_analyses_read_is_written_by_a_run(make_cfg, tmp_
         ),
         run_dir=tmp_path,
     )
-    # eps-sharpness (L-BFGS on every weight) is half a minute on this MLP: checked on a tiny one below
-    assert summary_names() - set(s) == {S.EPS_SHARPNESS}
+    # eps-sharpness (L-BFGS on every weight) is half a minute on this MLP: checked on a tiny one below;
+    # the stability names need a pair of runs: checked below too
+    assert summary_names() - set(s) == {S.EPS_SHARPNESS, S.STABILITY_DISTANCE, S.STABILITY_LOSS_DIFF}
     assert s[S.adv_acc("fgsm", 2)] <= s[S.ADV_CLEAN]
 
 
@@ -57,3 +58,12 @@ def test_the_eps_sharpness_probe_writes_the_name_the_analyses_read(make_cfg):
         model, x, y, make_cfg("curvature.eps_sharpness=0.001", "curvature.trace=none").curvature
     )
     assert S.EPS_SHARPNESS in {names.summary_key(k) for k in out}
+
+
+def test_a_pair_of_stability_runs_writes_the_names_the_analysis_reads(make_cfg, tmp_path):
+    """C10: a run on S saves its trajectory; its pair on S^(i) writes the stability summary names."""
+    pair = ["experiment=sgd_stability", "seed=0", "data.subset=100"]
+    run(make_cfg(*pair), run_dir=tmp_path / "ref")
+    reference = f"stability.reference={tmp_path / 'ref'}"
+    s = run(make_cfg(*pair, "data.replace_index=3", reference, "stability.trajectory=false"), run_dir=tmp_path / "pair")
+    assert {S.STABILITY_DISTANCE, S.STABILITY_LOSS_DIFF} <= set(s) and s[S.STABILITY_DISTANCE] > 0

@@ -36,6 +36,8 @@ MODELS = {
     "random_labels": {"inception_small"},
     "randomizations": {"inception_small"},
     "schedule_vs_batch": {"wrn16_4"},
+    "sgd_stability": {"mlp_1x512"},
+    "sgd_stability_pairs": {"mlp_1x512"},
     "sharp_minima": {"mlp_3x512"},
     "sharp_minima_keskar": {"alexnet_small"},
     "validation_bound": {"mlp_1x512", "mlp_3x512", "alexnet_small", "inception_small"},
@@ -63,12 +65,19 @@ def test_every_experiment_has_a_paper_scale_file(name):
     assert name in MODELS, f"add {name}'s paper-scale models to MODELS"
 
 
+# C10's pairs replace an example of S by one drawn from outside S: every job trains on a subset
+ON_A_SUBSET = {"sgd_stability", "sgd_stability_pairs"}
+
+
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_paper_scale_composes_and_validates_on_full_data(make_cfg, name):
     cfg = make_cfg(f"experiment={name}", scale="paper")
     typed = config.validate(cfg)
     assert typed.scale == "paper" and typed.data.name == "cifar10"
-    assert typed.data.subset is None  # full data; a sweep over m sets it per job
+    if name in ON_A_SUBSET:  # images outside S are left for the replacements
+        assert typed.data.subset < CIFAR_TRAIN - typed.data.val_size
+    else:
+        assert typed.data.subset is None  # full data; a sweep over m sets it per job
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -77,7 +86,9 @@ def test_every_job_of_the_sweep_is_valid_on_full_data_with_the_papers_model(jobs
     assert runs
     assert {cfg.model.name for _, cfg in runs} == MODELS[name]
     sizes = {train_size(cfg) for _, cfg in runs}
-    if name in SUBSET_SWEEPS:  # a grid over m that ends at all the training images
+    if name in ON_A_SUBSET:
+        assert max(sizes) < CIFAR_TRAIN - runs[0][1].data.val_size
+    elif name in SUBSET_SWEEPS:  # a grid over m that ends at all the training images
         assert any(o.startswith("data.subset=") for o in runs[0][0])
         assert max(sizes) == CIFAR_TRAIN - runs[0][1].data.val_size == 45_000
     else:

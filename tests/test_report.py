@@ -1,6 +1,9 @@
 """Analyses on synthetic sweeps give known answers; the report command is idempotent;
 every experiment config of issue 3 runs at smoke scale and its report is written."""
 
+import csv
+import io
+
 import pytest
 from helpers import curve, fake_run, run_cli
 
@@ -169,6 +172,12 @@ CHEAP_PROBE = [
             ["model.depth=2,3", "model.activation=relu", "model.batch_norm=false,true", "model.init=default"],
         ),
         (
+            "complexity_bounds",
+            4,
+            ["complexity_bounds.csv", "bounds_vs_depth.png"],
+            ["model.depth=1,2", "data.corruption_prob=0.0,1.0", "seed=0", "model.width=32"],
+        ),
+        (
             "keep_noise_scale",
             8,
             ["keep_noise_scale.csv", "keep_noise_scale_differences.csv", "keep_noise_scale.png"],
@@ -208,3 +217,18 @@ def test_the_analysis_run_goes_to_the_project_the_runs_logged_to(monkeypatch):
     assert report.wandb_project([SimpleNamespace(config={})]) == "mine"
     monkeypatch.delenv("WANDB_PROJECT")
     assert report.wandb_project([SimpleNamespace(config={"logger": {"name": "none"}})]) == "harness"
+
+
+@pytest.mark.sweeps  # C10's two sweeps through the CLI, the pairs against the runs on S, then the report
+def test_stability_pairs_run_against_their_runs_on_s_and_report(tmp_path):
+    refs, pairs = tmp_path / "refs", tmp_path / "pairs"
+    common = ["scale=smoke", "logger=none", "seed=0,1"]
+    assert run_cli("-m", "experiment=sgd_stability", *common, f"hydra.sweep.dir={refs}").returncode == 0
+    assert sorted(p.name for p in refs.glob("m*_s*")) == ["m100_s0", "m100_s1", "m200_s0", "m200_s1"]
+    reference = "stability.reference=" + str(refs) + "/m${data.subset}_s${seed}"
+    out = run_cli("-m", "experiment=sgd_stability_pairs", *common, reference, f"hydra.sweep.dir={pairs}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = report.report([refs, pairs], tmp_path / "report", wandb_mode="disabled")
+    rows = list(csv.DictReader(io.StringIO((result / "stability_pairs.csv").read_text())))
+    assert len(rows) == 16 and all(float(r["distance"]) > 0 for r in rows)  # 2 sizes x 2 seeds x 4 examples
+    assert (result / "stability_vs_m.png").is_file()

@@ -59,6 +59,7 @@ SEEDS = (
     "seed",
     "data.randomization_seed",
     "data.split_seed",
+    "data.replace_seed",
     "curvature.seed",
     "curvature.sample_seed",
     "adversarial.seed",
@@ -71,6 +72,8 @@ NUMBERS = {
     **{key: dict(lo=0, hi=MAX_SEED, integer=True) for key in SEEDS},
     "data.corruption_prob": dict(lo=0.0, hi=1.0),
     "data.subset": dict(lo=10, integer=True, optional=True),
+    "data.replace_index": dict(lo=0, integer=True, optional=True),
+    "stability.snapshots": dict(lo=1, integer=True),
     "data.val_size": dict(lo=0, integer=True),
     "data.train_size": dict(lo=10, integer=True),  # synthetic data
     "data.test_size": dict(lo=1, integer=True),
@@ -335,6 +338,13 @@ def validate(cfg: DictConfig) -> DictConfig:
             f"an integer in [10, {available}] or null (the training set has {train_size} images, "
             f"data.val_size={cfg.data.val_size} of them held out)",
         )
+
+    _number(cfg, "data.replace_index")
+    if cfg.data.replace_index is not None and (cfg.data.subset is None or cfg.data.replace_index >= cfg.data.subset):
+        _fail("data.replace_index", cfg.data.replace_index, "a position in [0, data.subset) with data.subset set")
+    _number(cfg, "stability.snapshots")
+    if cfg.stability.reference is not None and cfg.data.replace_index is None:
+        _fail("stability.reference", cfg.stability.reference, "null unless data.replace_index is set (C10)")
 
     _one_of(cfg, "model.name")
     _one_of(cfg, "model.init")

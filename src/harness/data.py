@@ -84,6 +84,7 @@ class DeviceData:
     channel_mean: tuple  # of the training images, in [0, 1]: for the `standard` normalisation
     channel_std: tuple
     info: dict = field(default_factory=dict)  # sizes, realised corruption: goes into summary.json
+    replaced: tuple | None = None  # (image, label) the replacement took the place of (data.replace_index)
 
 
 def _read_npz(path: Path) -> Arrays:
@@ -233,6 +234,9 @@ def prepare(cfg, device: torch.device) -> DeviceData:
     x_train, y_train = arrays.x_train[train_idx], arrays.y_train[train_idx]
     x_val, y_val = arrays.x_train[val_idx], arrays.y_train[val_idx]
     x_test, y_test = arrays.x_test, arrays.y_test
+    replaced = None
+    if cfg.get("replace_index") is not None:
+        replaced = replace_one(arrays, x_train, y_train, train_idx, val_idx, cfg.replace_index, cfg.replace_seed)
 
     info = {
         "train_size": len(y_train),
@@ -263,6 +267,27 @@ def prepare(cfg, device: torch.device) -> DeviceData:
     def labels(y):
         return torch.from_numpy(np.ascontiguousarray(y)).to(device)
 
+    if replaced is not None:
+        info.update(replaced_index=int(cfg.replace_index), replacement_source=replaced[2])
+        replaced = (images(replaced[0][None]), labels(np.asarray([replaced[1]])))
     return DeviceData(
-        images(x_train), labels(y_train), images(x_val), labels(y_val), images(x_test), labels(y_test), mean, std, info
-    )
+        images(x_train), labels(y_train), images(x_val), labels(y_val), images(x_test), labels(y_test), mean, std, info,
+        replaced,
+    )  # fmt: skip
+
+
+def replace_one(arrays: Arrays, x_train, y_train, train_idx, val_idx, i: int, seed: int):
+    """S^(i) (C10): the training example at position i replaced, in place, by an image drawn (seeded)
+    from the training images in neither the subset nor the validation split. Returns the example it
+    replaced (image, label) and the replacement's index in the source data."""
+    pool = np.setdiff1d(np.arange(len(arrays.y_train)), np.concatenate([train_idx, val_idx]))
+    if not len(pool):
+        raise DataError(
+            "data.replace_index needs data.subset: the images outside it are what the replacement is drawn from"
+        )
+    if not 0 <= i < len(y_train):
+        raise DataError(f"data.replace_index={i} is not a position of the {len(y_train)} training images")
+    j = int(pool[np.random.default_rng([seed, 7]).integers(len(pool))])
+    original = (x_train[i].copy(), int(y_train[i]), j)
+    x_train[i], y_train[i] = arrays.x_train[j], arrays.y_train[j]
+    return original

@@ -110,6 +110,8 @@ class S:
     def prescreen(field: str) -> str:
         return f"prescreen_{field}"
 
+    STABILITY_DISTANCE, STABILITY_LOSS_DIFF = "stability_distance", "stability_loss_diff"  # C10, at the last step
+
     @staticmethod
     def complexity(field: str) -> str:  # harness/complexity.py: complexity_vc_bound, complexity_bft_bound, ...
         return f"complexity_{field}"

@@ -148,6 +148,19 @@ PLAN = (
         minutes=40,  # 36 MLP runs on 5,000 images, each to 99% train accuracy (1-2 min each)
     ),
     Report(
+        "sgd_stability",
+        (
+            ("sgd_stability/refs", "experiment=sgd_stability"),  # the runs on S (their sweep subdirs: m<m>_s<seed>)
+            ("sgd_stability/refs", "experiment=sgd_stability data.subset=2000 seed=range(10,26)"),  # inits for (d)
+            ("sgd_stability/pairs", "experiment=sgd_stability_pairs"),  # the runs on S^(i)
+            (
+                "sgd_stability/pairs_inits",
+                "experiment=sgd_stability_pairs data.subset=2000 seed=range(10,26) data.replace_index=range(0,500,50)",
+            ),
+        ),
+        minutes=40,  # 680 one-pass MLP runs of a few seconds each
+    ),
+    Report(
         "schedule_vs_batch",
         (("schedule_vs_batch/cpu", "experiment=schedule_vs_batch"),),
         minutes=70,  # 24 runs (6 seeds)

@@ -347,6 +347,7 @@ NOT_IDENTITY = (
     "trainer.checkpoint_every_epochs",
     "trainer.eval_batch_size",
     "trainer.keep_checkpoint",
+    "stability.reference",  # where the run on S lies: its own config is what identifies it
     "optimizer.lr_by_model",  # a table an experiment interpolates optimizer.lr from: the lr itself counts
 )
 

@@ -39,6 +39,8 @@ class Data:
     corruption_prob: float = MISSING
     input_randomization: str = MISSING
     randomization_seed: int = MISSING
+    replace_index: int | None = None  # configs written before 2026-12-06 lack it: nothing replaced (C10)
+    replace_seed: int = 0
     train_size: int | None = None  # synthetic data only
     test_size: int | None = None
 
@@ -166,6 +168,13 @@ class Complexity:
 
 
 @dataclass
+class Stability:  # configs written before 2026-12-06 lack it: no stability measurements (C10)
+    trajectory: bool = False
+    reference: str | None = None
+    snapshots: int = 8
+
+
+@dataclass
 class Config:
     name: str = MISSING
     seed: int = MISSING
@@ -177,6 +186,7 @@ class Config:
     curvature: Curvature = field(default_factory=Curvature)
     adversarial: Adversarial = field(default_factory=Adversarial)
     complexity: Complexity = field(default_factory=Complexity)
+    stability: Stability = field(default_factory=Stability)
     data: Data = field(default_factory=Data)
     model: Model = field(default_factory=Model)
     optimizer: Optimizer = field(default_factory=Optimizer)

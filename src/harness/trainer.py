@@ -321,6 +321,13 @@ class _Run:
         self.base_batch_size = schedules.batch_size_keeping_noise_scale(
             cfg.schedule, o.lr, n_train, t.batch_size, o.momentum
         )
+        self.stability = None  # C10: the parameters at a few steps, or their distance to a reference run's
+        st = cfg.get("stability")
+        if st is not None and (st.trajectory or st.reference):
+            from .stability import Probe
+
+            total = t.max_epochs * schedules.steps_per_epoch(n_train, min(self.base_batch_size, n_train))
+            self.stability = Probe(cfg, parts.model, data, parts.to_input, run_dir, total)
         if cfg.schedule.keep_noise_scale:
             b = self.base_batch_size
             log.info("schedule.keep_noise_scale: batch size %d -> %d (noise scale eps N / (B (1 - m)) = %.4g)",
@@ -387,6 +394,8 @@ class _Run:
         cfg, s, p, o = self.cfg, self.s, self.p, self.cfg.optimizer
         summary = {summary_key(k): v for k, v in {**self.init_probe, **self.last_eval}.items() if k != "step"}
         summary.update({S.prescreen(k): v for k, v in self.prescreen.get("summary", {}).items()})
+        if self.stability is not None:  # the last snapshot's distance and loss difference (C10)
+            summary.update({summary_key(k): v for k, v in self.stability.last.items()})
         if status == "completed":
             if cfg.trainer.save_predictions:
                 self.evaluator.complete_final_hits()  # (before the end-of-run probes use the model)
@@ -461,6 +470,8 @@ def _step(r: _Run, batches: parts.EpochBatches, lo: int, hi: int, sigterm) -> to
         if shared[1] > 0 and not sigterm.raised:
             sigterm.raised = signal.SIGTERM
     s.step, s.position = s.step + 1, s.position + 1
+    if r.stability is not None and (record := r.stability(s.step, p.model)):
+        r.record({"step": s.step, **record})
     s.epoch_loss_sum += loss
     s.epoch_batches += 1
     s.images_seen += hi - lo

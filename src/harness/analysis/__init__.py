@@ -18,6 +18,7 @@ from .prescreen import prescreen
 from .random_labels import random_labels
 from .randomizations import randomizations
 from .schedule_vs_batch import schedule_vs_batch
+from .sgd_stability import sgd_stability
 from .sharp_minima import sharp_minima
 from .validation_bound import validation_bound
 from .zhang_table1 import zhang_table1
@@ -38,4 +39,5 @@ ANALYSES = {
     "gradient_flow": gradient_flow,
     "keep_noise_scale": keep_noise_scale,
     "complexity_bounds": complexity_bounds,
+    "sgd_stability": sgd_stability,
 }

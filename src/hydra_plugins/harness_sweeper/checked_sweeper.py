@@ -50,23 +50,35 @@ class CheckedSweeper(BasicSweeper):
         from harness.config import validate
         from harness.errors import ConfigError
 
-        problems = []
+        problems, subdirs = [], []
         for n, overrides in enumerate(jobs):
             cfg = self.hydra_context.config_loader.load_sweep_config(
                 master_config=self.config, sweep_overrides=list(overrides)
             )
+            subdirs.append(_subdir(cfg, n))
             with open_dict(cfg):
                 del cfg["hydra"]
             try:
                 validate(cfg)
             except ConfigError as e:
                 problems.append(f"error: job {n} ({' '.join(overrides)}): {e}")
-        subdir = OmegaConf.to_container(self.config.hydra.sweep, resolve=False).get("subdir")
-        if len(jobs) > 1 and "${hydra.job." not in str(subdir or ""):
+        if len(set(subdirs)) < len(subdirs):
+            subdir = OmegaConf.to_container(self.config.hydra.sweep, resolve=False).get("subdir")
             problems.append(
-                f"error: invalid config: hydra.sweep.subdir={subdir!r} would put {len(jobs)} jobs in one dir; "
-                "allowed: a path with ${hydra.job.num} (the default) or ${hydra.job.override_dirname}"
+                f"error: invalid config: hydra.sweep.subdir={subdir!r} would put several of the {len(jobs)} jobs in "
+                "one dir; allowed: a path that differs between jobs, e.g. ${hydra.job.num} (the default)"
             )
         if problems:
             print("\n".join(problems) + f"\nthe sweep was not started ({len(jobs)} jobs)", file=sys.stderr, flush=True)
             sys.exit(2)
+
+
+def _subdir(cfg, n: int) -> str:
+    """A job's sweep subdir; one that names the job's number (not known yet) is the job's own."""
+    raw = str(OmegaConf.to_container(cfg.hydra.sweep, resolve=False).get("subdir") or "")
+    if "${hydra.job." in raw:
+        return f"<job {n}: {raw}>"
+    try:
+        return str(cfg.hydra.sweep.subdir or "")
+    except Exception:  # an interpolation that cannot be resolved yet: the job's own
+        return f"<job {n}: {raw}>"
