@@ -24,6 +24,7 @@ EXTRA = {
     "batch_lr_scaling": ["lr", "batch_size"],
     "keep_noise_scale": ["lr", "batch_size"],
     "gradient_flow": [M.grad_norm(1), M.grad_norm(2), M.grad_norm(3)],
+    "sgd_stability": ["stability/distance", "stability/loss_diff"],
 }
 # the config keys each experiment's sweep varies: the runset is grouped by them (seeds averaged)
 GROUP_BY = {
@@ -41,6 +42,8 @@ GROUP_BY = {
     "batch_lr_scaling": ["optimizer.lr", "trainer.batch_size"],
     "keep_noise_scale": ["optimizer.momentum", "schedule.keep_noise_scale"],
     "schedule_vs_batch": ["schedule.name"],
+    "complexity_bounds": ["model.depth", "data.corruption_prob"],
+    "sgd_stability": ["data.subset", "data.replace_index"],
 }
 
 
