@@ -39,7 +39,7 @@ test-slurm: install    ## a real single-node SLURM (scripts/slurm_local.sh insta
 test-faults: install   ## kill -9 at many moments, then resume exactly
 	$(PY) -m pytest -q -m faults
 
-test-gpu-check: install  ## scripts/gpu_check.py rehearsed on CPU at tiny sizes (also part of make test)
+test-gpu-check: install  ## scripts/gpu_check.py rehearsed on CPU at tiny sizes (a minute and a half: its own target, in CI)
 	$(PY) -m pytest -q -m gpucheck
 
 test-all: install
