@@ -16,6 +16,7 @@ from harness import app, data, rundir, tracking
 from harness.app import run
 from harness.config import validate
 from harness.errors import ConfigError, DataError, RunDirError
+from harness.schema import ListOf, Number, OneOf, rules
 
 RUN = ["trainer.max_epochs=3", "optimizer.lr=0.01"]
 
@@ -81,12 +82,49 @@ def test_a_wandb_project_that_wandb_refuses_is_refused_by_the_config_check(make_
     one_line(e)
 
 
-def test_every_rule_is_for_a_key_the_schema_declares():
-    from harness import config
-    from harness.schema import declared_type
+# a value each free-form rule refuses (the ranges and name lists get theirs from the rule itself)
+BREAKS_RULE = {
+    "tags": "['']",
+    "logger.project": "a/b",
+    "schedule.milestones": "[30,10]",
+    "curvature.alphas": "[-1.0]",
+    "adversarial.eps_255": "[300]",
+}
 
-    keys = [*config.NUMBERS, *config.CHOICES, *config.LISTS, *config.RULES]
-    assert [k for k in keys if declared_type(k) is None] == []
+
+def a_value_outside(key, rule) -> str:
+    """An override value the rule refuses, as Hydra would parse it."""
+    if isinstance(rule, Number):
+        if rule.hi is not None:
+            return str(rule.hi if rule.hi_open else rule.hi + 1)
+        return str(rule.lo if rule.lo_open else rule.lo - 1)
+    if isinstance(rule, OneOf):
+        return "null" if True in rule.names else "nope"
+    if isinstance(rule, ListOf):
+        return "[nope]"
+    return BREAKS_RULE[key]
+
+
+RULED = [(key, rule, when) for key, rule, when in rules()]
+
+
+@pytest.mark.parametrize("key, rule, when", RULED, ids=[key for key, _, _ in RULED])
+def test_every_declared_rule_refuses_a_value_outside_it_naming_the_key(make_cfg, key, rule, when):
+    """A setting is declared once (its schema field and rule); this is what makes the rule hold: a value
+    outside it is refused in one line naming the key and the rule's own words."""
+    group = {"model.name": "model", "data.name": "data"}
+    overrides = [f"{group[when[0]]}={when[1]}"] if when else []
+    with pytest.raises(ConfigError) as e:
+        logger = "wandb" if key.startswith("logger.") else "none"  # (logger=none has no project)
+        validate(make_cfg(*overrides, f"{key}={a_value_outside(key, rule)}", logger=logger))
+    assert one_line(e).startswith(f"invalid config: {key}=") and one_line(e).endswith(f"allowed: {rule}")
+
+
+def test_a_rule_holds_only_where_its_condition_does(make_cfg):
+    """model.depth is mlp_deep's: another model leaves it null and is valid; mlp_deep needs it."""
+    assert validate(make_cfg("model=mlp_1x512")).model.depth is None
+    with pytest.raises(ConfigError, match=r"model\.depth=None; allowed: an integer in \[1, inf\)"):
+        validate(make_cfg("model=mlp_deep", "model.depth=null"))
 
 
 def test_a_switch_that_may_be_null_still_takes_true_or_false(make_cfg):

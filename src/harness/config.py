@@ -1,41 +1,23 @@
 """Validation of a composed config, before any data is loaded.
 
-Hydra already rejects unknown keys (the config is in struct mode); the types come from the
-structured config in `schema.py` (OmegaConf refuses `trainer.amp=maybe`); this adds what types
-cannot say (ranges, allowed names, relations between keys), and says which key is wrong, what it
-was, and what is allowed, in one line.
+Hydra already rejects unknown keys (the config is in struct mode); each setting's type and rule
+(range, allowed names) are declared once, on its field in `schema.py`: OmegaConf checks the types
+when the config is merged into the schema, `validate` checks every rule in one loop, then the few
+relations between keys. A refusal says which key is wrong, what it was, and what is allowed, in one
+line.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import fields
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, InterpolationResolutionError, OmegaConfBaseException
 
 from .errors import ConfigError
-from .names import (  # the allowed values have one owner: names.py
-    ACTIVATIONS,
-    ATTACKS,
-    BN_MODES,
-    DATASETS,
-    DEVICES,
-    INITS,
-    INPUT_RANDOMIZATIONS,
-    LOGGER_MODES,
-    LOGGERS,
-    LR_SCHEDULES,
-    MODELS,
-    PREPROCESS,
-    PROBE_TIMES,
-    PROGRESS,
-    REPARAMETERIZATIONS,
-    TRACE_ESTIMATORS,
-)
 from .schedules import batch_size_keeping_noise_scale
-from .schema import Config, keys_of_type
+from .schema import Config, Number, keys_of_type, rule_of, rules
 
 
 def _get(cfg: DictConfig, key: str):
@@ -49,119 +31,6 @@ def _fail(key, value, allowed):
     if OmegaConf.is_config(value):
         value = OmegaConf.to_container(value, resolve=False)
     raise ConfigError(f"invalid config: {key}={value!r}; allowed: {allowed}")
-
-
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
-SEEDS = (
-    "seed",
-    "data.randomization_seed",
-    "data.split_seed",
-    "data.replace_seed",
-    "curvature.seed",
-    "curvature.sample_seed",
-    "adversarial.seed",
-)
-MAX_SEED = 2**63 - 1  # what torch.manual_seed, torch.Generator and numpy all take
-
-# -- the rules, one per key: what `validate` checks, and what a value of the wrong type is told is allowed
-# a number in a range: lo / hi bounds (closed unless *_open), integer, optional (null allowed)
-NUMBERS = {
-    **{key: dict(lo=0, hi=MAX_SEED, integer=True) for key in SEEDS},
-    "data.corruption_prob": dict(lo=0.0, hi=1.0),
-    "data.subset": dict(lo=10, integer=True, optional=True),
-    "data.replace_index": dict(lo=0, integer=True, optional=True),
-    "stability.snapshots": dict(lo=1, integer=True),
-    "data.val_size": dict(lo=0, integer=True),
-    "data.train_size": dict(lo=10, integer=True),  # synthetic data
-    "data.test_size": dict(lo=1, integer=True),
-    "model.init_gain": dict(lo=0.0, lo_open=True),
-    "model.depth": dict(lo=1, integer=True),  # mlp_deep
-    "model.width": dict(lo=1, integer=True),
-    "init.prescreen": dict(lo=0, integer=True),
-    "optimizer.lr": dict(lo=0.0, lo_open=True),
-    "optimizer.momentum": dict(lo=0.0, hi=1.0, hi_open=True),
-    "optimizer.weight_decay": dict(lo=0.0),
-    "schedule.gamma": dict(lo=0.0, lo_open=True),
-    "schedule.batch_growth": dict(lo=1, integer=True),
-    "schedule.max_batch_size": dict(lo=1, integer=True, optional=True),
-    "schedule.reference.lr": dict(lo=0.0, lo_open=True, optional=True),
-    "schedule.reference.momentum": dict(lo=0.0, hi=1.0, hi_open=True, optional=True),
-    "schedule.reference.train_size": dict(lo=1, integer=True, optional=True),
-    "schedule.reference.batch_size": dict(lo=1, integer=True, optional=True),
-    "trainer.batch_size": dict(lo=1, integer=True),
-    "trainer.max_epochs": dict(lo=1, integer=True),
-    "trainer.max_steps": dict(lo=1, integer=True, optional=True),
-    "trainer.target_train_acc": dict(lo=0.0, hi=1.0, optional=True),
-    "trainer.target_train_loss": dict(lo=0.0, optional=True, lo_open=True),
-    "trainer.time_budget_s": dict(lo=0.0, optional=True, lo_open=True),
-    "trainer.eval_every_epochs": dict(lo=1, integer=True),
-    "trainer.eval_batch_size": dict(lo=1, integer=True),
-    "trainer.fine_eval_within": dict(lo=0.0, hi=1.0, optional=True, lo_open=True),
-    "trainer.fine_eval_every_steps": dict(lo=1, integer=True),
-    "trainer.grad_norms_every_steps": dict(lo=1, integer=True, optional=True),
-    "trainer.checkpoint_every_epochs": dict(lo=1, integer=True),
-    "trainer.log_every_s": dict(lo=0.0, lo_open=True),
-    "trainer.interrupt_at_step": dict(lo=1, integer=True, optional=True),
-    "curvature.every_epochs": dict(lo=1, integer=True, optional=True),
-    "curvature.sample_size": dict(lo=1, integer=True),
-    "curvature.chunk_size": dict(lo=1, integer=True),
-    "curvature.top_k": dict(lo=1, integer=True),
-    "curvature.tol": dict(lo=0.0, hi=1.0, lo_open=True, hi_open=True),
-    "curvature.trace_hvps": dict(lo=2, integer=True),  # 3 for hutchpp
-    "curvature.eps_sharpness": dict(lo=0.0, lo_open=True, optional=True),
-    "adversarial.pgd_steps": dict(lo=1, integer=True),
-    "adversarial.pgd_restarts": dict(lo=1, integer=True),
-    "adversarial.pgd_strong_steps": dict(lo=1, integer=True),
-    "adversarial.pgd_strong_restarts": dict(lo=1, integer=True),
-    "adversarial.pgd_step_size": dict(lo=0.0, lo_open=True, optional=True),
-    "adversarial.test_size": dict(lo=1, integer=True),
-}
-# one of a few names
-CHOICES = {
-    "device": DEVICES,
-    "data.name": DATASETS,
-    "data.preprocess": PREPROCESS,
-    "data.input_randomization": INPUT_RANDOMIZATIONS,
-    "model.name": MODELS,
-    "model.init": INITS,
-    "model.activation": ACTIVATIONS,
-    "schedule.lr": LR_SCHEDULES,
-    "trainer.progress": PROGRESS,
-    "curvature.bn_mode": BN_MODES,
-    "curvature.solver": ("arpack", "lanczos"),
-    "curvature.hvp": ("forward_over_reverse", "reverse_over_reverse"),
-    "curvature.trace": TRACE_ESTIMATORS,
-    "adversarial.split": ("test", "train"),
-    "logger.name": LOGGERS,
-    "logger.mode": LOGGER_MODES,
-}
-# a list of names: (the names, whether it may be empty)
-LISTS = {
-    "curvature.at": (PROBE_TIMES, True),
-    "curvature.variants": (REPARAMETERIZATIONS, True),
-    "adversarial.attacks": (ATTACKS, False),
-}
-WANDB_TAG_MAX, WANDB_PROJECT_MAX, WANDB_PROJECT_BANNED = 64, 128, "/\\#?%:"  # what wandb.init refuses
-# the rest, in words
-RULES = {
-    "schedule.milestones": "a list of increasing positive integers (epochs), e.g. [30, 60]",
-    "curvature.alphas": "a list of positive numbers",
-    "adversarial.eps_255": "a list of numbers in (0, 255] (eps = k / 255)",
-    "tags": f"a list of W&B tags, 1 to {WANDB_TAG_MAX} characters each",
-    "logger.project": f"a W&B project name: 1 to {WANDB_PROJECT_MAX} characters, none of "
-    + " ".join(WANDB_PROJECT_BANNED),
-}
-
-
-def _number_rule(lo=None, hi=None, *, integer=False, optional=False, lo_open=False, hi_open=False) -> str:
-    kind = "an integer" if integer else "a number"
-    lo_s = "" if lo is None else ("(" if lo_open else "[") + str(lo)
-    hi_s = "" if hi is None else str(hi) + (")" if hi_open else "]")
-    rng = f" in {lo_s or '(-inf'}, {hi_s or 'inf)'}" if (lo is not None or hi is not None) else ""
-    return f"{kind}{rng}" + (" or null" if optional else "")
 
 
 _TYPE_WORDS = {bool: "true | false", int: "an integer", float: "a number", str: "a string"}
@@ -189,46 +58,11 @@ def allowed(key: str) -> str:
     """What `key` may be, in words: its rule, else its declared type."""
     from .schema import declared_type
 
-    if key in NUMBERS:
-        return _number_rule(**NUMBERS[key])
-    if key in CHOICES:
-        return " | ".join(CHOICES[key])
-    if key in LISTS:
-        names, empty_ok = LISTS[key]
-        return ("a list" if empty_ok else "a non-empty list") + " of: " + " | ".join(names)
-    if key in RULES:
-        return RULES[key]
+    rule = rule_of(key)
+    if rule is not None:
+        return str(rule)
     t = declared_type(key)
     return _type_rule(t) if t is not None else "a value"
-
-
-def _one_of(cfg, key):
-    value = _get(cfg, key)
-    if value not in CHOICES[key]:
-        _fail(key, value, allowed(key))
-
-
-def _list_of(cfg, key):
-    values = list(_get(cfg, key))
-    names, empty_ok = LISTS[key]
-    if (not empty_ok and not values) or any(v not in names for v in values):
-        _fail(key, values, allowed(key))
-
-
-def _number(cfg, key, **override):
-    rule = {**NUMBERS[key], **override}
-    value = _get(cfg, key)
-    if value is None and rule.get("optional"):
-        return
-    lo, hi = rule.get("lo"), rule.get("hi")
-    ok = isinstance(value, int) if rule.get("integer") else isinstance(value, (int, float))
-    ok = ok and not isinstance(value, bool) and math.isfinite(value)
-    if ok and lo is not None:
-        ok = value > lo if rule.get("lo_open") else value >= lo
-    if ok and hi is not None:
-        ok = value < hi if rule.get("hi_open") else value <= hi
-    if not ok:
-        _fail(key, value, _number_rule(**rule))
 
 
 def _unknown_key(cfg, key: str) -> None:
@@ -308,25 +142,20 @@ def base_defaults() -> dict:
         return {}
 
 
-def validate(cfg: DictConfig) -> DictConfig:
-    """Raise ConfigError naming the first bad key; return the typed config when it is usable."""
-    cfg = typed(cfg)
-    _one_of(cfg, "device")
-    for key in SEEDS:  # seeds are used only after training has started (probes, attacks): check them now
-        _number(cfg, key)
+def _check_rules(cfg: DictConfig) -> None:
+    """Every setting against its rule (schema.py), in the schema's order; seeds too, though they are
+    used only after training has started (probes, attacks)."""
+    for key, rule, when in rules():
+        if when is not None and _get(cfg, when[0]) != when[1]:
+            continue
+        value = _get(cfg, key)
+        if not rule.ok(value):
+            _fail(key, value, str(rule))
 
-    _one_of(cfg, "data.name")
-    _one_of(cfg, "data.preprocess")
-    _one_of(cfg, "data.input_randomization")
-    _number(cfg, "data.corruption_prob")
-    _number(cfg, "data.subset")
-    _number(cfg, "data.val_size")
-    if cfg.data.name == "synthetic":
-        _number(cfg, "data.train_size")
-        _number(cfg, "data.test_size")
-        train_size = cfg.data.train_size
-    else:
-        train_size = 50_000
+
+def _check_data_sizes(cfg: DictConfig) -> int:
+    """The held-out, subset and replaced-example sizes against the training set; returns its size."""
+    train_size = cfg.data.train_size if cfg.data.name == "synthetic" else 50_000
     if cfg.data.val_size >= train_size:
         allowed_val = f"an integer in [0, {train_size - 1}] (the training set has {train_size})"
         _fail("data.val_size", cfg.data.val_size, allowed_val)
@@ -338,46 +167,19 @@ def validate(cfg: DictConfig) -> DictConfig:
             f"an integer in [10, {available}] or null (the training set has {train_size} images, "
             f"data.val_size={cfg.data.val_size} of them held out)",
         )
-
-    _number(cfg, "data.replace_index")
     if cfg.data.replace_index is not None and (cfg.data.subset is None or cfg.data.replace_index >= cfg.data.subset):
         _fail("data.replace_index", cfg.data.replace_index, "a position in [0, data.subset) with data.subset set")
-    _number(cfg, "stability.snapshots")
     if cfg.stability.reference is not None and cfg.data.replace_index is None:
         _fail("stability.reference", cfg.stability.reference, "null unless data.replace_index is set (C10)")
+    return train_size
 
-    _one_of(cfg, "model.name")
-    _one_of(cfg, "model.init")
-    _number(cfg, "model.init_gain")
-    if cfg.model.name == "mlp_deep":
-        _number(cfg, "model.depth")
-        _number(cfg, "model.width")
-        _one_of(cfg, "model.activation")
-        if not isinstance(cfg.model.batch_norm, bool):
-            _fail("model.batch_norm", cfg.model.batch_norm, allowed("model.batch_norm"))
-    _number(cfg, "init.prescreen")
 
-    _number(cfg, "optimizer.lr")
-    _number(cfg, "optimizer.momentum")
-    _number(cfg, "optimizer.weight_decay")
+def _check_training(cfg: DictConfig, train_size: int) -> None:
+    """Optimizer and schedule settings that only make sense together."""
     if cfg.optimizer.nesterov and cfg.optimizer.momentum == 0:
         _fail("optimizer.nesterov", True, "false when optimizer.momentum is 0")
-
-    _one_of(cfg, "schedule.lr")
-    _number(cfg, "schedule.gamma")
-    _number(cfg, "schedule.batch_growth")
-    _number(cfg, "schedule.max_batch_size")
     if cfg.schedule.batch_growth > 1 and cfg.schedule.lr != "step":
         _fail("schedule.lr", cfg.schedule.lr, "step when schedule.batch_growth > 1 (growth happens at milestones)")
-    milestones = list(cfg.schedule.milestones)
-    if any(not isinstance(m, int) or m < 1 for m in milestones) or milestones != sorted(set(milestones)):
-        _fail("schedule.milestones", milestones, allowed("schedule.milestones"))
-
-    _number(cfg, "trainer.batch_size")
-    _number(cfg, "schedule.reference.lr")
-    _number(cfg, "schedule.reference.momentum")
-    _number(cfg, "schedule.reference.train_size")
-    _number(cfg, "schedule.reference.batch_size")
     try:  # the batch size that keeps the noise scale must exist for this run's N
         batch_size_keeping_noise_scale(
             cfg.schedule,
@@ -388,37 +190,12 @@ def validate(cfg: DictConfig) -> DictConfig:
         )
     except ValueError as e:
         raise ConfigError(f"invalid config: {e}") from None
-    _number(cfg, "trainer.max_epochs")
-    _number(cfg, "trainer.max_steps")
-    _number(cfg, "trainer.target_train_acc")
-    _number(cfg, "trainer.target_train_loss")
-    _number(cfg, "trainer.time_budget_s")
-    _number(cfg, "trainer.eval_every_epochs")
-    _number(cfg, "trainer.eval_batch_size")
-    _number(cfg, "trainer.fine_eval_within")
-    _number(cfg, "trainer.fine_eval_every_steps")
-    _number(cfg, "trainer.grad_norms_every_steps")
-    _number(cfg, "trainer.checkpoint_every_epochs")
-    _number(cfg, "trainer.log_every_s")
-    _number(cfg, "trainer.interrupt_at_step")
-    _one_of(cfg, "trainer.progress")
 
+
+def _check_probes(cfg: DictConfig) -> None:
     c = cfg.curvature
-    _list_of(cfg, "curvature.at")
-    _number(cfg, "curvature.every_epochs")
-    _number(cfg, "curvature.sample_size")
-    _number(cfg, "curvature.chunk_size")
-    _one_of(cfg, "curvature.bn_mode")
-    _one_of(cfg, "curvature.solver")
-    _one_of(cfg, "curvature.hvp")
-    _number(cfg, "curvature.top_k")
-    _number(cfg, "curvature.tol")
-    _one_of(cfg, "curvature.trace")
-    _number(cfg, "curvature.trace_hvps", lo=3 if c.trace == "hutchpp" else 2)
-    _number(cfg, "curvature.eps_sharpness")
-    if not all(_is_number(x) and x > 0 for x in c.alphas):
-        _fail("curvature.alphas", list(c.alphas), allowed("curvature.alphas"))
-    _list_of(cfg, "curvature.variants")
+    if c.trace == "hutchpp" and c.trace_hvps < 3:  # Hutch++ splits its products in three
+        _fail("curvature.trace_hvps", c.trace_hvps, str(Number(lo=3, integer=True)))
     if c.alphas and cfg.model.name not in ("mlp_1x512", "mlp_3x512"):
         _fail(
             "model.name",
@@ -427,26 +204,11 @@ def validate(cfg: DictConfig) -> DictConfig:
             "mlp_3x512) when curvature.alphas is set (the reparameterization argument needs it)",
         )
 
-    a = cfg.adversarial
-    if not all(_is_number(x) and 0 < x <= 255 for x in a.eps_255):
-        _fail("adversarial.eps_255", list(a.eps_255), allowed("adversarial.eps_255"))
-    _list_of(cfg, "adversarial.attacks")
-    _number(cfg, "adversarial.pgd_steps")
-    _number(cfg, "adversarial.pgd_restarts")
-    _number(cfg, "adversarial.pgd_strong_steps")
-    _number(cfg, "adversarial.pgd_strong_restarts")
-    _number(cfg, "adversarial.pgd_step_size")
-    _number(cfg, "adversarial.test_size")
-    _one_of(cfg, "adversarial.split")
 
-    _one_of(cfg, "logger.name")
-    _one_of(cfg, "logger.mode")
-    # what wandb.init would refuse after the run dir exists (tags: whatever the logger, they are W&B's)
-    if any(not isinstance(tag, str) or not 1 <= len(tag) <= WANDB_TAG_MAX for tag in cfg.tags):
-        _fail("tags", list(cfg.tags), allowed("tags"))
-    project = cfg.logger.get("project")
-    if project is not None and (
-        not 1 <= len(project) <= WANDB_PROJECT_MAX or any(ch in project for ch in WANDB_PROJECT_BANNED)
-    ):
-        _fail("logger.project", project, allowed("logger.project"))
+def validate(cfg: DictConfig) -> DictConfig:
+    """Raise ConfigError naming the first bad key; return the typed config when it is usable."""
+    cfg = typed(cfg)
+    _check_rules(cfg)
+    _check_training(cfg, _check_data_sizes(cfg))
+    _check_probes(cfg)
     return cfg
