@@ -478,6 +478,34 @@ def _step(r: _Run, batches: parts.EpochBatches, lo: int, hi: int, sigterm) -> to
     return loss
 
 
+_SIGNALLED = "signalled"  # what _steps_of_epoch returns when a SIGTERM / Ctrl-C arrived during a step
+
+
+def _steps_of_epoch(r: _Run, batches, steps: int, batch_size: int, sigterm, check_every: int) -> str | None:
+    """The steps of the epoch from the state's position on. Returns why training stops there
+    ("diverged", a target met at a fine evaluation, "max_steps", "time_budget"), _SIGNALLED when a
+    signal arrived (the caller checkpoints and exits), or None at the epoch's end."""
+    s = r.s
+    while s.position < steps:
+        lo = s.position * batch_size
+        loss = _step(r, batches, lo, lo + batch_size, sigterm)
+        if s.step == r.interrupt_at_step:  # testing aid: as if a SIGTERM arrived during this step
+            sigterm._handle(signal.SIGTERM, None)
+        r.progress.step(s.position, loss.item)
+        if (s.position % check_every == 0 or s.position == steps) and not math.isfinite(loss.item()):
+            return "diverged"
+        stop_reason = r.fine_evaluation_stops(steps)
+        if stop_reason is not None:
+            return stop_reason  # (a signal at this step is handled after the epoch: the run is done)
+        if sigterm.raised:
+            return _SIGNALLED
+        if r.max_steps and s.step >= r.max_steps:
+            return "max_steps"
+        if r.time_budget_s and s.wall() >= r.time_budget_s:
+            return "time_budget"
+    return None
+
+
 def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) -> dict:
     """Train as `cfg` says, writing into `run_dir`; return the summary (also in summary.json).
 
@@ -520,32 +548,13 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
             batches = parts.EpochBatches(p, data.train_x, data.train_y, s.perm, s.draws)
             r.progress.start_epoch(s.epoch, steps, s.position)
             tick = time.perf_counter()
-            while s.position < steps:
-                lo = s.position * batch_size
-                loss = _step(r, batches, lo, lo + batch_size, sigterm)
-                if s.step == r.interrupt_at_step:  # testing aid: as if a SIGTERM arrived during this step
-                    sigterm._handle(signal.SIGTERM, None)
-                r.progress.step(s.position, loss.item)
-                if (s.position % check_every == 0 or s.position == steps) and not math.isfinite(loss.item()):
-                    stop_reason = "diverged"
-                    break
-                stop_reason = r.fine_evaluation_stops(steps)
-                if stop_reason is not None:
-                    break  # (a signal at this step is handled after the epoch: the run is done)
-                if sigterm.raised:
-                    s.train_time += time.perf_counter() - tick
-                    r.progress.end_epoch()
-                    summary = r.interrupt(sigterm.raised, batch_size)
-                    sigterm.chain()
-                    return summary
-                if r.max_steps and s.step >= r.max_steps:
-                    stop_reason = "max_steps"
-                elif r.time_budget_s and s.wall() >= r.time_budget_s:
-                    stop_reason = "time_budget"
-                if stop_reason is not None:
-                    break
+            stop_reason = _steps_of_epoch(r, batches, steps, batch_size, sigterm, check_every)
             s.train_time += time.perf_counter() - tick
             r.progress.end_epoch()
+            if stop_reason == _SIGNALLED:
+                summary = r.interrupt(sigterm.raised, batch_size)
+                sigterm.chain()
+                return summary
             if stop_reason == "diverged":
                 log.warning("non-finite loss at step %d: run diverged", s.step)
                 return r.finish("diverged", "diverged", batch_size)
