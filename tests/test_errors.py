@@ -448,3 +448,29 @@ def test_a_run_dir_that_resolves_to_an_empty_string_is_refused(tmp_path):
     assert out.returncode == 2 and len(errors) == 1, out.stderr[-2000:]
     assert errors[0].startswith("error: invalid config: hydra.run.dir=''") and "a directory path" in errors[0]
     assert list(tmp_path.iterdir()) == []  # nothing written into the current directory
+
+
+def test_a_sweep_dir_that_resolves_to_an_empty_string_is_refused_before_any_job(tmp_path):
+    """Else job 0 trains in ./0 and the end-of-sweep comparison reads every record under the current dir."""
+    out = run_cli(
+        "-m",
+        "scale=smoke",
+        "logger=none",
+        "hydra.sweep.dir=${oc.env:EMPTY}",
+        "seed=1,2",
+        cwd=tmp_path,
+        env={"EMPTY": ""},
+    )
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "error: invalid config: hydra.sweep.dir='' (from '${oc.env:EMPTY}'); allowed: a directory path" in out.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", [[], ["-m"]])
+def test_a_typo_in_a_key_is_refused_in_one_line_naming_the_closest_key(tmp_path, mode):
+    """Without the `+` Hydra would refuse it in six lines, suggesting to add the key with `+`."""
+    out = run_cli(*mode, "scale=smoke", "logger=none", "optimizer.lrr=0.1", cwd=tmp_path)
+    errors = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode == 2 and len(errors) == 1, out.stderr[-2000:]
+    assert errors[0].startswith("error: invalid config: optimizer.lrr='0.1': no such key (did you mean optimizer.lr?)")
+    assert list(tmp_path.iterdir()) == []

@@ -40,13 +40,18 @@ def usage() -> str:
 
 
 def hydra_main():
-    """`python -m harness` / `harness`. `--help` is ours (the experiments, not Hydra's internals). An
-    empty output dir is refused here, before Hydra would write its files (and the run) into the
-    current directory."""
+    """`python -m harness` / `harness`. `--help` is ours (the experiments, not Hydra's internals). Refused
+    here, in one line: an override of a key the config does not have (Hydra's message is six lines), and
+    an empty output dir, before Hydra would write its files (and the run) into the current directory."""
     if any(a in ("--help", "-h") for a in sys.argv[1:]):
         print(usage())
         return
+    from .config import unknown_override
+
     for arg in sys.argv[1:]:
+        if refusal := unknown_override(arg):
+            print(f"error: {refusal}", file=sys.stderr)
+            sys.exit(2)
         key, _, value = arg.lstrip("+").partition("=")
         if key in ("hydra.run.dir", "hydra.sweep.dir") and "=" in arg and value.strip(" '\"") == "":
             print(f"error: invalid config: {key}={value!r}; allowed: a directory path", file=sys.stderr)

@@ -2,7 +2,9 @@
 
 - every job's config is validated (`harness.config.validate`) before the first job starts: a bad
   value refuses the whole sweep, one line per bad job naming the job and the key, exit code 2;
-- jobs must have their own dirs (`hydra.sweep.subdir` must differ between jobs);
+- jobs must have their own dirs (`hydra.sweep.subdir` must differ between jobs), under a sweep dir that
+  resolves to a path (`hydra.sweep.dir=${oc.env:EMPTY}` would put them, and the sweep's comparison,
+  into the current directory);
 - the sweep exits non-zero when a job was refused while it ran (its data, say: summary "invalid"),
   naming the jobs, instead of 0 as if all had run.
 """
@@ -51,6 +53,16 @@ class CheckedSweeper(BasicSweeper):
         from harness.errors import ConfigError
 
         problems, subdirs = [], []
+        try:
+            sweep_dir = str(self.config.hydra.sweep.dir or "")
+        except Exception:  # (an interpolation that cannot be resolved: Hydra says which when it writes)
+            sweep_dir = "<unresolved>"
+        if not sweep_dir.strip():
+            raw = OmegaConf.to_container(self.config.hydra.sweep, resolve=False).get("dir")
+            problems.append(
+                f"error: invalid config: hydra.sweep.dir={sweep_dir!r} (from {raw!r}); allowed: a directory path "
+                "(an empty one would put the jobs into the current directory)"
+            )
         for n, overrides in enumerate(jobs):
             cfg = self.hydra_context.config_loader.load_sweep_config(
                 master_config=self.config, sweep_overrides=list(overrides)
