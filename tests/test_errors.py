@@ -371,6 +371,25 @@ def test_a_full_disk_is_said_in_one_line_and_the_run_resumes_afterwards(make_cfg
     ]
 
 
+def test_a_file_size_limit_met_inside_torch_save_is_one_line_too(tmp_path):
+    """A real limit (`ulimit -f`), not a mock: torch.save turns the write's OSError into a RuntimeError
+    of its zip writer, which must still read as the file that could not be written."""
+    import resource
+    import subprocess
+    import sys
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20 * 1024, 20 * 1024))  # config, log, metrics fit; a checkpoint not
+
+    args = [sys.executable, "-m", "harness", "scale=smoke", "logger=none", f"hydra.run.dir={tmp_path / 'run'}"]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=300, preexec_fn=limited, cwd=tmp_path)
+    errors = [line for line in out.stderr.splitlines() if line.startswith(("error", "Traceback", "Error"))]
+    assert out.returncode == 2 and len(errors) == 1, out.stderr[-2000:]
+    assert errors[0].startswith(f"error: cannot write {tmp_path / 'run' / 'checkpoint.pt'}: File too large")
+    again = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+
+
 # --- 7: resume ----------------------------------------------------------------------------------------------
 
 

@@ -54,8 +54,10 @@ def atomic_write(path: Path, write) -> None:
     except BaseException as e:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise unwritable(path, e) from None
+        # (torch.save turns the OSError of a full disk into a RuntimeError of its zip writer: the cause is the context)
+        cause = e if isinstance(e, OSError) else e.__context__
+        if isinstance(cause, OSError):
+            raise unwritable(path, cause) from None
         raise
 
 
@@ -266,9 +268,10 @@ def git_commit() -> str | None:
     """The commit of the code this process runs: read once, at the first call (the trainer calls it
     when imported), with "-dirty" when tracked files differed from it. None outside a checkout."""
 
-    def git(*args):
+    def git(*args):  # --no-optional-locks: a status that never writes the index (no index.lock left in the
+        # user's checkout by a run killed meanwhile or stopped by a file-size limit; none met by the user's own git)
         return subprocess.run(
-            ["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+            ["git", "--no-optional-locks", *args], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
         ).stdout.strip()
 
     try:
