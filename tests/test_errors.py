@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -493,3 +494,26 @@ def test_a_typo_in_a_key_is_refused_in_one_line_naming_the_closest_key(tmp_path,
     assert out.returncode == 2 and len(errors) == 1, out.stderr[-2000:]
     assert errors[0].startswith("error: invalid config: optimizer.lrr='0.1': no such key (did you mean optimizer.lr?)")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args, key",
+    [(["hydra.run.dir={d}/parent/run"], "hydra.run.dir"), (["-m", "hydra.sweep.dir={d}/parent/s"], "hydra.sweep.dir")],
+)
+def test_an_output_dir_under_a_folder_this_user_cannot_write_is_refused_in_one_line(tmp_path, monkeypatch, args, key):
+    """Hydra creates the dir before the run starts (a PermissionError traceback). As root every folder is
+    writable, so the permission check itself is replaced here; as user `nobody` the CLI says the same."""
+    import os
+
+    from harness.__main__ import unwritable_output
+
+    (tmp_path / "parent").mkdir()
+    args = [a.format(d=tmp_path) for a in args]
+    assert unwritable_output(args) is None
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: real(p, mode) and Path(p) != tmp_path / "parent")
+    refusal = unwritable_output(args)
+    assert refusal == (
+        f"invalid config: {key}='{tmp_path}/parent/{'run' if key == 'hydra.run.dir' else 's'}': "
+        f"{tmp_path / 'parent'} is not writable; allowed: a directory you may write"
+    )

@@ -39,10 +39,31 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+def unwritable_output(args: list[str]) -> str | None:
+    """The one-line refusal of an output dir this user cannot create: its nearest existing folder is
+    not writable (Hydra would create it before the run starts, with a traceback). The dir is the
+    command's own `hydra.run.dir=` / `hydra.sweep.dir=` when literal, else the default under the
+    current directory; None when it can be created."""
+    import os
+
+    key = "hydra.sweep.dir" if any(a in ("-m", "--multirun") for a in args) else "hydra.run.dir"
+    given = [a.partition("=")[2].strip(" '\"") for a in args if a.lstrip("+").startswith(key + "=")]
+    literal = given and "${" not in given[-1]
+    path = Path(given[-1]) if literal else Path.cwd() / ("multirun" if key == "hydra.sweep.dir" else "runs")
+    folder = path.absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        shown = str(path) if literal else f"{path}/... (the default)"
+        return f"invalid config: {key}={shown!r}: {folder} is not writable; allowed: a directory you may write"
+    return None
+
+
 def hydra_main():
     """`python -m harness` / `harness`. `--help` is ours (the experiments, not Hydra's internals). Refused
-    here, in one line: an override of a key the config does not have (Hydra's message is six lines), and
-    an empty output dir, before Hydra would write its files (and the run) into the current directory."""
+    here, in one line: an override of a key the config does not have (Hydra's message is six lines), an
+    empty output dir, before Hydra would write its files (and the run) into the current directory, and
+    one this user cannot create (Hydra makes it before the run starts, with a traceback)."""
     if any(a in ("--help", "-h") for a in sys.argv[1:]):
         print(usage())
         return
@@ -56,6 +77,9 @@ def hydra_main():
         if key in ("hydra.run.dir", "hydra.sweep.dir") and "=" in arg and value.strip(" '\"") == "":
             print(f"error: invalid config: {key}={value!r}; allowed: a directory path", file=sys.stderr)
             sys.exit(2)
+    if refusal := unwritable_output(sys.argv[1:]):
+        print(f"error: {refusal}", file=sys.stderr)
+        sys.exit(2)
     _hydra_main()
 
 
