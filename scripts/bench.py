@@ -3,7 +3,7 @@
 Per model and preprocessing, measured interleaved in one process, in `--repeats` rounds of
 harness, limit, limit, harness (ABBA, so that a drift of the machine's speed cancels; earlier rows
 ran harness, limit once per round: the `design` column says which):
-- harness: the real training loop (`harness.trainer.train`), data as uint8 on the device, batches by
+- harness: the real training loop (`harness.train.trainer.train`), data as uint8 on the device, batches by
   a device permutation, augmentation on whole batches (one gather on the packed training set);
 - limit: forward + backward + SGD step on one fixed float batch already in memory (same model,
   batch, optimizer, threads): what the loop would reach if the data path cost nothing;
@@ -48,11 +48,11 @@ from hydra import compose, initialize_config_module
 from PIL import Image
 from torchvision import transforms
 
-from harness import cpu_kernels, models, parts, trainer
-from harness import data as data_mod
 from harness.app import register_resolvers
 from harness.tracking import Tracker
-from harness.transforms import BatchTransform, input_shape
+from harness.train import cpu_kernels, models, parts, trainer
+from harness.train import data as data_mod
+from harness.train.transforms import BatchTransform, input_shape
 
 REPO = Path(__file__).resolve().parent.parent
 PERF_DIR = REPO / "experiments" / "performance"

@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from bench import PERF_DIR, append_csv, config, provenance, trainer_parts
 
-from harness import data as data_mod
 from harness.app import register_resolvers
+from harness.train import data as data_mod
 
 FIELDS = ["date", "machine", "torch", "commit", "threads", "model", "preprocess", "batch", "steps", "repeats",
           "tight_ms", "after_step_ms", "after_sweep_ms", "step_ms", "bound_vs_limit"]  # fmt: skip

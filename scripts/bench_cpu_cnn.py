@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 from bench import PERF_DIR, append_csv, config, provenance
 
-from harness import models
 from harness.app import register_resolvers
-from harness.transforms import input_shape
+from harness.train import models
+from harness.train.transforms import input_shape
 
 FIELDS = ["date", "machine", "torch", "commit", "threads", "model", "batch", "steps", "repeats", "variant",
           "img_s", "vs_eager", "vs_eager_min", "vs_eager_max", "compile_s"]  # fmt: skip

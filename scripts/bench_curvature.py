@@ -29,11 +29,11 @@ import torch.nn.functional as F
 from bench import PERF_DIR, append_csv, provenance  # scripts/bench.py: the shared CSV provenance
 from hydra import compose, initialize_config_module
 
-from harness import curvature as C
-from harness import data as data_mod
-from harness import models
 from harness.app import register_resolvers
-from harness.transforms import BatchTransform, input_shape
+from harness.probes import curvature as C
+from harness.train import data as data_mod
+from harness.train import models
+from harness.train.transforms import BatchTransform, input_shape
 
 FIELDS = [
     "date",

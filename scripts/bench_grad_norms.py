@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from harness import models, probes
+from harness import probes
+from harness.train import models
 
 
 def main():

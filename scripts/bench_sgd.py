@@ -1,6 +1,6 @@
 """The SGD step: torch's fused kernel (`optimizer.fused=true`, the default) vs the per-op step.
 
-The harness's own training loop (`harness.trainer.train`, as scripts/bench.py runs it: synthetic
+The harness's own training loop (`harness.train.trainer.train`, as scripts/bench.py runs it: synthetic
 CIFAR-shaped uint8 data, augmentation on, evaluation excluded) with each optimizer, measured
 interleaved in one process: `--repeats` rounds of fused, per-op, per-op, fused (ABBA: a drift of
 the machine's speed that is linear in time cancels in a round's ratio).
@@ -30,8 +30,8 @@ import torch
 import torch.nn.functional as F
 from bench import PERF_DIR, append_csv, config, harness_throughput, provenance, trainer_parts
 
-from harness import data as data_mod
 from harness.app import register_resolvers
+from harness.train import data as data_mod
 
 FIELDS = ["date", "machine", "torch", "commit", "threads", "model", "preprocess", "weight_decay", "batch", "steps",
           "repeats", "fused_img_s", "per_op_img_s", "speedup", "speedup_min", "speedup_max",

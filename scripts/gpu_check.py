@@ -100,8 +100,8 @@ def throughput(out: Path, cpu: bool, models: str, deadline: float) -> None:
     bench = _bench()
     import torch
 
-    from harness import data as data_mod
     from harness.app import register_resolvers
+    from harness.train import data as data_mod
 
     register_resolvers()
     device = "cpu" if cpu else "cuda"

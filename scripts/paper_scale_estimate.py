@@ -6,7 +6,7 @@ For every experiment in configs/experiment/: compose it at scale=paper as the CL
 sweep as Hydra's basic sweeper does (hydra.sweeper.params), compose every job, and count:
 - forward FLOPs per image: torch.utils.flop_counter.FlopCounterMode on one input of the run's shape
   (3x28x28 for the 'zhang' preprocessing, 3x32x32 for 'standard'), the model built by
-  harness.models.build (F below);
+  harness.train.models.build (F below);
 - training: 3 F per image (forward + backward) x training images x max_epochs: an upper bound for
   runs that stop at a target (train accuracy or loss);
 - evaluation: F x (training + validation + 10,000 test images) at every evaluation;
@@ -43,8 +43,8 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.flop_counter import FlopCounterMode
 
 from harness import config as harness_config
-from harness import models, schedules, transforms
 from harness.app import register_resolvers
+from harness.train import models, schedules, transforms
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "src" / "harness" / "configs"

@@ -125,7 +125,7 @@ def verdict_rows(out):
 
 
 def run_report(sweep, tmp_path):
-    from harness import report
+    from harness.results import report
 
     return report.report(sweep, tmp_path / "out", wandb_mode="disabled")
 

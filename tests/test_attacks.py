@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from harness import attacks
-from harness.transforms import BatchTransform
+from harness.probes import attacks
+from harness.train.transforms import BatchTransform
 
 IDENTITY = lambda x: x  # noqa: E731
 

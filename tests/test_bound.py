@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from harness.bound import bound_rows, validation_bound
+from harness.probes.bound import bound_rows, validation_bound
 
 
 def test_matches_hand_computed_values():

@@ -123,8 +123,8 @@ def test_missing_data_is_refused_before_a_run_dir_or_a_wandb_run_exists(tmp_path
 
 
 def test_wandb_run_is_finished_when_the_job_fails(make_cfg, tmp_path, monkeypatch):
-    from harness import trainer
     from harness.app import run
+    from harness.train import trainer
 
     def fail(*args, **kwargs):
         raise RuntimeError("a failure in the middle of training")
@@ -170,7 +170,7 @@ def test_a_sigterm_in_a_runs_end_probe_completes_it_and_stops_the_sweep(tmp_path
     sweep = tmp_path / "sweep"
     script = (
         "import os, signal, sys\n"
-        "from harness import trainer\n"
+        "from harness.train import trainer\n"
         "probe = trainer._Run.end_probe\n"
         "def end_probe(self):\n"
         "    os.kill(os.getpid(), signal.SIGTERM)\n"

@@ -7,7 +7,7 @@ import io
 import pytest
 from helpers import fake_run, run_cli
 
-from harness import compare
+from harness.results import compare
 
 
 def sweep_3_seeds_x_2_lrs(path):

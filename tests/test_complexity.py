@@ -1,4 +1,4 @@
-"""The complexity bounds of C9 (harness/complexity.py), against hand computations on a net small
+"""The complexity bounds of C9 (harness/probes/complexity.py), against hand computations on a net small
 enough to do every norm by hand."""
 
 import math
@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from harness import complexity
+from harness.probes import complexity
 
 PHI = (1 + math.sqrt(5)) / 2  # the largest singular value of [[1, 1], [0, 1]]
 

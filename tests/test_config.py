@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from harness import config
-from harness.analysis.zhang_table1 import PAPER_TABLE1
 from harness.app import run
 from harness.config import ConfigError
+from harness.results.analysis.zhang_table1 import PAPER_TABLE1
 
 CONFIGS = Path(__file__).resolve().parents[1] / "src" / "harness" / "configs"
 

@@ -30,9 +30,9 @@ def test_compiled_model_checkpoints_and_resumes(make_cfg, tmp_path):
 
 
 def test_data_and_model_live_on_the_gpu(make_cfg):
-    from harness import data as data_mod
-    from harness import models
-    from harness.transforms import input_shape
+    from harness.train import data as data_mod
+    from harness.train import models
+    from harness.train.transforms import input_shape
 
     cfg = make_cfg("model=alexnet_small", "device=cuda", "data.augment.crop=true")
     data = data_mod.prepare(cfg.data, torch.device("cuda"))
@@ -89,7 +89,7 @@ def test_training_batches_are_the_same_bits_on_the_gpu_and_the_cpu():
     """Exact whitening moments and per-element float32 ops: a training batch made on the GPU equals
     the CPU's torch path bit for bit (which equals the compiled CPU loop: tests/test_transforms.py),
     for both preprocessings."""
-    from harness.transforms import BatchTransform
+    from harness.train.transforms import BatchTransform
 
     x = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     idx = torch.randint(0, 64, (32,), generator=torch.Generator().manual_seed(1))

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from harness import curvature as C
-from harness import reparameterize as R
+from harness.probes import curvature as C
+from harness.probes import reparameterize as R
 
 
 def tiny_mlp():
@@ -193,7 +193,7 @@ def test_gauss_newton_trace_per_layer_shortcut_matches_per_example_jacobians():
     """The Linear / Conv2d shortcut against torch.func per-example Jacobians, on the harness MLP (its
     in-place ReLUs must not corrupt the kept layer outputs) and on a ReLU / max-pool CNN whose second
     convolution takes the Gram route; and on that CNN, against the exact Hessian trace."""
-    from harness import models
+    from harness.train import models
 
     torch.manual_seed(1)
     cnn = nn.Sequential(

@@ -5,7 +5,7 @@ import pytest
 import torch
 from helpers import real_data_root, requires_cifar
 
-from harness import data
+from harness.train import data
 
 
 def test_class_balanced_split_is_balanced_disjoint_and_nested():

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from helpers import run_cli
 
-from harness import app, data, rundir, tracking
+from harness import app, rundir, tracking
 from harness.app import run
 from harness.config import validate
 from harness.errors import ConfigError, DataError, RunDirError
 from harness.schema import ListOf, Number, OneOf, rules
+from harness.train import data
 
 RUN = ["trainer.max_epochs=3", "optimizer.lr=0.01"]
 

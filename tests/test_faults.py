@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from helpers import run_cli
 
-from harness import data
-from harness.data import DataError
+from harness.train import data
+from harness.train.data import DataError
 
 
 def good_arrays(n=20):
@@ -162,7 +162,7 @@ def test_a_sweep_with_one_invalid_value_is_refused_before_anything_runs(tmp_path
 def test_a_sweep_with_a_job_refused_while_running_exits_non_zero_naming_it(tmp_path):
     """A job whose data is missing is refused when it runs (its config was fine): the others run, and
     the sweep says which job was refused and exits 1, not 0 as if all had run."""
-    from harness import report
+    from harness.results import report
 
     sweep = tmp_path / "sweep"
     out = run_cli(

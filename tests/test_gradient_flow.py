@@ -5,8 +5,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness import models, probes, rundir
+from harness import probes, rundir
 from harness.app import run
+from harness.train import models
 
 
 def hidden_span(activation, batch_norm, init, depth=20):

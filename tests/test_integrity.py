@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from helpers import REPO, random_label_runs, run_cli
 
-from harness import report, rundir
+from harness import rundir
 from harness.app import run
+from harness.results import report
 from harness.rundir import RunDirError
 
 SMOKE = ["experiment=random_labels", "scale=smoke", "logger=none", "trainer.max_epochs=2", "seed=0"]

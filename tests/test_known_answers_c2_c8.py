@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from helpers import curve, fake_run, run_report, table, verdict_rows, verdicts
 
-from harness import report
-from harness.claims import C1_FIG1A, C2, C8, GRADIENT_FLOW
+from harness.results import report
+from harness.results.claims import C1_FIG1A, C2, C8, GRADIENT_FLOW
 
 # --- C2 adversarial: 2 true-label victims x 2 seeds + a random-label contrast victim, 2,000 images ---
 

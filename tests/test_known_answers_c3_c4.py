@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from helpers import fake_run, run_report, table, verdict_rows, verdicts
 
-from harness import stats
-from harness.claims import C3_DINH, C3_KESKAR, C4_HOLDS, C4_INFORMATIVE
+from harness.results import stats
+from harness.results.claims import C3_DINH, C3_KESKAR, C4_HOLDS, C4_INFORMATIVE
 
 # --- C3 Dinh: same function, any sharpness ---------------------------------------------------------
 
@@ -187,8 +187,8 @@ def test_a_common_seed_offset_hides_the_effect_from_welch():
 
 # --- C4 the validation bound ------------------------------------------------------------------------
 
-# the module (harness.analysis exports its function under the same name)
-validation_bound_analysis = importlib.import_module("harness.analysis.validation_bound")
+# the module (harness.results.analysis exports its function under the same name)
+validation_bound_analysis = importlib.import_module("harness.results.analysis.validation_bound")
 
 K = 24  # candidates of the committed model search
 

@@ -17,7 +17,7 @@ PRESCREEN = "Pre-screened inits generalize better"
 def no_prescreening_interval(monkeypatch):
     """The pre-screening table's bootstrap interval (tens of seconds at 72 inits) decides no verdict:
     the verdict cases skip it; test_prescreening_difference_has_an_interval_over_the_inits keeps it."""
-    module = importlib.import_module("harness.analysis.init_curvature")  # the package exports its function
+    module = importlib.import_module("harness.results.analysis.init_curvature")  # the package exports its function
     monkeypatch.setattr(module, "_prescreening_ci", lambda *a: {"low": np.nan, "high": np.nan})
 
 

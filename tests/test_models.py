@@ -4,7 +4,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from harness import models
+from harness.train import models
 
 PAPER_COUNTS = {  # docs/claims.md, C1, on 28x28x3 inputs
     "inception_small": 1_649_402,

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import yaml
 
-from harness import models, names
+from harness import names
 from harness.app import run
 from harness.names import S
+from harness.train import models
 
 CONFIGS = Path(__file__).resolve().parent.parent / "src" / "harness" / "configs"
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from helpers import fake_run, run_report, table, verdict_rows
 
-from harness import report
-from harness.analysis.batch_lr_scaling import b_opt_of, optimal_batch_size, refine_optimum, slope_verdict
-from harness.schedules import lr_and_batch_size
+from harness.results import report
+from harness.results.analysis.batch_lr_scaling import b_opt_of, optimal_batch_size, refine_optimum, slope_verdict
+from harness.train.schedules import lr_and_batch_size
 
 
 def surface(b, b_opt):

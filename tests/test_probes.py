@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from harness import probes, report, rundir, stats
+from harness import probes, rundir
 from harness.app import run
+from harness.results import report, stats
 
 PROBE = [
     "curvature.sample_size=64",

@@ -3,7 +3,7 @@
 import io
 import logging
 
-from harness.progress import Progress
+from harness.train.progress import Progress
 
 
 def test_log_mode_writes_plain_lines_at_evaluation_and_during_long_epochs(caplog):

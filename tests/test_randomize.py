@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from harness import data, randomize
+from harness.train import data, randomize
 
 
 @pytest.fixture(scope="module")

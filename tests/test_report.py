@@ -7,8 +7,8 @@ import io
 import pytest
 from helpers import curve, fake_run, run_cli
 
-from harness import report
-from harness.analysis.common import steps_to_fit
+from harness.results import report
+from harness.results.analysis.common import steps_to_fit
 
 
 def test_steps_to_fit_is_the_first_evaluation_over_the_threshold():

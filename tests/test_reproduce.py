@@ -10,9 +10,9 @@ import time
 import pytest
 from helpers import REPO
 
-from harness import records
-from harness.plan import PLAN
-from harness.reproduce import minutes_left
+from harness.results import records
+from harness.results.plan import PLAN
+from harness.results.reproduce import minutes_left
 
 
 def reproduce(tmp_path, *args):
@@ -72,7 +72,7 @@ def test_reproduce_refuses_an_unknown_report(tmp_path):
 
 
 def test_the_dashboard_shows_what_the_whole_set_costs(tmp_path):
-    from harness import dashboard
+    from harness.results import dashboard
 
     table = [{"report": "a/README.md", "wall_time_min": "60"}, {"report": "b/README.md", "wall_time_min": "30"}]
     text = "\n".join(dashboard.cost(table, tmp_path))
@@ -107,7 +107,7 @@ def test_the_minutes_left_scale_the_plan_by_the_measured_pace():
 def test_the_set_in_progress_is_saved_after_every_report(tmp_path):
     from types import SimpleNamespace
 
-    from harness.reproduce import _save_total
+    from harness.results.reproduce import _save_total
 
     args = SimpleNamespace(out=tmp_path, jobs=2)
     timing = {r.name: 2.0 * r.minutes for r in PLAN[:2]}  # the first two reports took twice their plan
@@ -122,7 +122,7 @@ def test_the_set_in_progress_is_saved_after_every_report(tmp_path):
 
 
 def test_the_clock_counts_running_time_not_time_stopped():
-    from harness.reproduce import ActiveClock
+    from harness.results.reproduce import ActiveClock
 
     clock = ActiveClock(tick=0.05, gap=0.5)
     time.sleep(0.3)

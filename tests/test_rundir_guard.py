@@ -82,7 +82,7 @@ def _rename_as_before(run_dir):
 
 
 def test_a_run_written_under_old_names_resumes_and_reads_under_the_new_ones(make_cfg, tmp_path):
-    from harness import records
+    from harness.results import records
 
     args = ["experiment=zhang_table1", "table1=none", "trainer.max_epochs=3", "trainer.target_train_acc=null"]
     args += ["curvature.at=[init,end]", "curvature.sample_size=32", "curvature.trace=none"]

@@ -3,7 +3,7 @@
 import pytest
 from omegaconf import OmegaConf
 
-from harness.schedules import batch_size_keeping_noise_scale, lr_and_batch_size, noise_scale, steps_per_epoch
+from harness.train.schedules import batch_size_keeping_noise_scale, lr_and_batch_size, noise_scale, steps_per_epoch
 
 
 def schedule(**kw):
@@ -50,7 +50,7 @@ def test_steps_per_epoch_follow_the_batch_size():
 
 
 def test_noise_scale_formula():
-    from harness.schedules import noise_scale
+    from harness.train.schedules import noise_scale
 
     # g = eps (N/B - 1) / (1 - m)
     assert noise_scale(0.1, 50_000, 128, 0.9) == pytest.approx(0.1 * (50_000 / 128 - 1) / 0.1)

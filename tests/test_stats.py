@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from harness import stats
-from harness.analysis.learning_curve import selected_epoch
+from harness.results import stats
+from harness.results.analysis.learning_curve import selected_epoch
 
 M = np.repeat([500, 1000, 2000, 4000, 8000, 16000, 32000], 3)
 

@@ -9,8 +9,9 @@ from helpers import real_data_root, requires_cifar
 from omegaconf import OmegaConf
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
-from harness import models, parts, rundir
+from harness import rundir
 from harness.app import run
+from harness.train import models, parts
 
 
 def summary_of(path):
@@ -288,7 +289,7 @@ def test_the_compiled_cpu_batch_trains_the_same_weights_as_the_torch_path(
     run, bit for bit (metrics and final weights), for both preprocessings with crops and flips, and
     for zhang's centre crop (no random crop: the eager path without numba)."""
     pytest.importorskip("numba")
-    from harness import cpu_kernels
+    from harness.train import cpu_kernels
 
     overrides = [
         "model=mlp_1x512",

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from harness import cpu_kernels
-from harness.transforms import BatchTransform, PackedImages, crop, per_image_whitening
+from harness.train import cpu_kernels
+from harness.train.transforms import BatchTransform, PackedImages, crop, per_image_whitening
 
 
 def images(n=6, seed=0):
@@ -83,7 +83,7 @@ def test_whitening_moments_are_exact_whatever_the_summation_order():
     """whitening_affine's float32 sums (chunked) equal float64 sums of the same integers, bit for bit,
     up to the largest sums a 28x28 crop can have (all pixels 255): the compiled loop, which sums in
     integers, can then match it."""
-    from harness.transforms import whitening_affine
+    from harness.train.transforms import whitening_affine
 
     x = torch.cat([images(n=4, seed=5), torch.full((1, 3, 32, 32), 255, dtype=torch.uint8)])[:, :, 2:30, 2:30]
     x[0, :, ::2] = 0  # stripes of 0 and 255

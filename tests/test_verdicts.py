@@ -9,8 +9,8 @@ import shutil
 import pytest
 from helpers import REPO, prediction_runs, random_label_runs
 
-from harness import dashboard, records, report
-from harness.plan import PLAN
+from harness.results import dashboard, records, report
+from harness.results.plan import PLAN
 
 
 def verdicts(out):
@@ -124,7 +124,7 @@ def test_a_claim_that_needs_another_gets_the_combination(own, needed, combined):
 
 def test_the_claims_spec_in_docs_is_the_declarations():
     """docs/claims.md is written by make report from claims.py: edit the declarations, then make report."""
-    from harness.claims import ALL
+    from harness.results.claims import ALL
 
     assert (REPO / "docs" / "claims.md").read_text() == dashboard.claims_spec()
     assert all(c.name in dashboard.claims_spec() for c in ALL)

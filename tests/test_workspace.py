@@ -3,7 +3,7 @@
 import pytest
 
 from harness import workspace
-from harness.plan import PLAN
+from harness.results.plan import PLAN
 
 pytest.importorskip("wandb_workspaces")
 

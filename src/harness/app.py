@@ -90,8 +90,9 @@ def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
     cfg = validate(cfg)  # before any data is touched; typed from here on
     hydra_dir, sweep = _hydra_run_info()
     _check_output_dir()
-    from . import data as data_mod
-    from . import distributed, rundir, trainer  # torch is imported here, after the config is known to be good
+    from . import rundir
+    from .train import data as data_mod
+    from .train import distributed, trainer  # torch is imported here, after the config is known to be good
 
     _share_the_machine()
     import torch
@@ -154,7 +155,7 @@ def _job_overrides() -> list:
 
 
 def _train(cfg, run_dir, resolved, sweep, data):
-    from . import trainer
+    from .train import trainer
 
     _one_job_of_a_sweep(cfg)  # (logged here, in the run's own log, not into a dir a refused command found)
     group = cfg.logger.get("group") or cfg.name
@@ -252,7 +253,7 @@ def _late_stop_signal():
     before a time limit, needs nothing once the run is done)."""
     import signal
 
-    from . import trainer
+    from .train import trainer
 
     signum = trainer.stop_signal()
     return signal.Signals(signum) if signum in (signal.SIGTERM, signal.SIGINT) else None

@@ -14,7 +14,7 @@ class CompareAtTheEnd(Callback):
     its figure's path. Never fails the sweep: a comparison is a convenience, a problem is one line."""
 
     def on_multirun_end(self, config, **kwargs) -> None:
-        from .compare import compare
+        from .results.compare import compare
 
         sweep = Path(config.hydra.sweep.dir)
         try:

@@ -16,8 +16,8 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, InterpolationResolutionError, OmegaConfBaseException
 
 from .errors import ConfigError
-from .schedules import batch_size_keeping_noise_scale
 from .schema import Config, Number, keys_of_type, rule_of, rules
+from .train.schedules import batch_size_keeping_noise_scale
 
 
 def _get(cfg: DictConfig, key: str):

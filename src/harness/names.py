@@ -113,7 +113,7 @@ class S:
     STABILITY_DISTANCE, STABILITY_LOSS_DIFF = "stability_distance", "stability_loss_diff"  # C10, at the last step
 
     @staticmethod
-    def complexity(field: str) -> str:  # harness/complexity.py: complexity_vc_bound, complexity_bft_bound, ...
+    def complexity(field: str) -> str:  # harness/probes/complexity.py: complexity_vc_bound, complexity_bft_bound, ...
         return f"complexity_{field}"
 
 

@@ -1,6 +1,6 @@
 """C9: complexity-based bounds (VC, norm-based, spectral) against depth, on true and random labels,
 beside the measured gap and the validation bound (Kawaguchi et al., C4). The bounds themselves are
-computed at the end of each run (harness/complexity.py)."""
+computed at the end of each run (harness/probes/complexity.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from collections import defaultdict
 
 import numpy as np
 
+from ...names import S
 from .. import stats
 from ..claims import C9_DEPTH, C9_LABELS, C9_VACUOUS
-from ..names import S
 from .common import plt, save_figure, verdict_row
 
 BOUNDS = {"vc_bound": "VC", "nts_bound": "Neyshabur et al. 2015", "grs_bound": "Golowich et al. 2018",

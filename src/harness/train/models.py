@@ -3,7 +3,6 @@ ResNet-18 and WRN-16-4. `build(cfg, input_shape)` is the only entry point the tr
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import torch
@@ -222,17 +221,6 @@ def build(cfg, input_shape: tuple[int, int, int]) -> nn.Module:
     model = BUILDERS[cfg.name](cfg, input_shape)
     initialize(model, cfg.init, cfg.init_gain)
     return model
-
-
-@contextlib.contextmanager
-def eval_mode(model: nn.Module):
-    """Eval mode (BatchNorm running statistics) inside the block; afterwards the mode it had."""
-    was = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was)
 
 
 def has_conv(model: nn.Module) -> bool:

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from . import names, rundir
-from .rundir import NOT_IDENTITY, flat, identity  # noqa: F401  (a run's identity: owned by rundir)
+from .. import names, rundir
+from ..rundir import NOT_IDENTITY, flat, identity  # noqa: F401  (a run's identity: owned by rundir)
 
 RECORDS = "runs.jsonl.gz"
 # small result files a run may leave beside summary.json; the analyses read them through Run.files

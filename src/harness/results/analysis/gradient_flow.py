@@ -8,8 +8,8 @@ from collections import Counter
 
 import numpy as np
 
+from ...names import M
 from ..claims import GRADIENT_FLOW as CLAIM
-from ..names import M
 from .common import plt, save_figure, verdict_row
 
 SPAN = CLAIM.params["span"]  # "vanish or explode": hidden layers' gradient norms differ by >= this factor

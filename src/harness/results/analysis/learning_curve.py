@@ -6,8 +6,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from ...probes.bound import validation_bound
 from .. import stats
-from ..bound import validation_bound
 from ..claims import C6
 from .common import mean_std, pct, plt, save_figure, verdict_row
 

@@ -1,6 +1,6 @@
 """What a run trains with, built once from the config: the model (and the forward it is called
 through: DDP-wrapped, compiled), the optimizer, and the input pipeline from uint8 images to model
-inputs. The training loop (harness/trainer.py) and the evaluations only call these."""
+inputs. The training loop (harness/train/trainer.py) and the evaluations only call these."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .models import eval_mode
+from .modes import eval_mode
 
 
 def _input_grad(model, normalize, x, y):

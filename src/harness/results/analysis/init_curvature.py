@@ -8,9 +8,9 @@ from collections import Counter, defaultdict
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
+from ...names import S
 from .. import stats
 from ..claims import C5_CURVATURE, C5_M
-from ..names import S
 from .common import mean_std, plt, save_figure, verdict_row
 
 MEASURES = ("top_eig", "trace", "init_risk")  # at init, columns of the init_curvature table

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...names import S
 from .. import stats
 from ..claims import C3_DINH, C3_KESKAR
-from ..names import S
 from .common import plt, save_figure, verdict_row
 
 KESKAR = {"small": {"test_acc": 0.8004, "eps_sharpness": 28.58}, "large": {"test_acc": 0.7726, "eps_sharpness": 707.23}}

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from harness import cpu_kernels
+from harness.train import cpu_kernels
 
 ZHANG_CROP = 28
 TRANSLATE_PAD = 4

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...names import S
 from .. import stats
 from ..claims import C5_PRESCREEN
-from ..names import S
 from .common import plt, save_figure, verdict_row
 
 

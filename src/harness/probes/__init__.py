@@ -16,9 +16,9 @@ import time
 import numpy as np
 import torch
 
+from ..names import M, S
 from . import attacks, curvature, reparameterize
-from .models import eval_mode
-from .names import M, S
+from .modes import eval_mode
 
 log = logging.getLogger("harness")
 
@@ -205,7 +205,7 @@ def adversarial_rows(model, pixels, normalize, test_x, test_y, cfg) -> tuple[lis
 def end_of_run(cfg, model, sample, data, transform, to_input, run_dir) -> dict:
     """The probes a completed run's config asks for at its end (C3 reparameterization, C2 attacks, C9 bounds):
     each writes its file into run_dir; returns the summary fields that name the files and results."""
-    from . import rundir
+    from .. import rundir
 
     out = {}
     if cfg.curvature.alphas:

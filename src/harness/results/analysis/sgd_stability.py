@@ -1,4 +1,4 @@
-"""C10: SGD's replace-one stability (harness/stability.py): against m, along the steps, against the
+"""C10: SGD's replace-one stability (harness/probes/stability.py): against m, along the steps, against the
 generalization gap (an identity in expectation), and against the curvature at init."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from functools import partial
 
 import numpy as np
 
+from ...names import S
 from .. import stats
 from ..claims import C10_CURVATURE, C10_GAP, C10_M, C10_T
-from ..names import S
 from .common import plt, save_figure, verdict_row
 
 MEASURES = {"loss_diff": S.STABILITY_LOSS_DIFF, "distance": S.STABILITY_DISTANCE}

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import DataError, DataNotFoundError
 from . import randomize
-from .errors import DataError, DataNotFoundError
 
 log = logging.getLogger(__name__)
 NUM_CLASSES = 10

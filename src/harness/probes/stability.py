@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from .errors import RunDirError
+from ..errors import RunDirError
 
 TRAJECTORY = "trajectory.pt"
 
@@ -69,7 +69,7 @@ class Probe:
         flat = parameters_to_vector(model.parameters()).detach().cpu().double()
         if self.path is not None:
             self.saved[step] = flat
-            from . import rundir
+            from .. import rundir
 
             rundir.atomic_write(self.path, lambda f: torch.save(self.saved, f))
         if self.reference is None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...probes.bound import validation_bound as slack_of
 from .. import stats
-from ..bound import validation_bound as slack_of
 from ..claims import C4_HOLDS, C4_INFORMATIVE
 from .common import pct, plt, save_figure, verdict_row
 

@@ -3,7 +3,7 @@
 Read `train` top to bottom: set up (device, data, model, optimizer, the `TrainState`, resumed from
 the checkpoint if there is one), then epochs of steps with an `Evaluator` record and a checkpoint
 every few epochs, then the summary. Probes (curvature, attacks, ...) are plain functions of the
-model (harness/probes.py); the loop only decides when the config wants them, and what a completed
+model (harness/probes/__init__.py); the loop only decides when the config wants them, and what a completed
 run measures at its end is one call (`probes.end_of_run`).
 """
 
@@ -21,9 +21,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import probes, rundir
+from ..names import M, S, summary_key
+from ..probes.modes import eval_mode
 from . import data as data_mod
-from . import distributed, models, parts, probes, rundir, schedules
-from .names import M, S, summary_key
+from . import distributed, models, parts, schedules
 from .progress import Progress, stop_rule
 from .state import TrainState
 from .transforms import input_shape
@@ -64,7 +66,7 @@ def evaluate(model, x_uint8, y, transform, batch_size: int, autocast, per_exampl
     with per_example, also the bool tensor of which examples were classified correctly."""
     if len(y) == 0:
         return (float("nan"), float("nan")) + ((torch.zeros(0, dtype=torch.bool),) if per_example else ())
-    with models.eval_mode(model):
+    with eval_mode(model):
         loss_sum = torch.zeros((), device=y.device)
         hits = []
         for i in range(0, len(y), batch_size):
@@ -324,7 +326,7 @@ class _Run:
         self.stability = None  # C10: the parameters at a few steps, or their distance to a reference run's
         st = cfg.get("stability")
         if st is not None and (st.trajectory or st.reference):
-            from .stability import Probe
+            from ..probes.stability import Probe
 
             total = t.max_epochs * schedules.steps_per_epoch(n_train, min(self.base_batch_size, n_train))
             self.stability = Probe(cfg, parts.model, data, parts.to_input, run_dir, total)
