@@ -9,7 +9,10 @@ import pytest
 from helpers import curve, fake_run, run_report, table, verdict_rows, verdicts
 
 from harness.results import report
-from harness.results.claims import C1_FIG1A, C2, C8, GRADIENT_FLOW
+from harness.results.analysis.adversarial import C2
+from harness.results.analysis.gradient_flow import GRADIENT_FLOW
+from harness.results.analysis.randomizations import C1_FIG1A
+from harness.results.analysis.schedule_vs_batch import C8
 
 # --- C2 adversarial: 2 true-label victims x 2 seeds + a random-label contrast victim, 2,000 images ---
 

@@ -11,7 +11,8 @@ import pytest
 from helpers import fake_run, run_report, table, verdict_rows, verdicts
 
 from harness.results import stats
-from harness.results.claims import C3_DINH, C3_KESKAR, C4_HOLDS, C4_INFORMATIVE
+from harness.results.analysis.sharp_minima import C3_DINH, C3_KESKAR
+from harness.results.analysis.validation_bound import C4_HOLDS, C4_INFORMATIVE
 
 # --- C3 Dinh: same function, any sharpness ---------------------------------------------------------
 

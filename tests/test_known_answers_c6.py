@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import fake_run, run_report, table, verdict_rows, verdicts
 
-from harness.results.claims import C6
+from harness.results.analysis.learning_curve import C6
 
 EPOCHS = 4
 SEEDS = 3

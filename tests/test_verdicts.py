@@ -124,16 +124,16 @@ def test_a_claim_that_needs_another_gets_the_combination(own, needed, combined):
 
 def test_the_claims_spec_in_docs_is_the_declarations():
     """docs/claims.md is written by make report from claims.py: edit the declarations, then make report."""
-    from harness.results.claims import ALL
+    from harness.results.analysis import CLAIMS as ALL
 
     assert (REPO / "docs" / "claims.md").read_text() == dashboard.claims_spec()
     assert all(c.name in dashboard.claims_spec() for c in ALL)
 
 
 def test_a_verdict_for_an_undeclared_claim_is_refused():
-    with pytest.raises(ValueError, match="not declared in claims.py for report 'random_labels'"):
+    with pytest.raises(ValueError, match=r"not among the CLAIMS of analysis/random_labels\.py"):
         report.check_verdicts([{"claim": "C9 made up", "verdict": "reproduced"}], "random_labels")
-    with pytest.raises(ValueError, match="not declared"):  # a declared claim, but of another report
+    with pytest.raises(ValueError, match="not among the CLAIMS"):  # a declared claim, but of another report
         report.check_verdicts([{"claim": "C1 Table 1", "verdict": "reproduced"}], "random_labels")
 
 

@@ -4,7 +4,8 @@
 
 SOURCE is a sweep dir (every run dir below it) or a run-records file (`runs.jsonl.gz`). Writes CSV +
 Markdown tables, PNG figures, the validation-bound table (C4), `verdicts.csv` (each claim's verdict
-by its declared test, `claims.py`), `report.json` (runs, seeds, hardware, wall time) and the run
+by its declared test: the CLAIMS of `analysis/<experiment>.py`), `report.json` (runs, seeds, hardware,
+wall time) and the run
 records `runs.jsonl.gz`, from which the same command rebuilds byte-identical files without
 training; prints the verdicts. Where: `--out DIR`; by default `<first sweep dir>/report` (or
 `reports/<experiment>` from records alone), never the committed evidence. `--publish` updates
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from .. import rundir
 from ..probes.bound import bound_rows
-from . import claims, records
+from . import analysis, records
 from .claims import VERDICTS
 from .records import Run, load  # noqa: F401  (Run: what the analyses receive)
 
@@ -88,13 +89,13 @@ def run_facts(runs: list[Run]) -> dict:
 
 
 def check_verdicts(rows: list[dict], experiment: str) -> None:
-    """Every verdict is one of the four words, for a claim declared (claims.py) with this report."""
+    """Every verdict is one of the four words, for a claim its experiment module declares (CLAIMS)."""
     for row in rows:
         if row.get("verdict") not in VERDICTS:
             raise ValueError(f"verdict {row.get('verdict')!r} of {row.get('claim')!r} is not one of {VERDICTS}")
-        claim = claims.BY_NAME.get(row.get("claim"))
+        claim = analysis.BY_NAME.get(row.get("claim"))
         if claim is None or claim.report != experiment:
-            raise ValueError(f"claim {row.get('claim')!r} is not declared in claims.py for report {experiment!r}")
+            raise ValueError(f"claim {row.get('claim')!r} is not among the CLAIMS of analysis/{experiment}.py")
 
 
 BEGIN, END = "<!-- computed:begin -->", "<!-- computed:end -->"

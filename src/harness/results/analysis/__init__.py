@@ -1,43 +1,50 @@
-"""One analysis function per experiment: the runs of a sweep -> (tables, figures).
+"""The experiments' reports: one module per experiment, named after it (its config is
+configs/experiment/<name>.yaml), found here without a registry. A module is an experiment when it
+declares:
 
-Each takes the sweep's runs (`records.Run`: config, summary, metrics, small result files) and the output folder, writes
-its figures there, and returns ({table name: rows}, [figure paths]); `report.py` writes the tables
-and adds the validation-bound table (docs/claims.md, C4). A new experiment registers its function here;
-each file is named after the experiment it analyses (common.py: what they share).
+    CLAIMS   its claims (`claims.Claim`: the paper, the claim, the test that decides it and its numbers)
+    SWEEPS   (sweep dir under multirun/, overrides of `python -m harness -m`): the runs its report reads
+    MINUTES  their expected wall time on the 2-core machine (`make reproduce`'s estimate)
+    ORDER    its place on the dashboard and in `make reproduce`
+
+and the function named after it: the sweep's runs (`records.Run`) and the output folder ->
+({table name: rows}, [figure paths]), a `verdicts` table among the tables (`common.verdict_row`).
+`report.py` writes the tables and adds the validation-bound table (docs/claims.md, C4); common.py
+holds what the experiments share.
 """
 
-from .adversarial import adversarial
-from .batch_lr_scaling import batch_lr_scaling
-from .complexity_bounds import complexity_bounds
-from .corruption_sweep import corruption_sweep
-from .gradient_flow import gradient_flow
-from .init_curvature import init_curvature
-from .keep_noise_scale import keep_noise_scale
-from .learning_curve import learning_curve
-from .prescreen import prescreen
-from .random_labels import random_labels
-from .randomizations import randomizations
-from .schedule_vs_batch import schedule_vs_batch
-from .sgd_stability import sgd_stability
-from .sharp_minima import sharp_minima
-from .validation_bound import validation_bound
-from .zhang_table1 import zhang_table1
+from __future__ import annotations
 
-ANALYSES = {
-    "random_labels": random_labels,
-    "zhang_table1": zhang_table1,
-    "randomizations": randomizations,
-    "corruption_sweep": corruption_sweep,
-    "batch_lr_scaling": batch_lr_scaling,
-    "schedule_vs_batch": schedule_vs_batch,
-    "init_curvature": init_curvature,
-    "sharp_minima": sharp_minima,
-    "learning_curve": learning_curve,
-    "adversarial": adversarial,
-    "validation_bound": validation_bound,
-    "prescreen": prescreen,
-    "gradient_flow": gradient_flow,
-    "keep_noise_scale": keep_noise_scale,
-    "complexity_bounds": complexity_bounds,
-    "sgd_stability": sgd_stability,
-}
+import importlib
+import pkgutil
+
+
+def discover(path=None) -> list:
+    """The experiment modules of this package (or of the folders in `path`), in their ORDER."""
+    found = []
+    for info in pkgutil.iter_modules(path or __path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "CLAIMS"):
+            found.append(module)
+    return sorted(found, key=lambda m: m.ORDER)
+
+
+def name_of(module) -> str:
+    return module.__name__.rpartition(".")[2]
+
+
+def load(modules) -> None:
+    """What the rest of the results wing reads, from these experiment modules."""
+    global EXPERIMENTS, ANALYSES, CLAIMS, BY_NAME
+    EXPERIMENTS = tuple(modules)
+    ANALYSES = {name_of(m): getattr(m, name_of(m)) for m in EXPERIMENTS}
+    CLAIMS = tuple(c for m in EXPERIMENTS for c in m.CLAIMS)  # the dashboard's order
+    BY_NAME = {c.name: c for c in CLAIMS}
+
+
+def of_report(report: str) -> tuple:
+    """The claims a report decides, in declaration order (the dashboard's order)."""
+    return tuple(c for c in CLAIMS if c.report == report)
+
+
+load(discover())

@@ -7,8 +7,33 @@ from collections import Counter
 import numpy as np
 
 from .. import stats
-from ..claims import C2 as CLAIM
+from ..claims import Claim
 from .common import pct, plt, save_figure, verdict_row
+
+# -- the experiment: its claims (declared before its deciding runs; docs/claims.md), the sweeps whose runs
+# its report reads, and their expected minutes on the 2-core machine (`make reproduce`)
+C2 = Claim(
+    "C2 adversarial non-robustness",
+    "Goodfellow, Shlens, Szegedy (ICLR 2015); the survey's Figure 1",
+    "maxout net, eps 0.1: 87.15% error; standard CIFAR-10 nets fall to a small fraction under PGD 8/255",
+    "small input perturbations flip the predictions of networks that generalize",
+    "a true-label run counts when its clean accuracy's 95% lower bound is >= {min_clean:.0%} (2x chance: a network "
+    "that generalizes; the random-label contrast never counts); it is flipped when the strongest PGD's accuracy at "
+    "{eps_255}/255 has a 95% upper bound < {flipped:g} x clean accuracy's 95% lower bound (our threshold: the survey "
+    "gives no number) and random sign noise of the same eps keeps >= {control:g} x clean accuracy (its 95% lower "
+    "bound vs clean's upper bound; else the size, not the direction, flips). Every counted run flipped -> reproduced; "
+    "some -> partly; none -> not reproduced; no run counts, or none flipped and a control not run -> inconclusive",
+    "accuracy under attack below half the clean accuracy",
+    "a seed (one trained victim)",
+    "adversarial",
+    {"eps_255": 8, "flipped": 0.5, "control": 0.8, "min_clean": 0.2},
+)
+
+CLAIMS = (C2,)
+CLAIM = C2
+SWEEPS = (("adversarial/cpu", "experiment=adversarial"),)
+MINUTES = 60
+ORDER = 5  # its place on the dashboard and in `make reproduce`
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
@@ -113,7 +138,7 @@ def _evidence(r, noise):
 
 
 def _c2_verdict(rows, figure):
-    """C2 by its declared test (claims.py): over the true-label runs that generalize (clean accuracy
+    """C2 by its declared test (CLAIMS above): over the true-label runs that generalize (clean accuracy
     above 2x chance), the strongest PGD (pgd_strong where run, else pgd) at 8/255 flips every run ->
     reproduced; some -> partly; none -> not reproduced; no run that counts, or flipped only where
     the noise control was not run -> inconclusive. The random-label contrast victim never counts."""

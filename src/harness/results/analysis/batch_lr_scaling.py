@@ -1,7 +1,7 @@
 """Smith & Le 2018 (docs/claims.md, C7): the optimal batch size grows with the learning rate, the
 training-set size and 1/(1 - momentum).
 
-Each line's law is tested as a log-log slope told apart from square-root scaling (claims.py). B_opt ~
+Each line's law is tested as a log-log slope told apart from square-root scaling (CLAIMS below). B_opt ~
 eps is decided by its confirmatory seeds alone (docs/confirmatory.md); the earlier seeds' eps line is
 shown beside it as exploratory. The N, 1/(1-m) and equal-updates lines are fitted on all runs."""
 
@@ -15,8 +15,111 @@ import numpy as np
 from matplotlib.ticker import NullFormatter
 
 from .. import stats
-from ..claims import C7_EPS, C7_M, C7_N, C7_N_UPDATES
+from ..claims import SMITH_LE, Claim
 from .common import plt, save_figure, verdict_row
+
+# -- the experiment: its claims (declared before its deciding runs; docs/claims.md), the sweeps whose runs
+# its report reads, and their expected minutes on the 2-core machine (`make reproduce`)
+_C7_TEST = (
+    "95% interval of the log-log slope of B_opt (union of the OLS t-interval over settings and a paired bootstrap "
+    "over seeds) holds {linear:g} and excludes {sqrt:g} (square-root scaling) -> reproduced; excludes {linear:g} -> "
+    "not reproduced; holds both -> inconclusive; optima on the grid's edge left out, fewer than {min_optima} "
+    "bracketed optima -> inconclusive"
+)
+
+_C7 = dict(linear=1.0, sqrt=0.5, min_optima=3)
+
+C7_EPS = Claim(
+    "C7 B_opt ~ eps",
+    SMITH_LE,
+    "linear B_opt trends (log-log slope 1; Figure 5b)",
+    "the optimal batch size grows linearly with the learning rate",
+    _C7_TEST + "; decided by the confirmatory seeds {confirm_seeds} only (none in the records -> inconclusive); "
+    "the other seeds' slope is exploratory and decides nothing",
+    "slope 1, told apart from 0.5 (square-root scaling)",
+    "a seed (its own init and order at every grid point)",
+    "batch_lr_scaling",
+    {**_C7, "confirm_seeds": (3, 4, 5, 6, 7, 8)},
+    confirmatory="the eps grid with seeds 3-8; seeds 0-2 are exploratory",
+)
+
+C7_N = Claim(
+    "C7 B_opt ~ N",
+    SMITH_LE,
+    "linear B_opt trends (log-log slope 1; Figure 6b)",
+    "the optimal batch size grows linearly with the training-set size",
+    _C7_TEST,
+    "slope 1, told apart from 0.5",
+    "a seed",
+    "batch_lr_scaling",
+    _C7,
+)
+
+C7_M = Claim(
+    "C7 B_opt ~ 1/(1-m)",
+    SMITH_LE,
+    "linear B_opt trends (log-log slope 1; Figure 7b)",
+    "the optimal batch size grows linearly with 1/(1 - momentum)",
+    _C7_TEST,
+    "slope 1, told apart from 0.5",
+    "a seed",
+    "batch_lr_scaling",
+    _C7,
+)
+
+C7_N_UPDATES = Claim(
+    "C7 B_opt ~ N at equal updates",
+    "this project (a variant of Smith & Le's Figure 6b, not a claim of the paper)",
+    "none: the paper trains each N to convergence",
+    "at an equal budget of examples seen, the optimal batch size still grows linearly with N",
+    _C7_TEST,
+    "slope 1, told apart from 0.5",
+    "a seed",
+    "batch_lr_scaling",
+    _C7,
+)
+
+CLAIMS = (
+    C7_EPS,
+    C7_N,
+    C7_M,
+    C7_N_UPDATES,
+)
+SWEEPS = (
+    (
+        "batch_lr_scaling/eps",
+        "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.01,0.025,0.05,0.1,0.2 "
+        "trainer.batch_size=16,32,64,128,256,512,1024,2048,4096",
+    ),
+    # the confirmatory set for B_opt ~ eps (docs/confirmatory.md): new seeds, the same grid
+    (
+        "batch_lr_scaling/eps_confirm",
+        "experiment=batch_lr_scaling seed=3,4,5,6,7,8 optimizer.lr=0.01,0.025,0.05,0.1,0.2 "
+        "trainer.batch_size=16,32,64,128,256,512,1024,2048,4096",
+    ),
+    # N = 10,000 and m = 0 come from the eps sweep; B = 16 is left out where the optimum is far above it
+    (
+        "batch_lr_scaling/n",
+        "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.05 data.subset=2500,5000,20000 "
+        "trainer.batch_size=32,64,128,256,512,1024,2048",
+    ),
+    (
+        "batch_lr_scaling/m",
+        "experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.01 "
+        "optimizer.momentum=0.5,0.9,0.95 trainer.batch_size=32,64,128,256,512,1024,2048",
+    ),
+    # B x N at equal updates: epochs x N = 100,000 examples (N = 10,000 x 10 epochs is in the eps sweep)
+    *(
+        (
+            f"batch_lr_scaling/updates/n{n}",
+            f"experiment=batch_lr_scaling seed=0,1,2 optimizer.lr=0.05 data.subset={n} "
+            f"trainer.max_epochs={100_000 // n} trainer.batch_size=16,32,64,128,256,512,1024,2048",
+        )
+        for n in (2500, 5000, 20000)
+    ),
+)
+MINUTES = 100
+ORDER = 12  # its place on the dashboard and in `make reproduce`
 
 
 def refine_optimum(log_b, acc) -> float:
@@ -88,7 +191,7 @@ LINES = {
     "1/(1-m)": ("momentum", lambda s: 1 / (1 - s.momentum)),
     "N at equal updates": ("train_size", lambda s: s.train_size),
 }
-CLAIMS = {"eps": C7_EPS, "N": C7_N, "1/(1-m)": C7_M, "N at equal updates": C7_N_UPDATES}
+BY_LINE = {"eps": C7_EPS, "N": C7_N, "1/(1-m)": C7_M, "N at equal updates": C7_N_UPDATES}
 GRID_NAMES = {"eps": "lr", "N": "N", "1/(1-m)": "m", "N at equal updates": "N"}  # for the `varied` column
 ALL_RUNS = "all runs"
 
@@ -200,7 +303,7 @@ def batch_lr_scaling(runs, out: Path):
         b_opt_rows += [{"basis": basis.label, **row} for row in optima[basis.label].values()]
     fits = [f for f in fits if f is not None]
     figures = [_heat_map(groups, out), _optimum_plots(optima, fits, out), _collapse(runs, out)]
-    verdicts = [_verdict(label, [f for f in fits if f["b_opt_vs"] == label], seeds) for label in CLAIMS]
+    verdicts = [_verdict(label, [f for f in fits if f["b_opt_vs"] == label], seeds) for label in BY_LINE]
     return {"b_opt": b_opt_rows, "b_opt_fits": fits, "verdicts": verdicts}, [f for f in figures if f is not None]
 
 
@@ -242,7 +345,7 @@ def _fit(label, held, settings, groups, optima, basis, swept) -> dict | None:
     """The log-log slope of B_opt along one line on one basis's runs, with the union of its OLS interval
     over the settings and a paired bootstrap over seeds; None with too few bracketed optima.
     `swept`: the diverged runs' (Setting, seed) and each setting's batch sizes as swept."""
-    claim, x_of = CLAIMS[label], LINES[label][1]
+    claim, x_of = BY_LINE[label], LINES[label][1]
     diverged, tried = swept
     bracketed = [s for s in settings if s in optima and not optima[s]["at_grid_edge"]]
     if len(bracketed) < claim.params["min_optima"]:
@@ -289,7 +392,7 @@ def _slope_text(fit) -> str:
 def _verdict(label, fits, seeds) -> dict:
     """A line's verdict from its deciding basis (its longest line there); the eps line's exploratory
     fit is shown beside it and decides nothing."""
-    claim, basis = CLAIMS[label], _deciding_basis(label, seeds)
+    claim, basis = BY_LINE[label], _deciding_basis(label, seeds)
     longest = {
         b: max((f for f in fits if f["basis"] == b), key=lambda f: f["points"])
         for b in dict.fromkeys(f["basis"] for f in fits)

@@ -57,7 +57,7 @@ def verdict_row(
     **numbers,
 ) -> dict:
     """One row of an experiment's `verdicts` table (and of the claims dashboard): the claim's declared
-    test (`claims.py`) as its criterion, `measured` the numbers that decided it, `replicates` the number
+    test (its experiment's CLAIMS) as its criterion, `measured` the numbers that decided it, `replicates` the number
     of independent replicates (seeds) behind it, `varied` what else varied (inits, candidates, sizes),
     `basis` which runs decide it (a re-run is compared with these records only on the same basis)."""
     return {

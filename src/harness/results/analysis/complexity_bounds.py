@@ -11,8 +11,75 @@ import numpy as np
 
 from ...names import S
 from .. import stats
-from ..claims import C9_DEPTH, C9_LABELS, C9_VACUOUS
+from ..claims import Claim
 from .common import plt, save_figure, verdict_row
+
+# -- the experiment: its claims (declared before its deciding runs; docs/claims.md), the sweeps whose runs
+# its report reads, and their expected minutes on the 2-core machine (`make reproduce`)
+SURVEY_C9 = "the survey; Bartlett et al. 2017, Neyshabur et al. 2015 and 2017, Golowich et al. 2018"
+
+_C9_FIT = "runs that do not reach train acc >= {fit:.0%} make their depth inconclusive"
+
+C9_VACUOUS = Claim(
+    "C9 complexity bounds are vacuous, the validation bound is not",
+    SURVEY_C9,
+    "VC and norm-based bounds of deep nets exceed 1; validation gives a usable guarantee (Kawaguchi et al.)",
+    "bounds from the VC dimension, the weights' norms or their spectral complexity say nothing about the test "
+    "error of a trained net, while the validation bound does",
+    "for every true-label run at every depth: each of the VC, Neyshabur-Tomioka-Srebro, Golowich-Rakhlin-Shamir "
+    "and Bartlett-Foster-Telgarsky bounds > {vacuous:g} (vacuous on the 0-1 error scale, taken in their most "
+    "favourable form), and the run's validation bound (val error + sqrt(ln(1/{delta:g}) / (2 m_val))) < "
+    "{chance_err:g} -> reproduced; a complexity bound <= {vacuous:g}, or a validation bound >= {chance_err:g}, -> not "
+    "reproduced; " + _C9_FIT,
+    "every complexity bound > 1; the validation bound below the error of chance",
+    "a seed (its own init and order)",
+    "complexity_bounds",
+    {"vacuous": 1.0, "chance_err": 0.9, "delta": 0.05, "fit": 0.99},
+    confirmatory="declared with the experiment, before its runs",
+)
+
+C9_DEPTH = Claim(
+    "C9 norm-based bounds grow with depth, training error does not",
+    SURVEY_C9,
+    "the 2^L and product-of-norms factors make norm-based bounds grow with depth, while deeper nets fit as well",
+    "norm-based bounds grow exponentially with depth although deeper networks fit the training data at least as well",
+    "true-label runs: the OLS slope of log10 bound against depth, 95% t-interval over every run (each its own "
+    "seed), > 0 for both norm-based bounds (Neyshabur-Tomioka-Srebro, Golowich-Rakhlin-Shamir), and every depth "
+    "fits (train acc >= {fit:.0%}) -> reproduced; for one of the two -> partly; for neither -> not reproduced; "
+    + _C9_FIT,
+    "a positive slope of log bound in depth; every depth fitted",
+    "a seed",
+    "complexity_bounds",
+    {"fit": 0.99},
+    confirmatory="declared with the experiment, before its runs",
+)
+
+C9_LABELS = Claim(
+    "C9 the spectral bound tells random labels from true ones, parameter counts cannot",
+    "this project, after Bartlett et al. 2017 (Figure 1) and Neyshabur et al. 2017",
+    "Bartlett et al.: the spectrally-normalised margin bound is larger on random labels",
+    "the same network has the same parameter count on true and random labels, but its spectral complexity (over the "
+    "margin) is larger when it memorized random labels",
+    "pairs of a true-label and a random-label run of the same depth and seed (same init, same size: equal VC "
+    "dimension, checked): the 95% paired t-interval of ln(BFT bound random / true) above ln {min_ratio:g} (at least "
+    "{min_ratio:g}x larger on random labels) -> reproduced; below ln {min_ratio:g} (a smaller difference than a bound "
+    "could use, none, or the wrong direction) -> not reproduced; else inconclusive; >= {min_pairs} pairs, both runs "
+    "of a pair fitted (train acc >= {fit:.0%})",
+    "a bound at least 1.5x larger on random labels",
+    "a (depth, seed) pair sharing its init",
+    "complexity_bounds",
+    {"min_ratio": 1.5, "min_pairs": 3, "fit": 0.99},
+    confirmatory="declared with the experiment, before its runs",
+)
+
+CLAIMS = (
+    C9_VACUOUS,
+    C9_DEPTH,
+    C9_LABELS,
+)
+SWEEPS = (("complexity_bounds/cpu", "experiment=complexity_bounds"),)
+MINUTES = 40  # 36 MLP runs on 5,000 images, each to 99% train accuracy (1-2 min each)
+ORDER = 15  # its place on the dashboard and in `make reproduce`
 
 BOUNDS = {"vc_bound": "VC", "nts_bound": "Neyshabur et al. 2015", "grs_bound": "Golowich et al. 2018",
           "bft_bound": "Bartlett et al. 2017"}  # fmt: skip

@@ -9,9 +9,47 @@ from pathlib import Path
 import numpy as np
 
 from .. import stats
-from ..claims import C1_FIG1B, C1_FIG1C
+from ..claims import ZHANG, Claim
 from .common import mean_std, pct, plt, save_figure, steps_to_fit, tost_chance, verdict_row
 from .random_labels import replicates
+
+# -- the experiment: its claims (declared before its deciding runs; docs/claims.md), the sweeps whose runs
+# its report reads, and their expected minutes on the 2-core machine (`make reproduce`)
+C1_FIG1B = Claim(
+    "C1 Figure 1b: time to fit vs p",
+    ZHANG,
+    "a small constant factor slower at p = 1",
+    "fitting random labels takes longer than true labels, by a small constant factor",
+    "every run fits, the Welch 95% CI of steps(p=1) - steps(p=0) > 0 and the ratio <= {small_factor:g} (our "
+    "threshold for 'small') -> reproduced; not measurably slower -> partly; a run that does not fit, or slower by "
+    "more than {small_factor:g}x -> not reproduced",
+    "ratio of fitting times between 1 and 10",
+    "a seed with its own init, batch order and label draw",
+    "corruption_sweep",
+    {"small_factor": 10.0},
+)
+
+C1_FIG1C = Claim(
+    "C1 Figure 1c: test error vs p",
+    ZHANG,
+    "rises smoothly to 90% at p = 1",
+    "test error grows with the label corruption p, to chance at p = 1",
+    "Spearman rho(p, test error) bootstrap 95% CI > 0 and at p = 1 the replicates at chance (the 90% t-interval of "
+    "their mean test acc inside [{lo:.0%}, {hi:.0%}]) -> reproduced; rising but not shown at chance -> partly; "
+    "a leak at p = 1 (95% t-interval above {hi:.0%}) or not rising -> not reproduced",
+    "monotone rise; p = 1 within 1 point of 10%",
+    "a seed with its own init, batch order and label draw",
+    "corruption_sweep",
+    {"lo": 0.09, "hi": 0.11},
+)
+
+CLAIMS = (
+    C1_FIG1B,
+    C1_FIG1C,
+)
+SWEEPS = (("corruption_sweep/cpu", "experiment=corruption_sweep"),)
+MINUTES = 10
+ORDER = 4  # its place on the dashboard and in `make reproduce`
 
 # Zhang et al.: random labels take "a small constant factor" longer; no number given. We call up to
 # 10x small (their Figure 1b shows a few x); a larger slowdown fails the claim.

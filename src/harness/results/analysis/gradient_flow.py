@@ -9,8 +9,33 @@ from collections import Counter
 import numpy as np
 
 from ...names import M
-from ..claims import GRADIENT_FLOW as CLAIM
+from ..claims import Claim
 from .common import plt, save_figure, verdict_row
+
+# -- the experiment: its claims (declared before its deciding runs; docs/claims.md), the sweeps whose runs
+# its report reads, and their expected minutes on the 2-core machine (`make reproduce`)
+GRADIENT_FLOW = Claim(
+    "Gradients vanish or explode without the standard remedies",
+    "the survey (Glorot & Bengio 2010; Ioffe & Szegedy 2015)",
+    "exploding / vanishing gradients (numerical instability) are part of the paradox; no number given",
+    "deep nets without normalization or scaled init have gradients that vanish or explode across layers",
+    "at the largest depth, the gradient at init (step 1, before any update): no remedy (default init, no BatchNorm) "
+    "-> hidden-layer gradient norms span >= {span:g}x for some activation (whether or not that net then trains: "
+    "not training is what vanishing predicts); with BatchNorm -> < {healthy:g}x and trains (train acc >= {trains:g}) "
+    "for every activation -> reproduced; the first only -> partly; no span >= {span:g}x -> not reproduced; a "
+    "non-finite norm is not a measured span; cells missing, or no span >= {span:g}x among those measured but some "
+    "not measured -> inconclusive",
+    "a span >= 100x without remedies",
+    "a seed (one per cell)",
+    "gradient_flow",
+    {"span": 100.0, "healthy": 10.0, "trains": 0.2},
+)
+
+CLAIMS = (GRADIENT_FLOW,)
+CLAIM = GRADIENT_FLOW
+SWEEPS = (("gradient_flow/cpu", "experiment=gradient_flow"),)
+MINUTES = 15
+ORDER = 10  # its place on the dashboard and in `make reproduce`
 
 SPAN = CLAIM.params["span"]  # "vanish or explode": hidden layers' gradient norms differ by >= this factor
 HEALTHY = CLAIM.params["healthy"]  # with a remedy: within this factor
@@ -65,7 +90,7 @@ def gradient_flow(runs, out):
 
 
 def _verdict(rows, figure):
-    """By the declared test (claims.py), at the largest depth: (a) with neither remedy (default init,
+    """By the declared test (CLAIMS above), at the largest depth: (a) with neither remedy (default init,
     no BatchNorm) the hidden layers' gradient norms at init span >= SPAN for some activation; (b)
     with BatchNorm they span < HEALTHY and the network trains, for every activation. (a) and (b) ->
     reproduced; (a) only -> partly; not (a) -> not reproduced; cells missing, or no measured span

@@ -10,8 +10,56 @@ from matplotlib.ticker import NullFormatter
 
 from ...names import S
 from .. import stats
-from ..claims import C5_CURVATURE, C5_M
+from ..claims import KL, Claim
 from .common import mean_std, plt, save_figure, verdict_row
+
+# -- the experiment: its claims (declared before its deciding runs; docs/claims.md), the sweeps whose runs
+# its report reads, and their expected minutes on the 2-core machine (`make reproduce`)
+C5_CURVATURE = Claim(
+    "C5 curvature at init predicts the gap",
+    KL,
+    "less curved, low-risk inits generalize better (no effect size given)",
+    "the curvature of the risk at the initialization point governs the generalization gap",
+    "within the most populated init gain, >= {min_inits} inits (pooled over gains is shown, never counted: the gain "
+    "moves curvature and gap together): Spearman rho(trace or top eig at init, loss or error gap), Holm-adjusted "
+    "p < {alpha:g} over the 6 tests (3 measures x 2 gaps), for a resolved measure (trace: median se <= "
+    "{resolved:g} x its sd between inits) -> counts; counting rho > 0 -> reproduced; counting rho < 0 only (wrong "
+    "direction) -> not reproduced; both signs -> inconclusive; none counts -> not reproduced (trace unresolved, or "
+    "fewer inits -> inconclusive); the dashboard row also needs the prospective pre-screen test",
+    "a positive rank correlation within a gain",
+    "an init (its own seed), trained once",
+    "init_curvature",
+    {"alpha": 0.05, "resolved": 0.5, "min_inits": 5},
+    needs="Pre-screened inits generalize better",
+)
+
+C5_M = Claim(
+    "C5 gap ~ 1/m",
+    KL,
+    "gap bound O(1/m) with a full pass (slope -1 on log-log)",
+    "with one pass over m examples, the generalization gap shrinks like 1/m",
+    "a size counts when every run ends with train loss <= {fit:g} x ln 10 (others are shown, left out); OLS "
+    "log-log slope of the mean loss gap over every counted size (>= {min_sizes}), 95% t-interval: holds -1 and "
+    "excludes 0 -> reproduced; below 0 and excludes -1 -> partly; holds both -> inconclusive; else (holds 0 only, "
+    "or above 0) -> not reproduced; fewer counted sizes, or a mean gap <= 0 at one (no log) -> inconclusive",
+    "slope -1",
+    "a seed (its own init and sample order)",
+    "init_curvature",
+    {"fit": 0.9, "min_sizes": 3},
+    confirmatory="plain SGD, one pass, m = 500-32,000, seeds 0-9",
+)
+
+CLAIMS = (
+    C5_CURVATURE,
+    C5_M,
+)
+SWEEPS = (
+    ("init_curvature/gains", "experiment=init_curvature"),
+    ("init_curvature/gain1", "experiment=init_curvature model.init_gain=1.0 seed=range(8,48)"),
+    ("init_curvature/m", "experiment=init_curvature_m"),
+)
+MINUTES = 20
+ORDER = 8  # its place on the dashboard and in `make reproduce`
 
 MEASURES = ("top_eig", "trace", "init_risk")  # at init, columns of the init_curvature table
 CURVATURES = ("trace", "top_eig")  # the measures the claim names: only these decide

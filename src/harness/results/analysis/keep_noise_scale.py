@@ -11,9 +11,44 @@ from __future__ import annotations
 import numpy as np
 
 from .. import stats
-from ..claims import KEEP_NOISE_SCALE
+from ..claims import SMITH_LE, Claim
 from .batch_lr_scaling import seeds_label
 from .common import plt, save_figure, verdict_row
+
+# -- the experiment: its claims (declared before its deciding runs; docs/claims.md), the sweeps whose runs
+# its report reads, and their expected minutes on the 2-core machine (`make reproduce`)
+KEEP_NOISE_SCALE = Claim(
+    "Rescaling B with the momentum keeps test accuracy",
+    SMITH_LE + ", Figure 7b; the survey: rescale B when changing m",
+    "B_opt proportional to 1/(1 - m): with B rescaled, test accuracy does not change with m",
+    "rescaling the batch size by 1/(1 - m) when changing the momentum keeps test accuracy",
+    "on the confirmatory seeds {confirm_seeds} only, at each momentum {momenta}: test acc of the run with B rescaled "
+    "by 1/(1 - m) minus the reference run (m = 0, B = {reference_batch}) of the same seed; equivalent when the 90% "
+    "t-interval of the mean difference lies inside +-{margin_points:g} points (TOST at 5%), different when it lies "
+    "wholly outside. Equivalent at every momentum -> reproduced; different at any -> not reproduced; equivalent at "
+    "some -> partly; else inconclusive. A run that did not complete leaves its momentum undecided; fewer than "
+    "{min_pairs} pairs at a momentum, or no confirmatory seed in the records -> inconclusive",
+    "within 1 point of the reference",
+    "a seed (its runs at every momentum share the init)",
+    "keep_noise_scale",
+    {
+        "confirm_seeds": (3, 4, 5, 6, 7),
+        "momenta": (0.5, 0.9, 0.95),
+        "reference_batch": 32,
+        "margin_points": 1.0,
+        "min_pairs": 3,
+    },
+    confirmatory="seeds 3-7; seeds 0-2 are exploratory",
+)
+
+CLAIMS = (KEEP_NOISE_SCALE,)
+SWEEPS = (
+    ("keep_noise_scale/cpu", "experiment=keep_noise_scale"),
+    # the confirmatory set (docs/confirmatory.md): it alone decides the verdict
+    ("keep_noise_scale/confirm", "experiment=keep_noise_scale seed=3,4,5,6,7"),
+)
+MINUTES = 35
+ORDER = 13  # its place on the dashboard and in `make reproduce`
 
 
 def keep_noise_scale(runs, out):

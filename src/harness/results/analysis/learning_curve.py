@@ -8,8 +8,34 @@ import numpy as np
 
 from ...probes.bound import validation_bound
 from .. import stats
-from ..claims import C6
+from ..claims import Claim
 from .common import mean_std, pct, plt, save_figure, verdict_row
+
+# -- the experiment: its claims (declared before its deciding runs; docs/claims.md), the sweeps whose runs
+# its report reads, and their expected minutes on the 2-core machine (`make reproduce`)
+C6 = Claim(
+    "C6 power-law learning curve",
+    "Hestness et al. (Baidu, 2017)",
+    "image top-1 b = -0.309 (measured range -0.07 to -0.49; theory -0.5 or -1)",
+    "test error falls as a power law a m^b of the training-set size, with b in the range the paper measured",
+    "a size counts when every run completes and ends with train acc >= {fit:.0%} on its m images (other sizes are "
+    "left out of every fit); per model, >= {min_sizes} counted sizes over >= 1 decade: the bootstrap 95% CI of b "
+    "(a m^b fitted to the counted runs) inside [{b_low:g}, {b_high:g}] (the paper's -0.07 to -0.488, widened by "
+    "0.03) and the power law fitted on the smaller counted sizes predicts the 2 largest at least as well as "
+    "a + c ln m (held-out RMSE) -> reproduced; the CI wholly outside that range or holding 0, or the log form "
+    "predicting better -> not reproduced; the CI straddling a range end, or too few sizes -> inconclusive. Over "
+    "models: all reproduced -> reproduced; some but not all -> partly; none, and one not reproduced -> not "
+    "reproduced; else inconclusive",
+    "b in [-0.52, -0.04]",
+    "a seed (its own init and order; the subsets are nested and shared)",
+    "learning_curve",
+    {"fit": 0.99, "min_sizes": 4, "b_low": -0.52, "b_high": -0.04},
+)
+
+CLAIMS = (C6,)
+SWEEPS = (("learning_curve/mlp", "experiment=learning_curve"), ("learning_curve/cnn", "experiment=learning_curve_cnn"))
+MINUTES = 265  # the MLP's 24 runs ~45 min; the CNN's 15 runs, each size to 99% train accuracy, ~3.5 h (estimate)
+ORDER = 11  # its place on the dashboard and in `make reproduce`
 
 HESTNESS_IMAGE_TOP1 = -0.309  # the paper's image top-1 exponent, drawn for reference only
 THEORY = (-0.5, -1.0)
@@ -239,7 +265,7 @@ def _sizes(ms) -> str:
 
 
 def _c6_verdict(means, fits, heldout, figure):
-    """C6 (claims.py): each model judged on its counted sizes only, then combined over models."""
+    """C6 (CLAIMS above): each model judged on its counted sizes only, then combined over models."""
     judged, parts, n_sizes = [], [], []
     for model in sorted({x["model"] for x in means}):
         sub = [x for x in means if x["model"] == model]

@@ -7,8 +7,30 @@ import numpy as np
 
 from ...names import S
 from .. import stats
-from ..claims import C5_PRESCREEN
+from ..claims import KL, Claim
 from .common import plt, save_figure, verdict_row
+
+# -- the experiment: its claims (declared before its deciding runs; docs/claims.md), the sweeps whose runs
+# its report reads, and their expected minutes on the 2-core machine (`make reproduce`)
+C5_PRESCREEN = Claim(
+    "Pre-screened inits generalize better",
+    KL + ": the survey's advice",
+    "pick an init in a less curved region with low risk (no effect size given)",
+    "starting from the least curved of several low-risk inits improves generalization",
+    "paired 95% t-interval over seeds (>= {min_pairs} pairs, else inconclusive) of test acc (screened - plain) > 0 "
+    "-> reproduced; < 0 (screened worse) -> not reproduced; gap (loss) interval < 0 only -> partly; test acc "
+    "interval within +-{equivalent_points:g} points (our margin) and the gap not lower -> not reproduced; else "
+    "inconclusive",
+    "any improvement",
+    "a seed (its pre-screened and plain runs are a pair: same data order, same candidate 0)",
+    "prescreen",
+    {"min_pairs": 10, "equivalent_points": 0.5},
+)
+
+CLAIMS = (C5_PRESCREEN,)
+SWEEPS = (("prescreen/cpu", "experiment=prescreen"),)
+MINUTES = 15
+ORDER = 9  # its place on the dashboard and in `make reproduce`
 
 
 def prescreen(runs, out):

@@ -5,8 +5,38 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import stats
-from ..claims import C1_MEMORIZED as CLAIM
+from ..claims import CHANCE, CHANCE_TEST, ZHANG, Claim
 from .common import pct, plt, save_figure, tost_chance, verdict_row
+
+# -- the experiment: its claims (declared before its deciding runs; docs/claims.md), the sweeps whose runs
+# its report reads, and their expected minutes on the 2-core machine (`make reproduce`)
+C1_MEMORIZED = Claim(
+    "C1 random labels memorized",
+    ZHANG,
+    "MLP 1x512: train 99.34%, test 10.61% (lr x0.95 per epoch)",
+    "a network fits completely random labels of CIFAR-10 (train acc ~100%) while its test accuracy stays at chance",
+    CHANCE_TEST + ". Zhang's schedule (lr x0.95 per epoch) memorizes at chance -> reproduced; only this project's "
+    "step schedule (x0.1 at epoch 100) does -> partly; a leak, or no schedule memorizes -> not reproduced; "
+    ">= {min_replicates} replicates per schedule, else inconclusive",
+    "train acc >= 99%; test acc within 1 point of 10%",
+    "a seed with its own init, batch order and label draw",
+    "random_labels",
+    {**CHANCE, "lo": 0.09, "hi": 0.11, "min_replicates": 3},
+    confirmatory="seeds 0-2, label draw = seed, Zhang's and the step schedule",
+)
+
+CLAIMS = (C1_MEMORIZED,)
+CLAIM = C1_MEMORIZED
+SWEEPS = (
+    ("random_labels/cpu", "experiment=random_labels"),  # seeds 0-2, the step schedule (x0.1 at epoch 100)
+    # Zhang et al.'s own schedule, lr x0.95 per epoch (docs/confirmatory.md)
+    (
+        "random_labels/zhang_schedule",
+        "experiment=random_labels schedule=exponential schedule.gamma=0.95 trainer.max_epochs=100",
+    ),
+)
+MINUTES = 60
+ORDER = 1  # its place on the dashboard and in `make reproduce`
 
 MEMORIZED = CLAIM.params["memorized"]  # full-train-set accuracy in eval mode, as Zhang et al. measure it
 ZHANG_SCHEDULE = "Zhang's x0.95 per epoch"
@@ -32,7 +62,7 @@ def replicates(runs):
 
 
 def random_labels(runs, out: Path):
-    """C1, the headline: memorization at chance, per schedule, at the replicate level (claims.py)."""
+    """C1, the headline: memorization at chance, per schedule, at the replicate level (CLAIMS above)."""
     rows = [_row(r) for r in sorted(runs, key=lambda r: (schedule_of(r.config), r.config["seed"]))]
     groups = {}
     for name in dict.fromkeys(row["schedule"] for row in rows):

@@ -4,8 +4,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..claims import C1_FIG1A as CLAIM
+from ..claims import ZHANG, Claim
 from .common import plt, save_figure, steps_to_fit, verdict_row
+
+# -- the experiment: its claims (declared before its deciding runs; docs/claims.md), the sweeps whose runs
+# its report reads, and their expected minutes on the 2-core machine (`make reproduce`)
+C1_FIG1A = Claim(
+    "C1 Figure 1a: randomizations fitted",
+    ZHANG,
+    "all five fitted (loss -> 0)",
+    "true labels, random labels, shuffled pixels, random pixels and Gaussian inputs are all fitted",
+    "a condition is fitted when its run completed (a run that diverged or never trained is not fitted) having "
+    "reached train acc >= {fit:.0%} within the budget. All five fitted -> reproduced; true and random labels only -> "
+    "partly; else not reproduced; a condition without a run (and true and random labels not failed) -> "
+    "inconclusive (an existence claim: one seed each, no interval)",
+    "train acc >= 99% in each condition",
+    "a seed (one per condition)",
+    "randomizations",
+    {"fit": 0.99},
+)
+
+CLAIMS = (C1_FIG1A,)
+CLAIM = C1_FIG1A
+SWEEPS = (("randomizations/cpu", "experiment=randomizations"),)
+MINUTES = 3
+ORDER = 3  # its place on the dashboard and in `make reproduce`
 
 FIT = CLAIM.params["fit"]
 CONDITIONS = ("true_labels", "random_labels", "shuffled_pixels", "random_pixels", "gaussian")  # Figure 1a's five
@@ -42,7 +65,7 @@ def randomizations(runs, out: Path):
 
 
 def _figure1a_verdict(rows, figure):
-    """Figure 1a by its declared test (claims.py), an existence claim with one seed per condition: a
+    """Figure 1a by its declared test (CLAIMS above), an existence claim with one seed per condition: a
     condition is fitted when each of its runs completed and reached train acc >= FIT. All five ->
     reproduced; true and random labels but an input randomization not -> partly; true or random labels
     not fitted -> not reproduced; else (a condition without runs) -> inconclusive."""

@@ -9,8 +9,33 @@ import numpy as np
 from scipy import stats as sps
 
 from .. import stats
-from ..claims import C8 as CLAIM
+from ..claims import Claim
 from .common import mean_std, plt, save_figure, verdict_row
+
+# -- the experiment: its claims (declared before its deciding runs; docs/claims.md), the sweeps whose runs
+# its report reads, and their expected minutes on the 2-core machine (`make reproduce`)
+C8 = Claim(
+    "C8 increase the batch size instead of decaying the lr",
+    "Smith, Kindermans, Ying, Le (ICLR 2018)",
+    "WRN-16-4: decay lr 94.3% (~80k updates), increase B 94.4% (~29k)",
+    "multiplying B by k where the lr would be divided by k gives the same test accuracy with fewer updates",
+    "test acc of increase_batch minus decay_lr, paired by seed (the schedules share the init): equivalent when the "
+    "1 - 2 x {alpha:g} t-interval lies inside +-{margin_points:g} points (TOST at {alpha:g}: the 5% level halved, the "
+    "data were looked at after 3 and after 6 seeds), different when it lies wholly outside. Fewer updates in every "
+    "pair, equivalent, and the constant-lr control different from decay_lr (by the same rule) -> reproduced; "
+    "equivalent but the control not shown different -> partly; different, or not fewer updates -> not reproduced; "
+    "else inconclusive; fewer than {min_pairs} pairs, or a run of these three schedules not completed -> inconclusive",
+    "within 0.5 points, fewer updates",
+    "a seed (its runs under every schedule share the init)",
+    "schedule_vs_batch",
+    {"margin_points": 0.5, "alpha": 0.025, "min_pairs": 3},
+)
+
+CLAIMS = (C8,)
+CLAIM = C8
+SWEEPS = (("schedule_vs_batch/cpu", "experiment=schedule_vs_batch"),)
+MINUTES = 70  # 24 runs (6 seeds)
+ORDER = 14  # its place on the dashboard and in `make reproduce`
 
 MARGIN = CLAIM.params["margin_points"] / 100  # equivalence margin in accuracy (the paper's curves differ by ~0.1)
 ALPHA = CLAIM.params["alpha"]  # each one-sided test; the interval that decides is the 1 - 2 alpha t-interval
@@ -85,7 +110,7 @@ def _paired(by_schedule, other):
 
 
 def _c8_verdict(by_schedule, not_completed, comparisons, figure):
-    """C8 by its declared test (claims.py): increase_batch vs decay_lr paired by seed. Not fewer updates
+    """C8 by its declared test (CLAIMS above): increase_batch vs decay_lr paired by seed. Not fewer updates
     in every pair, or different by more than the margin -> not reproduced; equivalent (TOST) with the
     constant-lr control different from decay_lr by more than the margin -> reproduced; equivalent but
     the control not shown different (the schedule may not matter here, so equality says little) ->

@@ -10,8 +10,91 @@ import numpy as np
 
 from ...names import S
 from .. import stats
-from ..claims import C10_CURVATURE, C10_GAP, C10_M, C10_T
+from ..claims import KL, Claim
 from .common import plt, save_figure, verdict_row
+
+# -- the experiment: its claims (declared before its deciding runs; docs/claims.md), the sweeps whose runs
+# its report reads, and their expected minutes on the 2-core machine (`make reproduce`)
+STABILITY_SRC = "Hardt, Recht & Singer (ICML 2016); Kuzborskij & Lampert (ICML 2018)"
+
+C10_M = Claim(
+    "C10 replace-one stability shrinks with m",
+    STABILITY_SRC,
+    "on-average stability O(1/m) for a full pass (convex and smooth); data-dependent in the non-convex case",
+    "replacing one training example changes what SGD returns less the larger the training set",
+    "the mean over pairs of the replace-one loss difference l(w'_T; z_i) - l(w_T; z_i) at each m; the OLS slope of "
+    "its log against log m, 95% t-interval over the sizes (>= {min_sizes} sizes with a positive mean): below 0 -> "
+    "reproduced (the slope is reported beside -1); holding 0 or above it -> not reproduced",
+    "a negative slope (the O(1/m) bound: -1)",
+    "a seed (its S and init; its pairs share them)",
+    "sgd_stability",
+    {"min_sizes": 4},
+    confirmatory="declared with the experiment, before its runs",
+)
+
+C10_T = Claim(
+    "C10 instability grows with the steps taken",
+    STABILITY_SRC,
+    "the stability bound grows with the number of steps T",
+    "after SGD has visited the replaced example, the two runs drift further apart as training goes on",
+    "per pair, the OLS slope of log ||w_t - w'_t|| against log t over the snapshot steps after the visit (>= 2 of "
+    "them); the mean over pairs with a 95% interval from a bootstrap over seeds: above 0 -> reproduced; below 0, or "
+    "inside +-{flat:g} (no growth) -> not reproduced; else inconclusive",
+    "a positive slope",
+    "a seed",
+    "sgd_stability",
+    {"flat": 0.05},
+    confirmatory="declared with the experiment, before its runs",
+)
+
+C10_GAP = Claim(
+    "C10 the expected gap equals the expected replace-one stability",
+    "Shalev-Shwartz, Shamir, Srebro & Sridharan (JMLR 2010), Lemma 11: an identity in expectation",
+    "E[test loss - train loss] = E[l(A(S^(i)); z_i) - l(A(S); z_i)]",
+    "the generalization gap of the runs on S and the mean replace-one loss difference of their pairs agree (a check "
+    "of the whole measurement)",
+    "pooled over m: the mean of (stability - gap) / gap over the sizes, 95% interval from a bootstrap over "
+    "seeds (a seed's gap and its pairs resampled together): holds 0 and lies within +-{tolerance:g} -> reproduced; "
+    "excludes 0 -> not reproduced; else inconclusive",
+    "agreement within 50% of the gap",
+    "a seed",
+    "sgd_stability",
+    {"tolerance": 0.5},
+    confirmatory="declared with the experiment, before its runs",
+)
+
+C10_CURVATURE = Claim(
+    "C10 inits with lower curvature are more stable",
+    KL,
+    "the curvature of the risk at the initialization point governs the stability (and the gap)",
+    "of several inits at one init gain, the less curved ones give a more stable SGD",
+    "at m = {m} with >= {min_inits} inits (one init gain): Spearman rho(trace or top eigenvalue at init, the init's "
+    "mean replace-one loss difference or distance) > 0 with Holm-adjusted p < {alpha:g} over the 4 tests -> "
+    "reproduced; < 0 so -> not reproduced (wrong direction); else not reproduced",
+    "a positive rank correlation",
+    "an init (a seed, with its pairs)",
+    "sgd_stability",
+    {"m": 2000, "min_inits": 8, "alpha": 0.05},
+    confirmatory="declared with the experiment, before its runs",
+)
+
+CLAIMS = (
+    C10_M,
+    C10_T,
+    C10_GAP,
+    C10_CURVATURE,
+)
+SWEEPS = (
+    ("sgd_stability/refs", "experiment=sgd_stability"),  # the runs on S (their sweep subdirs: m<m>_s<seed>)
+    ("sgd_stability/refs", "experiment=sgd_stability data.subset=2000 seed=range(10,26)"),  # inits for (d)
+    ("sgd_stability/pairs", "experiment=sgd_stability_pairs"),  # the runs on S^(i)
+    (
+        "sgd_stability/pairs_inits",
+        "experiment=sgd_stability_pairs data.subset=2000 seed=range(10,26) data.replace_index=range(0,500,50)",
+    ),
+)
+MINUTES = 40  # 680 one-pass MLP runs of a few seconds each
+ORDER = 16  # its place on the dashboard and in `make reproduce`
 
 MEASURES = {"loss_diff": S.STABILITY_LOSS_DIFF, "distance": S.STABILITY_DISTANCE}
 CURVATURES = {"trace": S.INIT_TRACE, "top_eig": S.INIT_TOP_EIG}

@@ -7,8 +7,58 @@ import numpy as np
 
 from ...names import S
 from .. import stats
-from ..claims import C3_DINH, C3_KESKAR
+from ..claims import Claim
 from .common import plt, save_figure, verdict_row
+
+# -- the experiment: its claims (declared before its deciding runs; docs/claims.md), the sweeps whose runs
+# its report reads, and their expected minutes on the 2-core machine (`make reproduce`)
+C3_DINH = Claim(
+    "C3 Dinh: same function, any sharpness",
+    "Dinh, Pascanu, Bengio, Bengio (ICML 2017)",
+    "T_alpha leaves f unchanged; top eigenvalue and trace arbitrarily large",
+    "a function-preserving reparameterization makes the minimum as sharp as we like",
+    "every alpha: max |f_alpha - f| < {same_output:g} and test accuracy within {same_acc:g} of the others; top "
+    "eigenvalue max/min >= {span:g} within each variant (our thresholds) -> reproduced; same function but a "
+    "smaller span -> partly; the function or the accuracy changed -> not reproduced; no reparameterization rows, "
+    "or the same function with a variant lacking a positive top eigenvalue -> inconclusive",
+    "eigenvalue span >= 100x at an unchanged function",
+    "one trained network (the claim is about a reparameterization of it)",
+    "sharp_minima",
+    {"same_output": 1e-3, "same_acc": 1e-4, "span": 100.0},
+)
+
+C3_KESKAR = Claim(
+    "C3 Keskar: large batch sharper and worse",
+    "Keskar, Mudigere, Nocedal, Smelyanskiy, Tang (ICLR 2017)",
+    "CIFAR-10 C1: small batch 80.04% vs large 77.26%; eps-sharpness 28.58 vs 707.23",
+    "large-batch SGD ends in sharper minima that generalize worse",
+    "on the confirmatory seeds {confirm_seeds} alone (the exploratory seeds are reported, never decide), small B = "
+    "the smallest, large B = the largest, paired by seed (both batch sizes share the init): 95% t-interval of test "
+    "acc (small B - large B) > 0 and of log sharpness (large / small; eps-sharpness where every run has it, else "
+    "the top eigenvalue) > 0 -> reproduced; sharper but the accuracy interval holds 0 -> partly; else not "
+    "reproduced; no confirmatory runs, fewer than {min_pairs} complete pairs, or a run of the set not completed or "
+    "not stopped by its training target (loss or accuracy) -> inconclusive",
+    "any accuracy loss with a sharper minimum",
+    "a seed: one init shared by its small- and large-batch runs (a pair)",
+    "sharp_minima",
+    {"confirm_seeds": (10, 11, 12, 13, 14), "min_pairs": 3},
+    confirmatory="seeds 10-14; seeds 0-9 are exploratory",
+)
+
+CLAIMS = (
+    C3_DINH,
+    C3_KESKAR,
+)
+SWEEPS = (
+    ("sharp_minima/reparam", "experiment=sharp_minima"),
+    ("sharp_minima/keskar", "experiment=sharp_minima_keskar"),
+    # seeds 5-9: a re-run of seeds 0-4 left the accuracy CI's lower end at -0.04 (first set: +0.27)
+    ("sharp_minima/keskar_more", "experiment=sharp_minima_keskar seed=5,6,7,8,9"),
+    # the confirmatory set, declared before it ran (docs/confirmatory.md): it alone decides the verdict
+    ("sharp_minima/keskar_confirm", "experiment=sharp_minima_keskar seed=10,11,12,13,14"),
+)
+MINUTES = 60  # 20 Keskar runs to the same training loss, then the reparameterizations
+ORDER = 6  # its place on the dashboard and in `make reproduce`
 
 KESKAR = {"small": {"test_acc": 0.8004, "eps_sharpness": 28.58}, "large": {"test_acc": 0.7726, "eps_sharpness": 707.23}}
 STOPPED_AT_TARGET = ("target_train_loss", "target_train_acc")

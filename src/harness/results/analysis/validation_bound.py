@@ -14,8 +14,49 @@ import numpy as np
 
 from ...probes.bound import validation_bound as slack_of
 from .. import stats
-from ..claims import C4_HOLDS, C4_INFORMATIVE
+from ..claims import Claim
 from .common import pct, plt, save_figure, verdict_row
+
+# -- the experiment: its claims (declared before its deciding runs; docs/claims.md), the sweeps whose runs
+# its report reads, and their expected minutes on the 2-core machine (`make reproduce`)
+KAWAGUCHI = "Kawaguchi, Kaelbling, Bengio (2017)"
+
+C4_HOLDS = Claim(
+    "C4 validation bound holds",
+    KAWAGUCHI,
+    "violated with probability <= delta = 0.05",
+    "test error <= val error + sqrt(ln(|F_val| / delta) / (2 m_val)) for every model chosen with the validation set",
+    "at every resampled m_val, the rate of draws in which ANY candidate's test error exceeds its val error + bound "
+    "is <= delta = {delta:g} (the upper end of its 95% binomial interval may exceed delta only if the rate itself "
+    "does not) -> reproduced; else not reproduced; the whole validation split is one draw: shown, never deciding",
+    "violation rate <= delta",
+    "a resampled validation set (one model search)",
+    "validation_bound",
+    {"delta": 0.05},
+)
+
+C4_INFORMATIVE = Claim(
+    "C4 validation bound is informative",
+    KAWAGUCHI,
+    "e.g. m_val = 10,000, |F_val| = 100: bound 0.0195",
+    "the validation bound guarantees a useful test error",
+    "judged only where the bound holds: at m_val = {m_val} (resampled validation sets) the rate of draws with any "
+    "violation <= delta = {delta:g}, the selected model's val error + bound (mean over draws) below the error of "
+    "chance ({chance_err:g}) and the bound's width <= {max_width:g} -> reproduced; it holds and is below chance but "
+    "wider -> partly; violated at that m_val, or val error + bound >= {chance_err:g} (vacuous) -> not reproduced",
+    "a guarantee within 10 points, below chance error",
+    "a resampled validation set (one model search)",
+    "validation_bound",
+    {"m_val": 1000, "delta": C4_HOLDS.params["delta"], "chance_err": 0.9, "max_width": 0.1},
+)
+
+CLAIMS = (
+    C4_HOLDS,
+    C4_INFORMATIVE,
+)
+SWEEPS = (("validation_bound/cpu", "experiment=validation_bound"),)
+MINUTES = 5
+ORDER = 7  # its place on the dashboard and in `make reproduce`
 
 M_VALS = (50, 200, 1000, 5000)  # 5000: the whole validation split, a single draw (shown, never deciding)
 RESAMPLES = 2000
