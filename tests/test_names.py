@@ -68,3 +68,23 @@ def test_a_pair_of_stability_runs_writes_the_names_the_analysis_reads(make_cfg, 
     reference = f"stability.reference={tmp_path / 'ref'}"
     s = run(make_cfg(*pair, "data.replace_index=3", reference, "stability.trajectory=false"), run_dir=tmp_path / "pair")
     assert {S.STABILITY_DISTANCE, S.STABILITY_LOSS_DIFF} <= set(s) and s[S.STABILITY_DISTANCE] > 0
+
+
+def test_every_file_of_a_run_dir_or_report_is_named_in_names_only():
+    """`names.FILES` / `names.REPORT_FILES` own the file names: a module that spells one by hand (a
+    string literal equal to one of them) fails here, whether it writes the file or reads it."""
+    import ast
+    from pathlib import Path
+
+    from harness.names import FILES, REPORT_FILES
+
+    owned = {v for k, v in [*vars(FILES).items(), *vars(REPORT_FILES).items()] if not k.startswith("_")}
+    src = Path(names.__file__).parent
+    spelled = []
+    for path in sorted(src.rglob("*.py")):
+        if path.name == "names.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in owned:
+                spelled.append(f"{path.relative_to(src)}:{node.lineno} {node.value!r}")
+    assert spelled == []

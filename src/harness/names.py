@@ -7,6 +7,8 @@
   trainer and probes write these names and the analyses read them from here, so a renamed metric
   fails loudly (tests/test_names.py runs the probes and checks that every `S` name appears) instead
   of turning into None through `summary.get`.
+- The files of a run dir (`FILES`) and of a report folder (`REPORT_FILES`): whoever writes or reads one names it
+  from here.
 - Names that changed (`migrate`): run dirs and records written before a rename still resume and
   still read, because the stored config, summary and metrics are renamed on the way in.
 """
@@ -131,6 +133,40 @@ RENAMED_WORDS = (("hessian", "curvature"),)
 
 
 _ABSENT = object()
+
+
+class FILES:
+    """The files of a run dir: its record (rundir writes and reads them) and its results (the trainer and
+    the probes write them, `records.Run.files` reads them)."""
+
+    CONFIG = "config.yaml"  # the resolved config: the run's identity
+    OVERRIDES = "overrides.yaml"  # the command's own overrides
+    DATA = "data.json"  # the dataset's fingerprint
+    SUMMARY = "summary.json"
+    METRICS = "metrics.jsonl"
+    CHECKPOINT = "checkpoint.pt"
+    PREVIOUS_CHECKPOINT = "checkpoint.prev.pt"
+    LOCK = ".lock"
+    PROBE_INIT = "probe_init.json"
+    PRESCREEN = "prescreen.json"
+    PREDICTIONS = "predictions.json"
+    REPARAMETERIZATION = "reparameterization.json"
+    COMPLEXITY = "complexity.json"
+    ADVERSARIAL = "adversarial.json"
+    ADVERSARIAL_EXAMPLE = "adversarial_example.npz"
+    TRAJECTORY = "trajectory.pt"  # C10: a run on S's parameters at its snapshot steps
+
+
+class REPORT_FILES:
+    """The files of a report folder (experiments/<name>/, <sweep>/report/) and of the dashboard."""
+
+    RECORDS = "runs.jsonl.gz"
+    VERDICTS = "verdicts.csv"
+    REPORT = "report.json"
+    CLAIMS = "claims.csv"
+    REPRODUCE = "reproduce.json"
+    REPRODUCE_TIME = "reproduce_time.json"
+    COMPARE = "compare.csv"
 
 
 def pop_key(cfg: dict, dotted: str, default=None):

@@ -17,8 +17,9 @@ import torch
 
 from . import names
 from .errors import RunDirError
+from .names import FILES
 
-SUMMARY, METRICS, CHECKPOINT, CONFIG = "summary.json", "metrics.jsonl", "checkpoint.pt", "config.yaml"
+SUMMARY, METRICS, CHECKPOINT, CONFIG = FILES.SUMMARY, FILES.METRICS, FILES.CHECKPOINT, FILES.CONFIG
 
 
 def _writer() -> bool:
@@ -164,7 +165,7 @@ def truncate_metrics(run_dir: Path, last_step: int) -> list[dict]:
     return kept
 
 
-PREVIOUS = "checkpoint.prev.pt"
+PREVIOUS = FILES.PREVIOUS_CHECKPOINT
 
 
 def save_checkpoint(run_dir: Path, state: dict) -> None:
@@ -313,9 +314,9 @@ def lock(run_dir: Path) -> None:
     if not _writer() or str(run_dir.resolve()) in _locks:
         return
     try:
-        f = open(run_dir / ".lock", "a+")
+        f = open(run_dir / FILES.LOCK, "a+")
     except OSError as e:
-        raise unwritable(run_dir / ".lock", e) from None
+        raise unwritable(run_dir / FILES.LOCK, e) from None
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -426,7 +427,7 @@ def check_same_config(run_dir: Path, resolved: dict, defaults=None) -> None:
         )
 
 
-DATA, OVERRIDES = "data.json", "overrides.yaml"
+DATA, OVERRIDES = FILES.DATA, FILES.OVERRIDES
 
 
 def check_not_damaged(run_dir: Path) -> None:

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import torch
 
-from ..names import M, S
+from ..names import FILES, M, S
 from . import attacks, curvature, reparameterize
 from .modes import eval_mode
 
@@ -210,23 +210,23 @@ def end_of_run(cfg, model, sample, data, transform, to_input, run_dir) -> dict:
     out = {}
     if cfg.curvature.alphas:
         rows = reparameterization_rows(model, *sample, to_input(data.test_x, False), data.test_y, cfg.curvature)
-        rundir.write_json(run_dir / "reparameterization.json", [finite(r) for r in rows])
-        out[S.REPARAMETERIZATION] = "reparameterization.json"
+        rundir.write_json(run_dir / FILES.REPARAMETERIZATION, [finite(r) for r in rows])
+        out[S.REPARAMETERIZATION] = FILES.REPARAMETERIZATION
     if cfg.get("complexity", {}).get("bounds"):
         from . import complexity
 
         result = complexity.bounds(model, to_input(data.train_x, False), data.train_y)
-        rundir.write_json(run_dir / "complexity.json", result)
+        rundir.write_json(run_dir / FILES.COMPLEXITY, result)
         out.update({S.complexity(k): v for k, v in result.items()})
     a = cfg.adversarial
     if a.eps_255:
         split = (data.test_x, data.test_y) if a.split == "test" else (data.train_x, data.train_y)
         rows, example = adversarial_rows(model, transform.pixels, transform.normalize, *split, a)
-        rundir.write_json(run_dir / "adversarial.json", rows)
-        rundir.atomic_write(run_dir / "adversarial_example.npz", lambda f: np.savez_compressed(f, **example))
+        rundir.write_json(run_dir / FILES.ADVERSARIAL, rows)
+        rundir.atomic_write(run_dir / FILES.ADVERSARIAL_EXAMPLE, lambda f: np.savez_compressed(f, **example))
         out.update({S.adv_acc(r["attack"], r["eps_255"]): r["accuracy"] for r in rows if r["eps_255"]})
         out[S.ADV_CLEAN] = rows[0]["accuracy"]
-        out[S.ADVERSARIAL] = "adversarial.json"
+        out[S.ADVERSARIAL] = FILES.ADVERSARIAL
     return out
 
 

@@ -22,8 +22,9 @@ import torch.nn.functional as F
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from ..errors import RunDirError
+from ..names import FILES
 
-TRAJECTORY = "trajectory.pt"
+TRAJECTORY = FILES.TRAJECTORY
 
 
 def snapshot_steps(total: int, n: int) -> list[int]:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import rundir
+from ..names import REPORT_FILES
 from . import records, stats
 
 # where and how a run was logged, and what tells seeds apart: never a "setting"
@@ -109,7 +110,7 @@ def compare(sources, by: str | None = None, metric: str = "test/acc", out: Path 
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
     w.writerows({k: _fmt(v) for k, v in r.items()} for r in rows)
-    rundir.write_text(folder / "compare.csv", buf.getvalue())
+    rundir.write_text(folder / REPORT_FILES.COMPARE, buf.getvalue())
     figure = overlay(runs, [by] if by else keys, metric, Path(out or folder / "compare.png"))
     return render(rows), figure
 

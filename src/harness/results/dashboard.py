@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 from .. import rundir
+from ..names import REPORT_FILES
 from . import analysis, claims, records
 from .plan import PLAN, command
 
@@ -56,8 +57,8 @@ def rows(root: Path) -> list[dict]:
     out = []
     for rep in PLAN:
         folder = root / rep.name
-        facts = rundir.read_json(folder / "report.json") if (folder / records.RECORDS).is_file() else None
-        verdicts = {v["claim"]: v for v in _read_csv(folder / "verdicts.csv")} if facts else {}
+        facts = rundir.read_json(folder / REPORT_FILES.REPORT) if (folder / records.RECORDS).is_file() else None
+        verdicts = {v["claim"]: v for v in _read_csv(folder / REPORT_FILES.VERDICTS)} if facts else {}
         for claim in analysis.of_report(rep.name):
             v = verdicts.get(claim.name)
             base = {
@@ -89,7 +90,7 @@ def _with_reruns(row: dict, v: dict, folder: Path) -> dict:
     """A committed re-run's verdict beside the claim's; on the same basis, a different word caps the
     claim at "partly" (a verdict that flips when the same runs are made again is not robust)."""
     for rerun in sorted(p.parent for p in folder.glob("rerun_*/verdicts.csv")):
-        again = next((r for r in _read_csv(rerun / "verdicts.csv") if r["claim"] == row["claim"]), None)
+        again = next((r for r in _read_csv(rerun / REPORT_FILES.VERDICTS) if r["claim"] == row["claim"]), None)
         if again is None:
             continue
         # comparable only on the same basis, and only when the re-run holds runs of it (a re-run of the
@@ -187,7 +188,7 @@ def cost(table: list[dict], root: Path | None = None) -> list[str]:
         f"- The plan's estimate for `make reproduce` (one sweep at a time, the machine to itself): {planned:.1f} h "
         f"(goal: under {GOAL_HOURS} h).",
     ]
-    measured = rundir.read_json(root / "reproduce.json") if root else None
+    measured = rundir.read_json(root / REPORT_FILES.REPRODUCE) if root else None
     if not measured:
         return [*lines, "- Measured end to end: not yet (no `make reproduce` of the whole set has finished)."]
     if measured.get("complete", True):  # (files before partial saves had no "complete")
@@ -214,7 +215,7 @@ def write(root: Path) -> list[dict]:
     w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
     w.writeheader()
     w.writerows(table)
-    rundir.write_text(root / "claims.csv", buf.getvalue())
+    rundir.write_text(root / REPORT_FILES.CLAIMS, buf.getvalue())
     rundir.write_text(root / "README.md", markdown(table, root))
     return table
 
@@ -233,7 +234,7 @@ def rebuild(root: Path) -> None:
             print(f"rebuilding the verdicts of {rerun}", flush=True)
             with tempfile.TemporaryDirectory() as tmp:
                 report([rerun / records.RECORDS], Path(tmp), wandb_mode="disabled")
-                for name in ("verdicts.csv", "verdicts.md"):
+                for name in (REPORT_FILES.VERDICTS, "verdicts.md"):
                     shutil.copyfile(Path(tmp) / name, rerun / name)
 
 
@@ -286,7 +287,8 @@ def main(argv=None):
     if args.claims_doc:
         rundir.write_text(args.claims_doc, claims_spec())
     done = sum(r["verdict"] != "not computed" for r in table)
-    print(f"dashboard: {done} of {len(table)} claims computed -> {args.root / 'README.md'}, {args.root / 'claims.csv'}")
+    written = f"{args.root / 'README.md'}, {args.root / REPORT_FILES.CLAIMS}"
+    print(f"dashboard: {done} of {len(table)} claims computed -> {written}")
 
 
 if __name__ == "__main__":

@@ -25,17 +25,18 @@ import numpy as np
 import yaml
 
 from .. import names, rundir
+from ..names import FILES, REPORT_FILES
 from ..rundir import NOT_IDENTITY, flat, identity  # noqa: F401  (a run's identity: owned by rundir)
 
-RECORDS = "runs.jsonl.gz"
+RECORDS = REPORT_FILES.RECORDS
 # small result files a run may leave beside summary.json; the analyses read them through Run.files
 RESULT_FILES = (
-    "probe_init.json",
-    "reparameterization.json",
-    "adversarial.json",
-    "adversarial_example.npz",
-    "predictions.json",
-    "complexity.json",
+    FILES.PROBE_INIT,
+    FILES.REPARAMETERIZATION,
+    FILES.ADVERSARIAL,
+    FILES.ADVERSARIAL_EXAMPLE,
+    FILES.PREDICTIONS,
+    FILES.COMPLEXITY,
 )
 
 
@@ -111,7 +112,7 @@ def load_yaml(path: Path):
 def read_run_dir(d: Path, root: Path) -> Run:
     cfg = load_yaml(d / rundir.CONFIG)
     # the run's own record of its command (written once, by the run); run dirs of before 2026-12-06: Hydra's
-    overrides_file = next((f for f in (d / rundir.OVERRIDES, d / ".hydra" / "overrides.yaml") if f.is_file()), None)
+    overrides_file = next((f for f in (d / rundir.OVERRIDES, d / ".hydra" / FILES.OVERRIDES) if f.is_file()), None)
     overrides = list(load_yaml(overrides_file) or []) if overrides_file else []
     files = {name: _load_file(d / name) for name in RESULT_FILES if (d / name).is_file()}
     return _migrated(

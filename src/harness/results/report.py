@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 from .. import rundir
+from ..names import REPORT_FILES
 from ..probes.bound import bound_rows
 from . import analysis, records
 from .claims import VERDICTS
@@ -239,7 +240,7 @@ def report(
         "repeats_dropped": len(dropped),
         "figures": [f.name for f in figures],
     }
-    rundir.write_json(out / "report.json", facts)
+    rundir.write_json(out / REPORT_FILES.REPORT, facts)
     update_readme(out, tables.get("verdicts", []), facts)
     records.write_records(out / records.RECORDS, runs)
     where = sources[0] if Path(sources[0]).is_dir() else out
@@ -261,7 +262,9 @@ def main(argv=None):
     args = p.parse_args(argv)
     out = report(args.sources, args.out, args.wandb_mode, args.wandb_project, args.publish, args.force)
     for v in (
-        csv.DictReader(io.StringIO((out / "verdicts.csv").read_text())) if (out / "verdicts.csv").is_file() else []
+        csv.DictReader(io.StringIO((out / REPORT_FILES.VERDICTS).read_text()))
+        if (out / REPORT_FILES.VERDICTS).is_file()
+        else []
     ):
         print(f"{v['claim']}: {v['verdict']} ({v['measured']})")
     print(f"report written to {out}")

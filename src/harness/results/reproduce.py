@@ -32,6 +32,7 @@ import threading
 import time
 from pathlib import Path
 
+from ..names import REPORT_FILES
 from .plan import PLAN
 
 
@@ -124,7 +125,7 @@ def _save_total(done: list, timing: dict, args) -> None:
         "updated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    _save(total, args.out / "reproduce.json")
+    _save(total, args.out / REPORT_FILES.REPRODUCE)
 
 
 def _launcher(jobs: int) -> list[str]:
@@ -149,7 +150,7 @@ def main(argv=None):
         p.error(f"--jobs must be >= 1, got {args.jobs}")
     todo = [r for r in PLAN if args.only is None or r.name in args.only]
     clock, done = ActiveClock(), []
-    timing_file = args.root / "reproduce_time.json"
+    timing_file = args.root / REPORT_FILES.REPRODUCE_TIME
     timing = json.loads(timing_file.read_text()) if timing_file.is_file() else {}  # report -> measured minutes
     args.root.mkdir(parents=True, exist_ok=True)
     for k, rep in enumerate(todo, 1):

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import probes, rundir
-from ..names import M, S, summary_key
+from ..names import FILES, M, S, summary_key
 from ..probes.modes import eval_mode
 from . import data as data_mod
 from . import distributed, models, parts, schedules
@@ -165,7 +165,7 @@ def prescreen_init(cfg, model, data, to_input, run_dir: Path, tracker) -> dict:
             "own_risk": own["risk"],
         },
     }
-    rundir.write_json(run_dir / "prescreen.json", record)
+    rundir.write_json(run_dir / FILES.PRESCREEN, record)
     tracker.log({f"init/prescreen/{k}": v for k, v in record["summary"].items()}, step=0)
     log.info(
         "pre-screening: candidate %d of %d (trace %.4g, risk %.4g; the run's own init: trace %.4g, risk %.4g)",
@@ -243,8 +243,8 @@ class Evaluator:
         out = {"val_size": len(self.data.val_y), "test_size": len(self.data.test_y)}
         for split in ("val", "test"):
             out[f"{split}_correct"] = packed_bits(self.final_hits.get(split, torch.zeros(0, dtype=torch.bool)))
-        rundir.write_json(run_dir / "predictions.json", out)
-        return "predictions.json"
+        rundir.write_json(run_dir / FILES.PREDICTIONS, out)
+        return FILES.PREDICTIONS
 
 
 def _already_done(run_dir: Path, t) -> dict | None:
@@ -271,14 +271,14 @@ def _evaluation_at(history: list, step: int) -> dict:
 
 def _init_probe(cfg, model, sample, run_dir: Path, tracker, resumed: bool) -> dict:
     """The Hessian probe at init: measured once, before the first step, and kept with the run."""
-    probe = rundir.read_json(run_dir / "probe_init.json") or {}
+    probe = rundir.read_json(run_dir / FILES.PROBE_INIT) or {}
     if probe and not resumed:  # measured by an attempt that died before its first checkpoint
         rundir.append_metrics(run_dir, probes.finite(probe))
     if "init" in cfg.curvature.at and not probe and not resumed:
         log.info("Hessian probe at init on %d images ...", len(sample[1]))
         probe = {M.at_init(k): v for k, v in probes.curvature_probe(model, *sample, cfg.curvature).items()}
         probe["step"] = 0
-        rundir.write_json(run_dir / "probe_init.json", probes.finite(probe))
+        rundir.write_json(run_dir / FILES.PROBE_INIT, probes.finite(probe))
         rundir.append_metrics(run_dir, probes.finite(probe))
         tracker.log(probe, step=0)
         log.info("at init: top eigenvalue %.4g, trace %.4g", probe[M.at_init(M.curvature("top_eig"))],
@@ -303,7 +303,7 @@ class _Run:
             log.info("resumed from %s at epoch %d, step %d", resumed_from, state.epoch, state.step)
         else:  # from scratch: whatever an earlier attempt wrote before its first checkpoint is not history
             history = rundir.truncate_metrics(run_dir, -1)
-        self.prescreen = rundir.read_json(run_dir / "prescreen.json") or {}
+        self.prescreen = rundir.read_json(run_dir / FILES.PRESCREEN) or {}
         if cfg.init.prescreen and not resumed:  # (a resumed run has its init in the checkpoint)
             self.prescreen = prescreen_init(cfg, parts.model, data, parts.to_input, run_dir, tracker)
         self.sample = None  # the fixed curvature sample, when a probe wants it

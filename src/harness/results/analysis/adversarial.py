@@ -6,6 +6,7 @@ from collections import Counter
 
 import numpy as np
 
+from ...names import FILES
 from .. import stats
 from ..claims import Claim
 from .common import pct, plt, save_figure, verdict_row
@@ -218,7 +219,7 @@ def _panda_figure(runs, out):
     """One row per model: clean image, amplified perturbation, adversarial image."""
     fig, axes = plt.subplots(len(runs), 3, figsize=(7.5, 2.6 * len(runs)), squeeze=False)
     for row, r in zip(axes, runs):
-        ex = {k: np.asarray(v) for k, v in r.files["adversarial_example.npz"].items()}
+        ex = {k: np.asarray(v) for k, v in r.files[FILES.ADVERSARIAL_EXAMPLE].items()}
         clean, adv = ex["clean"].transpose(1, 2, 0), ex["adversarial"].transpose(1, 2, 0)
         delta = adv - clean
         amplified = 0.5 + delta / (2 * max(np.abs(delta).max(), 1e-12))  # to [0, 1], grey = no change

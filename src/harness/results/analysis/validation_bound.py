@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...names import FILES
 from ...probes.bound import validation_bound as slack_of
 from .. import stats
 from ..claims import Claim
@@ -63,7 +64,7 @@ RESAMPLES = 2000
 
 
 def correctness(run, split: str) -> np.ndarray:
-    p = run.files["predictions.json"]
+    p = run.files[FILES.PREDICTIONS]
     bits = np.unpackbits(np.frombuffer(bytes.fromhex(p[f"{split}_correct"]), np.uint8))
     return bits[: p[f"{split}_size"]].astype(bool)
 
@@ -88,7 +89,7 @@ def resample(val_correct: np.ndarray, test_err: np.ndarray, m_val: int, resample
 
 
 def validation_bound(runs, out):
-    runs = [r for r in runs if r.summary.get("status") == "completed" and "predictions.json" in r.files]
+    runs = [r for r in runs if r.summary.get("status") == "completed" and FILES.PREDICTIONS in r.files]
     if len(runs) < 2:
         measured = f"{len(runs)} runs with predictions"
         return {
