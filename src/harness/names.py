@@ -90,6 +90,14 @@ class S:
 
     TRAIN_ACC, TEST_ACC, VAL_ACC = "train_acc", "test_acc", "val_acc"
     TRAIN_LOSS, TEST_LOSS = "train_loss", "test_loss"
+    # the run's own fields (trainer): how it ended, how long, with which batch and noise scale
+    STATUS, STOP_REASON, DIVERGED = "status", "stop_reason", "diverged"
+    STEPS, EPOCHS, WALL_TIME = "steps", "epochs", "wall_time_s"
+    NOISE_SCALE, BASE_BATCH_SIZE = "noise_scale", "base_batch_size"
+    # its data and provenance (data.info and rundir.provenance)
+    TRAIN_SIZE, VAL_SIZE, TEST_SIZE = "data_train_size", "data_val_size", "data_test_size"
+    REALISED_CORRUPTION = "data_realised_corruption"
+    TORCH_VERSION, GIT_COMMIT, DEVICE = "torch_version", "git_commit", "device"
     GAP_LOSS, GAP_ERR = summary_key(M.GAP_LOSS), summary_key(M.GAP_ERR)
     TOP_EIG = summary_key(M.curvature("top_eig"))
     TRACE = summary_key(M.curvature("trace"))

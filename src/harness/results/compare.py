@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import rundir
-from ..names import REPORT_FILES
+from ..names import REPORT_FILES, S
 from . import records, stats
 
 # where and how a run was logged, and what tells seeds apart: never a "setting"
@@ -97,7 +97,7 @@ def overlay(runs, keys, metric: str, path: Path) -> Path:
 
 
 def compare(sources, by: str | None = None, metric: str = "test/acc", out: Path | None = None) -> tuple[str, Path]:
-    runs = [r for r in records.load(sources) if r.summary.get("status") != "invalid"]
+    runs = [r for r in records.load(sources) if r.summary.get(S.STATUS) != "invalid"]
     if not runs:
         raise SystemExit(f"error: no runs (run dirs with {rundir.SUMMARY}) in {', '.join(map(str, sources))}")
     keys = settings(runs)

@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 
 from .. import names, rundir
-from ..names import FILES, REPORT_FILES
+from ..names import FILES, REPORT_FILES, S
 from ..rundir import NOT_IDENTITY, flat, identity  # noqa: F401  (a run's identity: owned by rundir)
 
 RECORDS = REPORT_FILES.RECORDS
@@ -176,7 +176,7 @@ def deduplicate(runs: list[Run]) -> tuple[list[Run], list[tuple[str, str]]]:
     kept: dict[str, Run] = {}
     for r in runs:
         first = kept.get(r.fingerprint)
-        if first is None or (first.summary.get("status") != "completed" and r.summary.get("status") == "completed"):
+        if first is None or (first.summary.get(S.STATUS) != "completed" and r.summary.get(S.STATUS) == "completed"):
             kept[r.fingerprint] = r
     chosen = {id(r) for r in kept.values()}
     dropped = [(r.job, kept[r.fingerprint].job) for r in runs if id(r) not in chosen]

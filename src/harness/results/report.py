@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 from .. import rundir
-from ..names import REPORT_FILES
+from ..names import REPORT_FILES, S
 from ..probes.bound import bound_rows
 from . import analysis, records
 from .claims import VERDICTS
@@ -60,12 +60,12 @@ def validation_bound_table(runs: list[Run], delta: float = 0.05):
         [
             {
                 "name": r.label,
-                "val_acc": r.summary.get("val_acc"),
-                "test_acc": r.summary.get("test_acc"),
-                "val_size": r.summary.get("data_val_size"),
+                "val_acc": r.summary.get(S.VAL_ACC),
+                "test_acc": r.summary.get(S.TEST_ACC),
+                "val_size": r.summary.get(S.VAL_SIZE),
             }
             for r in runs
-            if r.summary.get("status") == "completed"
+            if r.summary.get(S.STATUS) == "completed"
         ],
         delta,
     )
@@ -76,16 +76,16 @@ def validation_bound_table(runs: list[Run], delta: float = 0.05):
 
 def run_facts(runs: list[Run]) -> dict:
     """What the dashboard says about a report's runs: how many, seeds, scale, hardware, wall time."""
-    machines = sorted({r.summary.get("device", "?") for r in runs})
+    machines = sorted({r.summary.get(S.DEVICE, "?") for r in runs})
     return {
         "runs": len(runs),
-        "completed": sum(r.summary.get("status") == "completed" for r in runs),
+        "completed": sum(r.summary.get(S.STATUS) == "completed" for r in runs),
         "seeds": len({r.config.get("seed") for r in runs}),
         "scales": sorted({str(r.config.get("scale")) for r in runs}),
         "hardware": machines,
-        "wall_time_s": round(sum(r.summary.get("wall_time_s") or 0 for r in runs), 1),
-        "torch_versions": sorted({str(r.summary.get("torch_version")) for r in runs}),
-        "commits": sorted({str(r.summary.get("git_commit"))[:8] for r in runs}),
+        "wall_time_s": round(sum(r.summary.get(S.WALL_TIME) or 0 for r in runs), 1),
+        "torch_versions": sorted({str(r.summary.get(S.TORCH_VERSION)) for r in runs}),
+        "commits": sorted({str(r.summary.get(S.GIT_COMMIT))[:8] for r in runs}),
     }
 
 
@@ -217,9 +217,9 @@ def report(
     name = names[0]
     if name not in analysis.ANALYSES:
         raise SystemExit(f"error: no analysis for experiment {name!r}; known: {sorted(analysis.ANALYSES)}")
-    for r in [r for r in runs if r.summary.get("status") == "invalid"]:
+    for r in [r for r in runs if r.summary.get(S.STATUS) == "invalid"]:
         print(f"warning: run {r.job} was refused ({r.summary.get('error')}): left out", file=sys.stderr)
-    runs = [r for r in runs if r.summary.get("status") != "invalid"]
+    runs = [r for r in runs if r.summary.get(S.STATUS) != "invalid"]
     runs, dropped = records.deduplicate(runs)
     for job, kept in dropped:
         print(f"warning: run {job} repeats run {kept} (same resolved config): counted once", file=sys.stderr)

@@ -408,12 +408,12 @@ class _Run:
                 summary[S.PREDICTIONS] = self.evaluator.save_predictions(self.run_dir)
         summary.update(
             {
-                "status": status,
-                "stop_reason": stop_reason,
-                "diverged": status == "diverged",
-                "steps": s.step,
-                "epochs": s.epochs(schedules.steps_per_epoch(self.n_train, batch_size)),
-                "wall_time_s": s.wall(),
+                S.STATUS: status,
+                S.STOP_REASON: stop_reason,
+                S.DIVERGED: status == "diverged",
+                S.STEPS: s.step,
+                S.EPOCHS: s.epochs(schedules.steps_per_epoch(self.n_train, batch_size)),
+                S.WALL_TIME: s.wall(),
                 # seconds in training steps and in the evaluations, summed over every process of the
                 # run (a resumed run counts its earlier attempts too), so the shares can be read off
                 "train_images_per_s": s.images_seen / s.train_time if s.train_time else None,
@@ -423,12 +423,12 @@ class _Run:
                 "processes": s.processes,  # 1 + the times it was resumed
                 "process_wall_time_s": time.perf_counter() - s.started,  # this last process only
                 "num_parameters": models.num_parameters(p.model),
-                "device": device_name(p.device),
+                S.DEVICE: device_name(p.device),
                 # at the run's initial lr and batch size: the x-axis of Smith & Le's collapse plots
-                "noise_scale": schedules.noise_scale(
+                S.NOISE_SCALE: schedules.noise_scale(
                     o.lr, self.n_train, min(self.base_batch_size, self.n_train), o.momentum
                 ),
-                "base_batch_size": self.base_batch_size,  # trainer.batch_size, or as keep_noise_scale set it
+                S.BASE_BATCH_SIZE: self.base_batch_size,  # trainer.batch_size, or as keep_noise_scale set it
                 **rundir.provenance(self.run_dir, self.data.info),
             }
         )

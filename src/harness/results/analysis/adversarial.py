@@ -6,7 +6,7 @@ from collections import Counter
 
 import numpy as np
 
-from ...names import FILES
+from ...names import FILES, S
 from .. import stats
 from ..claims import Claim
 from .common import pct, plt, save_figure, verdict_row
@@ -49,10 +49,10 @@ def _binomial(acc, n):
 
 
 def adversarial(runs, out):
-    done = [r for r in runs if r.summary.get("status") == "completed" and r.summary.get("adversarial")]
+    done = [r for r in runs if r.summary.get(S.STATUS) == "completed" and r.summary.get(S.ADVERSARIAL)]
     rows, figures = [], []
     for r in done:
-        results = r.files[r.summary["adversarial"]]
+        results = r.files[r.summary[S.ADVERSARIAL]]
         clean_row = next(x for x in results if x["attack"] == "none")
         clean, clean_ci = clean_row["accuracy"], _binomial(clean_row["accuracy"], clean_row["images"])
         for x in results:
@@ -65,7 +65,7 @@ def adversarial(runs, out):
                         "model": r.config["model"]["name"],
                         "split": r.config["adversarial"]["split"],
                         "true_labels": _true_labels(r),
-                        "train_acc": r.summary["train_acc"],
+                        "train_acc": r.summary[S.TRAIN_ACC],
                         "clean_acc": clean,
                         "clean_acc_ci95_low": clean_ci[0],
                         "clean_acc_ci95_high": clean_ci[1],

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
+from ...names import S
 from .. import stats
 from ..claims import SMITH_LE, Claim
 from .common import plt, save_figure, verdict_row
@@ -285,9 +286,9 @@ def batch_lr_scaling(runs, out: Path):
     tried = defaultdict(set)  # Setting -> the batch sizes run, diverged or not (the grid as swept)
     for r in runs:
         tried[_setting(r)].add(r.config["trainer"]["batch_size"])
-        if r.summary.get("status") == "completed":
-            groups[_setting(r)][r.config["trainer"]["batch_size"]][r.config["seed"]] = r.summary["test_acc"]
-        if r.summary.get("status") == "diverged":
+        if r.summary.get(S.STATUS) == "completed":
+            groups[_setting(r)][r.config["trainer"]["batch_size"]][r.config["seed"]] = r.summary[S.TEST_ACC]
+        if r.summary.get(S.STATUS) == "diverged":
             diverged.append((_setting(r), r.config["seed"]))
     seeds = sorted({r.config["seed"] for r in runs})
     optima, fits, b_opt_rows = {}, [], []  # optima: basis label -> {Setting: its row of b_opt.csv}
@@ -428,7 +429,7 @@ def _verdict(label, fits, seeds) -> dict:
 def _setting(run) -> Setting:
     c = run.config
     epochs = c["trainer"].get("max_epochs")
-    return Setting(c["optimizer"]["lr"], run.summary["data_train_size"], c["optimizer"]["momentum"], epochs)
+    return Setting(c["optimizer"]["lr"], run.summary[S.TRAIN_SIZE], c["optimizer"]["momentum"], epochs)
 
 
 def _order(setting: Setting):
@@ -507,9 +508,9 @@ def _optimum_plots(optima, fits, out):
 
 def _collapse(runs, out):
     pts = [
-        (r.summary["noise_scale"], r.summary["test_acc"])
+        (r.summary[S.NOISE_SCALE], r.summary[S.TEST_ACC])
         for r in runs
-        if r.summary.get("status") == "completed" and r.summary.get("noise_scale")
+        if r.summary.get(S.STATUS) == "completed" and r.summary.get(S.NOISE_SCALE)
     ]
     if not pts:
         return None

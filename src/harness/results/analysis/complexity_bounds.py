@@ -98,7 +98,7 @@ def _bound(summary, key) -> float:
 
 
 def complexity_bounds(runs, out):
-    done = [r for r in runs if r.summary.get("status") == "completed" and S.complexity("params") in r.summary]
+    done = [r for r in runs if r.summary.get(S.STATUS) == "completed" and S.complexity("params") in r.summary]
     fit = C9_VACUOUS.params["fit"]
     rows = []
     for r in sorted(
@@ -112,11 +112,11 @@ def complexity_bounds(runs, out):
                 "seed": r.config["seed"],
                 "params": s[S.complexity("params")],
                 "vc_dim": s[S.complexity("vc_dim")],
-                "train_acc": s["train_acc"],
-                "fitted": s["train_acc"] >= fit,
-                "test_err": 1 - s["test_acc"],
-                "gap_err": s["train_acc"] - s["test_acc"],
-                "validation_bound": validation_bound(s["val_acc"], s["data_val_size"], C9_VACUOUS.params["delta"]),
+                "train_acc": s[S.TRAIN_ACC],
+                "fitted": s[S.TRAIN_ACC] >= fit,
+                "test_err": 1 - s[S.TEST_ACC],
+                "gap_err": s[S.TRAIN_ACC] - s[S.TEST_ACC],
+                "validation_bound": validation_bound(s[S.VAL_ACC], s[S.VAL_SIZE], C9_VACUOUS.params["delta"]),
                 **{k: _bound(s, k) for k in BOUNDS},
                 "gamma": s[S.complexity("gamma")],
                 "spectral_complexity": s[S.complexity("spectral_complexity")],

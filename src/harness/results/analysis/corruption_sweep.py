@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...names import S
 from .. import stats
 from ..claims import ZHANG, Claim
 from .common import mean_std, pct, plt, save_figure, steps_to_fit, tost_chance, verdict_row
@@ -68,13 +69,13 @@ def corruption_sweep(runs, out: Path):
         fits = [fit_of(r) for r in group]
         steps = stats.mean_ci(fits)
         ratio = stats.mean_ci([f / base for f in fits if f is not None] if base else [])
-        err = stats.mean_ci([1 - r.summary["test_acc"] for r in group])
+        err = stats.mean_ci([1 - r.summary[S.TEST_ACC] for r in group])
         rows.append(
             {
                 "corruption_prob": p,
                 "seeds": len(group),
                 "fitted": sum(f is not None for f in fits),
-                "realised_corruption": statistics.fmean(r.summary["data_realised_corruption"] for r in group),
+                "realised_corruption": statistics.fmean(r.summary[S.REALISED_CORRUPTION] for r in group),
                 "steps_to_fit_mean": steps["mean"],
                 "steps_to_fit_sd": steps["sd"],
                 "steps_to_fit_ci95_low": steps["low"],
@@ -138,7 +139,7 @@ def _figure1bc_verdicts(by_p, fit_of, figures):
     runs = [r for p in ps for r in by_p[p]]
     rho = (
         stats.spearman_ci(
-            [float(r.config["data"]["corruption_prob"]) for r in runs], [1 - r.summary["test_acc"] for r in runs]
+            [float(r.config["data"]["corruption_prob"]) for r in runs], [1 - r.summary[S.TEST_ACC] for r in runs]
         )
         if len(runs) >= 4
         else None
@@ -148,7 +149,7 @@ def _figure1bc_verdicts(by_p, fit_of, figures):
         v1c, m1c = "inconclusive", "needs >= 4 runs and p = 1"
     else:
         c = C1_FIG1C.params
-        chance = tost_chance([r.summary["test_acc"] for r in top], 0.1, c["lo"], c["hi"])
+        chance = tost_chance([r.summary[S.TEST_ACC] for r in top], 0.1, c["lo"], c["hi"])
         rises = rho["ci_low"] > 0
         if chance["state"] in ("leak", "below") or not rises:
             v1c = "not reproduced"

@@ -8,7 +8,7 @@ from collections import Counter
 
 import numpy as np
 
-from ...names import M
+from ...names import M, S
 from ..claims import Claim
 from .common import plt, save_figure, verdict_row
 
@@ -58,7 +58,7 @@ def _span(norms):
 
 def gradient_flow(runs, out):
     rows, profiles = [], {}
-    for r in (r for r in runs if r.summary.get("status") in ("completed", "diverged")):
+    for r in (r for r in runs if r.summary.get(S.STATUS) in ("completed", "diverged")):
         m, depth = r.config["model"], r.config["model"]["depth"]
         grads = [x for x in r.metrics if M.grad_norm(1) in x]
         if not grads:
@@ -76,10 +76,10 @@ def gradient_flow(runs, out):
                 "span_at_end": _span(_norms(last, depth)),
                 "first_layer_grad_at_init": first[M.grad_norm(1)],
                 "last_layer_grad_at_init": first[M.grad_norm(depth + 1)],
-                "train_acc": r.summary.get("train_acc"),
-                "test_acc": r.summary.get("test_acc"),
+                "train_acc": r.summary.get(S.TRAIN_ACC),
+                "test_acc": r.summary.get(S.TEST_ACC),
                 # a run that diverged did not train, whatever accuracy it had reached
-                "trained": r.summary["status"] == "completed" and (r.summary.get("train_acc") or 0) >= TRAINS,
+                "trained": r.summary[S.STATUS] == "completed" and (r.summary.get(S.TRAIN_ACC) or 0) >= TRAINS,
             }
         )
         profiles[(depth, *key)] = [first.get(M.grad_norm(i)) for i in range(1, depth + 2)]

@@ -68,7 +68,7 @@ GAP_WORDS = {"gap_loss": "loss gap", "gap_err": "error gap"}
 
 
 def init_curvature(runs, out):
-    done = [r for r in runs if r.summary.get("status") == "completed"]
+    done = [r for r in runs if r.summary.get(S.STATUS) == "completed"]
     k_runs = [r for r in done if "gap_vs_m" not in r.config["tags"] and S.INIT_TOP_EIG in r.summary]
     m_runs = [r for r in done if "gap_vs_m" in r.config["tags"]]
     tables, figures = {}, []
@@ -84,11 +84,11 @@ def init_curvature(runs, out):
                 "trace_se": r.summary.get(S.INIT_TRACE_SE),
                 "trace_se_examples": r.summary.get(S.INIT_TRACE_SE_EXAMPLES),
                 "init_risk": r.summary[S.INIT_RISK],
-                "train_loss": r.summary["train_loss"],
-                "test_loss": r.summary["test_loss"],
+                "train_loss": r.summary[S.TRAIN_LOSS],
+                "test_loss": r.summary[S.TEST_LOSS],
                 "gap_loss": r.summary[S.GAP_LOSS],
-                "train_err": 1 - r.summary["train_acc"],
-                "test_err": 1 - r.summary["test_acc"],
+                "train_err": 1 - r.summary[S.TRAIN_ACC],
+                "test_err": 1 - r.summary[S.TEST_ACC],
                 "gap_err": r.summary[S.GAP_ERR],
             }
             for r in k_runs
@@ -281,7 +281,7 @@ def _gap_vs_m_tables(m_runs):
     fitted = C5_M.params["fit"] * math.log(10)
     by_m = defaultdict(list)
     for r in m_runs:
-        by_m[r.summary["data_train_size"]].append(r.summary)
+        by_m[r.summary[S.TRAIN_SIZE]].append(r.summary)
     rows = []
     for m in sorted(by_m):
         ss = by_m[m]
@@ -307,7 +307,7 @@ def _gap_vs_m_tables(m_runs):
                 "train_loss": mean_std([s["train_loss"] for s in ss])[0],
                 "train_loss_max": worst,
                 "test_loss": mean_std([s["test_loss"] for s in ss])[0],
-                "test_err": 1 - mean_std([s["test_acc"] for s in ss])[0],
+                "test_err": 1 - mean_std([s[S.TEST_ACC] for s in ss])[0],
             }
         )
         rows.append(row)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...names import S
 from .. import stats
 from ..claims import SMITH_LE, Claim
 from .batch_lr_scaling import seeds_label
@@ -52,12 +53,12 @@ ORDER = 13  # its place on the dashboard and in `make reproduce`
 
 
 def keep_noise_scale(runs, out):
-    done = [r for r in runs if r.summary.get("status") in ("completed", "diverged")]
+    done = [r for r in runs if r.summary.get(S.STATUS) in ("completed", "diverged")]
     groups: dict = {}
     for r in done:
         key = (r.config["optimizer"]["momentum"], bool(r.config["schedule"]["keep_noise_scale"]))
-        acc = r.summary["test_acc"] if r.summary.get("status") == "completed" else 0.1  # diverged: chance
-        groups.setdefault(key, []).append((acc, r.summary.get("base_batch_size"), r.summary.get("noise_scale")))
+        acc = r.summary[S.TEST_ACC] if r.summary.get(S.STATUS) == "completed" else 0.1  # diverged: chance
+        groups.setdefault(key, []).append((acc, r.summary.get(S.BASE_BATCH_SIZE), r.summary.get(S.NOISE_SCALE)))
     rows, comparisons = [], []
     for (m, rescaled), vals in sorted(groups.items()):
         c = stats.mean_ci([v[0] for v in vals])
@@ -96,7 +97,7 @@ def keep_noise_scale(runs, out):
 
 def _batch(run) -> int:
     """The batch size the run trained with (keep_noise_scale sets it from the reference)."""
-    return run.summary.get("base_batch_size") or run.config["trainer"]["batch_size"]
+    return run.summary.get(S.BASE_BATCH_SIZE) or run.config["trainer"]["batch_size"]
 
 
 def paired_differences(runs, seeds) -> list[dict]:
@@ -122,8 +123,8 @@ def paired_differences(runs, seeds) -> list[dict]:
     out = []
     for m in p["momenta"]:
         pairs = [(reference[s], rescaled[s, m]) for s in sorted(seeds) if s in reference and (s, m) in rescaled]
-        ok = [(a, b) for a, b in pairs if a.summary.get("status") == b.summary.get("status") == "completed"]
-        c = stats.mean_ci([b.summary["test_acc"] - a.summary["test_acc"] for a, b in ok], level=0.90)
+        ok = [(a, b) for a, b in pairs if a.summary.get(S.STATUS) == b.summary.get(S.STATUS) == "completed"]
+        c = stats.mean_ci([b.summary[S.TEST_ACC] - a.summary[S.TEST_ACC] for a, b in ok], level=0.90)
         if len(ok) < len(pairs):
             state = "failed run"
         elif len(ok) < p["min_pairs"]:

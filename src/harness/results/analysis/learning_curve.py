@@ -6,6 +6,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from ...names import S
 from ...probes.bound import validation_bound
 from .. import stats
 from ..claims import Claim
@@ -55,14 +56,14 @@ def learning_curve(runs, out):
     rows, bound = [], []
     ends = defaultdict(list)  # (model, m) -> each run's train acc at the end of training (None: no result)
     for r in runs:
-        model, m = r.config["model"]["name"], r.summary.get("data_train_size")
-        best = selected_epoch(r.metrics) if r.summary.get("status") == "completed" else None
+        model, m = r.config["model"]["name"], r.summary.get(S.TRAIN_SIZE)
+        best = selected_epoch(r.metrics) if r.summary.get(S.STATUS) == "completed" else None
         if m is not None:
-            ends[(model, m)].append(r.summary.get("train_acc") if best is not None else None)
+            ends[(model, m)].append(r.summary.get(S.TRAIN_ACC) if best is not None else None)
         if best is None:
             continue
         evaluated = sum(1 for x in r.metrics if "val/acc" in x)
-        m_val = r.summary["data_val_size"]
+        m_val = r.summary[S.VAL_SIZE]
         slack = validation_bound(m_val, evaluated)  # the epoch was chosen among `evaluated` models
         rows.append(
             {
@@ -71,7 +72,7 @@ def learning_curve(runs, out):
                 "seed": r.config["seed"],
                 "epoch": best["epoch"],
                 "steps": best["step"],
-                "train_acc_end": r.summary.get("train_acc"),
+                "train_acc_end": r.summary.get(S.TRAIN_ACC),
                 "train_err": 1 - best["train/acc"],
                 "val_err": 1 - best["val/acc"],
                 "test_err": 1 - best["test/acc"],

@@ -34,7 +34,7 @@ ORDER = 9  # its place on the dashboard and in `make reproduce`
 
 
 def prescreen(runs, out):
-    done = [r for r in runs if r.summary.get("status") == "completed"]
+    done = [r for r in runs if r.summary.get(S.STATUS) == "completed"]
     by_seed: dict = {}
     for r in done:
         by_seed.setdefault(r.config["seed"], {})["screened" if r.config["init"]["prescreen"] else "plain"] = r

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...names import S
 from .. import stats
 from ..claims import CHANCE, CHANCE_TEST, ZHANG, Claim
 from .common import pct, plt, save_figure, tost_chance, verdict_row
@@ -77,33 +78,33 @@ def random_labels(runs, out: Path):
 
 
 def _row(r) -> dict:
-    n_test = r.summary["data_test_size"]
-    test_lo, test_hi = stats.binomial_ci(round(r.summary["test_acc"] * n_test), n_test)
+    n_test = r.summary[S.TEST_SIZE]
+    test_lo, test_hi = stats.binomial_ci(round(r.summary[S.TEST_ACC] * n_test), n_test)
     return {
         "schedule": schedule_of(r.config),
         "seed": r.config["seed"],
         "label_draw": r.config.get("data", {}).get("randomization_seed", 0),
         "model": r.config["model"]["name"],
-        "train_size": r.summary["data_train_size"],
-        "realised_corruption": r.summary["data_realised_corruption"],
-        "train_acc": r.summary["train_acc"],
-        "test_acc": r.summary["test_acc"],
+        "train_size": r.summary[S.TRAIN_SIZE],
+        "realised_corruption": r.summary[S.REALISED_CORRUPTION],
+        "train_acc": r.summary[S.TRAIN_ACC],
+        "test_acc": r.summary[S.TEST_ACC],
         "test_acc_ci95_low": test_lo,
         "test_acc_ci95_high": test_hi,
         "test_size": n_test,
-        "memorized": r.summary["train_acc"] >= MEMORIZED,
-        "epochs": r.summary["epochs"],
-        "steps": r.summary["steps"],
-        "stop_reason": r.summary["stop_reason"],
-        "wall_time_s": round(r.summary["wall_time_s"], 1),
+        "memorized": r.summary[S.TRAIN_ACC] >= MEMORIZED,
+        "epochs": r.summary[S.EPOCHS],
+        "steps": r.summary[S.STEPS],
+        "stop_reason": r.summary[S.STOP_REASON],
+        "wall_time_s": round(r.summary[S.WALL_TIME], 1),
     }
 
 
 def _group(name: str, counted) -> dict:
     """A schedule's replicates: memorized in every one, and their test accuracy at chance (TOST)."""
     p = CLAIM.params
-    chance = tost_chance([r.summary["test_acc"] for r in counted], p["chance"], p["lo"], p["hi"])
-    memorized = bool(counted) and all(r.summary["train_acc"] >= MEMORIZED for r in counted)
+    chance = tost_chance([r.summary[S.TEST_ACC] for r in counted], p["chance"], p["lo"], p["hi"])
+    memorized = bool(counted) and all(r.summary[S.TRAIN_ACC] >= MEMORIZED for r in counted)
     if len(counted) < p["min_replicates"]:
         state = "too few replicates"
     elif chance["state"] in ("leak", "below"):
@@ -115,7 +116,7 @@ def _group(name: str, counted) -> dict:
     return {
         "schedule": name,
         "replicates": len(counted),
-        "train_acc_min": min((r.summary["train_acc"] for r in counted), default=None),
+        "train_acc_min": min((r.summary[S.TRAIN_ACC] for r in counted), default=None),
         "test_acc_mean": chance["mean"],
         "test_acc_ci90_low": chance["ci90_low"],
         "test_acc_ci90_high": chance["ci90_high"],

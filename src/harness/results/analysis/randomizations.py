@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...names import S
 from ..claims import ZHANG, Claim
 from .common import plt, save_figure, steps_to_fit, verdict_row
 
@@ -42,18 +43,18 @@ def randomizations(runs, out: Path):
         curve = [(m["step"], m["train/epoch_loss"]) for m in r.metrics if "train/epoch_loss" in m]
         if curve:
             ax.plot(*zip(*curve), label=kind)
-        completed = r.summary.get("status") == "completed"
+        completed = r.summary.get(S.STATUS) == "completed"
         steps = steps_to_fit(r.metrics, FIT)
         rows.append(
             {
                 "randomization": kind,
                 "steps_to_fit": steps,
                 "threshold": FIT,
-                "train_acc": r.summary.get("train_acc"),
-                "test_acc": r.summary.get("test_acc"),
-                "epochs": r.summary.get("epochs"),
-                "stop_reason": r.summary.get("stop_reason"),
-                "status": r.summary.get("status"),
+                "train_acc": r.summary.get(S.TRAIN_ACC),
+                "test_acc": r.summary.get(S.TEST_ACC),
+                "epochs": r.summary.get(S.EPOCHS),
+                "stop_reason": r.summary.get(S.STOP_REASON),
+                "status": r.summary.get(S.STATUS),
                 # a run that diverged (or failed) is not fitted, whatever accuracy it passed on the way
                 "fitted": completed and steps is not None,
             }

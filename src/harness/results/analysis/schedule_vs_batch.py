@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as sps
 
+from ...names import S
 from .. import stats
 from ..claims import Claim
 from .common import mean_std, plt, save_figure, verdict_row
@@ -46,11 +47,11 @@ def schedule_vs_batch(runs, out: Path):
     by_schedule, not_completed = defaultdict(list), defaultdict(list)
     for r in runs:
         name = r.config["schedule"]["name"]
-        (by_schedule if r.summary.get("status") == "completed" else not_completed)[name].append(r)
+        (by_schedule if r.summary.get(S.STATUS) == "completed" else not_completed)[name].append(r)
     rows = []
     for name, group in sorted(by_schedule.items()):
-        acc = stats.mean_ci([r.summary["test_acc"] for r in group])
-        steps_mean, _ = mean_std([r.summary["steps"] for r in group])
+        acc = stats.mean_ci([r.summary[S.TEST_ACC] for r in group])
+        steps_mean, _ = mean_std([r.summary[S.STEPS] for r in group])
         rows.append(
             {
                 "schedule": name,
@@ -85,7 +86,7 @@ def _paired(by_schedule, other):
     seeds = sorted(mine.keys() & ref.keys())
     if len(seeds) < 2:
         return None
-    d = np.array([mine[s]["test_acc"] - ref[s]["test_acc"] for s in seeds])
+    d = np.array([mine[s][S.TEST_ACC] - ref[s][S.TEST_ACC] for s in seeds])
     mean, se, df = float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))), len(d) - 1
     if se > 0:
         half = sps.t.ppf(1 - ALPHA, df) * se
@@ -105,7 +106,7 @@ def _paired(by_schedule, other):
         "margin": MARGIN,
         "equivalent": bool(p < ALPHA),
         "different": bool(low > MARGIN or high < -MARGIN),
-        "fewer_updates_every_pair": all(mine[s]["steps"] < ref[s]["steps"] for s in seeds),
+        "fewer_updates_every_pair": all(mine[s][S.STEPS] < ref[s][S.STEPS] for s in seeds),
     }
 
 
@@ -133,7 +134,7 @@ def _c8_verdict(by_schedule, not_completed, comparisons, figure):
         verdict = "reproduced" if control else "partly"
     else:
         verdict = "inconclusive"
-    updates = {k: np.mean([r.summary["steps"] for r in by_schedule[k]]) for k in ("increase_batch", "decay_lr")}
+    updates = {k: np.mean([r.summary[S.STEPS] for r in by_schedule[k]]) for k in ("increase_batch", "decay_lr")}
     measured = (
         f"increase_batch - decay_lr, paired over {pairs} seeds: {_points(inc)} (TOST p {inc['tost_p']:.3f}); updates "
         f"{updates['increase_batch']:.0f} vs {updates['decay_lr']:.0f}"

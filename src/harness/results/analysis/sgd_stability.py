@@ -101,7 +101,7 @@ CURVATURES = {"trace": S.INIT_TRACE, "top_eig": S.INIT_TOP_EIG}
 
 
 def sgd_stability(runs, out):
-    done = [r for r in runs if r.summary.get("status") == "completed"]
+    done = [r for r in runs if r.summary.get(S.STATUS) == "completed"]
     refs = {_key(r): r for r in done if r.config["data"].get("replace_index") is None}
     pairs = [r for r in done if r.config["data"].get("replace_index") is not None and _key(r) in refs]
     rows = [_pair_row(r, refs[_key(r)]) for r in pairs]

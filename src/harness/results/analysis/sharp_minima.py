@@ -65,11 +65,11 @@ STOPPED_AT_TARGET = ("target_train_loss", "target_train_acc")
 
 
 def sharp_minima(runs, out):
-    done = [r for r in runs if r.summary.get("status") == "completed"]
+    done = [r for r in runs if r.summary.get(S.STATUS) == "completed"]
     tables, figures = {}, []
     for r in done:
-        if r.summary.get("reparameterization"):
-            tables["reparameterization"] = _reparam_rows(r.files[r.summary["reparameterization"]])
+        if r.summary.get(S.REPARAMETERIZATION):
+            tables["reparameterization"] = _reparam_rows(r.files[r.summary[S.REPARAMETERIZATION]])
             figures.append(_reparam_figure(tables["reparameterization"], out))
     rows = [_keskar_row(r) for r in done if "keskar" in r.config["tags"]]
     # runs that never completed (failed, cut off) are in no table, but one of the confirmatory set must
@@ -78,10 +78,10 @@ def sharp_minima(runs, out):
         {
             "seed": r.config["seed"],
             "batch_size": r.config["trainer"]["batch_size"],
-            "stop_reason": r.summary.get("status"),
+            "stop_reason": r.summary.get(S.STATUS),
         }
         for r in runs
-        if "keskar" in r.config["tags"] and r.summary.get("status") != "completed"
+        if "keskar" in r.config["tags"] and r.summary.get(S.STATUS) != "completed"
     ]
     if rows:
         tables["keskar_runs"] = rows
@@ -105,11 +105,11 @@ def _keskar_row(r):
         "batch_size": r.config["trainer"]["batch_size"],
         "seed": r.config["seed"],
         "set": "confirmatory" if r.config["seed"] in C3_KESKAR.params["confirm_seeds"] else "exploratory",
-        "epochs": r.summary["epochs"],
-        "stop_reason": r.summary.get("stop_reason"),
-        "train_loss": r.summary.get("train_loss"),
-        "train_acc": r.summary["train_acc"],
-        "test_acc": r.summary["test_acc"],
+        "epochs": r.summary[S.EPOCHS],
+        "stop_reason": r.summary.get(S.STOP_REASON),
+        "train_loss": r.summary.get(S.TRAIN_LOSS),
+        "train_acc": r.summary[S.TRAIN_ACC],
+        "test_acc": r.summary[S.TEST_ACC],
         "top_eig": r.summary.get(S.TOP_EIG),
         "trace": r.summary.get(S.TRACE),
         "eps_sharpness": r.summary.get(S.EPS_SHARPNESS),

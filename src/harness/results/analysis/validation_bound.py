@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...names import FILES
+from ...names import FILES, S
 from ...probes.bound import validation_bound as slack_of
 from .. import stats
 from ..claims import Claim
@@ -89,7 +89,7 @@ def resample(val_correct: np.ndarray, test_err: np.ndarray, m_val: int, resample
 
 
 def validation_bound(runs, out):
-    runs = [r for r in runs if r.summary.get("status") == "completed" and FILES.PREDICTIONS in r.files]
+    runs = [r for r in runs if r.summary.get(S.STATUS) == "completed" and FILES.PREDICTIONS in r.files]
     if len(runs) < 2:
         measured = f"{len(runs)} runs with predictions"
         return {
@@ -127,10 +127,10 @@ def validation_bound(runs, out):
     candidates = [
         {
             "run": r.label,
-            "val_err": 1 - r.summary["val_acc"],
+            "val_err": 1 - r.summary[S.VAL_ACC],
             "test_err": float(t),
-            "test_err_ci95_low": 1 - stats.binomial_ci(round(r.summary["test_acc"] * n_test), n_test)[1],
-            "test_err_ci95_high": 1 - stats.binomial_ci(round(r.summary["test_acc"] * n_test), n_test)[0],
+            "test_err_ci95_low": 1 - stats.binomial_ci(round(r.summary[S.TEST_ACC] * n_test), n_test)[1],
+            "test_err_ci95_high": 1 - stats.binomial_ci(round(r.summary[S.TEST_ACC] * n_test), n_test)[0],
         }
         for r, t in zip(runs, test_err)
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from ...names import S
 from .. import stats
 from ..claims import CHANCE, CHANCE_TEST, ZHANG, Claim
 from .common import pct, plt, save_figure, tost_chance, verdict_row
@@ -78,27 +79,27 @@ def zhang_table1(runs, out: Path):
     for r in runs:
         model, column = r.config["model"]["name"], r.config.get("row")
         paper = PAPER_TABLE1.get(model, {}).get(column, (None, None))
-        n_test = r.summary["data_test_size"]
+        n_test = r.summary[S.TEST_SIZE]
         # the test accuracy of one run is a proportion of n_test images: Wilson 95% interval
-        lo, hi = stats.binomial_ci(round(r.summary["test_acc"] * n_test), n_test)
+        lo, hi = stats.binomial_ci(round(r.summary[S.TEST_ACC] * n_test), n_test)
         rows.append(
             {
                 "model": model,
                 "column": column,
                 "paper_train_pct": paper[0],
                 "paper_test_pct": paper[1],
-                "train_pct": round(100 * r.summary["train_acc"], 2),
-                "test_pct": round(100 * r.summary["test_acc"], 2),
+                "train_pct": round(100 * r.summary[S.TRAIN_ACC], 2),
+                "test_pct": round(100 * r.summary[S.TEST_ACC], 2),
                 "test_pct_ci95_low": round(100 * lo, 2),
                 "test_pct_ci95_high": round(100 * hi, 2),
-                "val_pct": round(100 * r.summary["val_acc"], 2) if "val_acc" in r.summary else None,
+                "val_pct": round(100 * r.summary[S.VAL_ACC], 2) if "val_acc" in r.summary else None,
                 "seed": r.config.get("seed"),
                 "test_size": n_test,
-                "train_size": r.summary["data_train_size"],
-                "epochs": r.summary["epochs"],
-                "stop_reason": r.summary["stop_reason"],
-                "wall_time_s": round(r.summary["wall_time_s"]),
-                "status": r.summary["status"],
+                "train_size": r.summary[S.TRAIN_SIZE],
+                "epochs": r.summary[S.EPOCHS],
+                "stop_reason": r.summary[S.STOP_REASON],
+                "wall_time_s": round(r.summary[S.WALL_TIME]),
+                "status": r.summary[S.STATUS],
                 # kept for the cell aggregates and the verdict; not written (no column of that name)
                 "_run": r,
             }
@@ -147,9 +148,9 @@ def _table1_cells(rows):
         runs = [g["_run"] for g in group]
         counted = replicates(runs) if column == "random_labels" else runs
         summaries = [r.summary for r in counted]
-        test = stats.mean_ci([s["test_acc"] for s in summaries])
-        train = stats.mean_ci([s["train_acc"] for s in summaries])
-        chance = tost_chance([s["test_acc"] for s in summaries], p["chance"], p["lo"], p["hi"])
+        test = stats.mean_ci([s[S.TEST_ACC] for s in summaries])
+        train = stats.mean_ci([s[S.TRAIN_ACC] for s in summaries])
+        chance = tost_chance([s[S.TEST_ACC] for s in summaries], p["chance"], p["lo"], p["hi"])
         out.append(
             {
                 "model": model,
@@ -160,7 +161,7 @@ def _table1_cells(rows):
                 "paper_test_pct": group[0]["paper_test_pct"],
                 "train_acc_mean": train["mean"],
                 "train_acc_sd": train["sd"],
-                "train_acc_min": min(s["train_acc"] for s in summaries),
+                "train_acc_min": min(s[S.TRAIN_ACC] for s in summaries),
                 "test_acc_mean": test["mean"],
                 "test_acc_sd": test["sd"],
                 "test_acc_ci95_low": test["low"],
@@ -214,7 +215,7 @@ def _subset_verdict(runs):
     if not random:
         return verdict_row(C1_TABLE1_CNN, "inconclusive", "no random_labels run", replicates=0)
     memorized = C1_TABLE1_CNN.params["memorized"]
-    verdict = "reproduced" if all(r.summary["train_acc"] >= memorized for r in random) else "inconclusive"
+    verdict = "reproduced" if all(r.summary[S.TRAIN_ACC] >= memorized for r in random) else "inconclusive"
     measured = "; ".join(
         f"{r.config['model']['name']} {r.config['row']} (seed {r.config['seed']}, "
         f"{r.summary['data_train_size']} images): train {pct(r.summary['train_acc'])}, test "
