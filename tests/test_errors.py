@@ -518,3 +518,35 @@ def test_an_output_dir_under_a_folder_this_user_cannot_write_is_refused_in_one_l
         f"invalid config: {key}='{tmp_path}/parent/{'run' if key == 'hydra.run.dir' else 's'}': "
         f"{tmp_path / 'parent'} is not writable; allowed: a directory you may write"
     )
+
+
+def test_a_log_file_that_cannot_be_written_says_so_once_not_a_traceback_per_line(tmp_path, capsys):
+    """Hydra's log file handler (configs/hydra/job_logging): on a full disk Python's logging prints
+    '--- Logging error ---' and a traceback for every line; the run's own writes then stop it in one line."""
+    from harness.errors import RunLogFile
+
+    class FullDisk:
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def flush(self):
+            pass
+
+        def close(self):
+            pass
+
+    handler = RunLogFile(tmp_path / "harness.log", delay=True)
+    handler.stream = FullDisk()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        for i in range(3):
+            logging.getLogger("harness").warning("line %d", i)
+    finally:
+        root.removeHandler(handler)
+    err = capsys.readouterr().err
+    assert "Logging error" not in err and "Traceback" not in err, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: cannot write {tmp_path / 'harness.log'}: No space left on device; logging to the console only"
+    ]
