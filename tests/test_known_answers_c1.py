@@ -158,6 +158,32 @@ def test_a_cnn_on_a_subset_is_its_own_claim_and_does_not_decide_table1(tmp_path,
     assert {r["model"] for r in table(out, "table1")} == {"mlp_3x512", "mlp_1x512", "alexnet_small"}
 
 
+CNN_TRUE = [("alexnet_small", c, 0.995, 0.78) for c in ("crop_wd", "crop", "wd", "none")]
+CNN_FULL = "C1 Table 1: the small AlexNet on all training images"
+
+
+@pytest.mark.parametrize(
+    "cells, seeds, verdict",
+    [
+        # true but noisy: every column fits, three label draws at chance
+        (CNN_TRUE + [("alexnet_small", "random_labels", 0.995, NOISY_CHANCE)], (0, 1, 2), "reproduced"),
+        # the same with one seed: at chance, but one draw is not a replicate-level test
+        (CNN_TRUE + [("alexnet_small", "random_labels", 0.995, 0.101)], (0,), "partly"),
+        # leak: random labels learned something (one run, its interval far above 11%)
+        (CNN_TRUE + [("alexnet_small", "random_labels", 0.995, 0.35)], (0,), "not reproduced"),
+        # wrong direction: below chance over three draws
+        (CNN_TRUE + [("alexnet_small", "random_labels", 0.995, (0.05, 0.06, 0.055))], (0, 1, 2), "not reproduced"),
+        # stopped by its epoch budget: random labels not memorized
+        (CNN_TRUE + [("alexnet_small", "random_labels", 0.60, 0.101)], (0,), "inconclusive"),
+        # runs still going: a column without a completed run
+        (CNN_TRUE[1:] + [("alexnet_small", "random_labels", 0.995, 0.101)], (0,), "inconclusive"),
+    ],
+)
+def test_the_small_alexnet_on_all_images_is_its_own_row(tmp_path, cells, seeds, verdict):
+    out = run_report(table1_runs(tmp_path / "s", cells, seeds=seeds), tmp_path)
+    assert verdicts(out)[CNN_FULL] == verdict
+
+
 # --- C1 Figure 1b-c --------------------------------------------------------------------------------
 
 
