@@ -80,6 +80,7 @@ def test_paper_scale_composes_and_validates_on_full_data(make_cfg, name):
         assert typed.data.subset is None  # full data; a sweep over m sets it per job
 
 
+@pytest.mark.sweeps  # composes every job of every paper-scale sweep: ~50 s per worker (make test-sweeps)
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_job_of_the_sweep_is_valid_on_full_data_with_the_papers_model(jobs, name):
     runs = jobs[name]
@@ -105,6 +106,7 @@ def test_sweep_params_hold_no_interpolation(name):
     assert not any("${" in o for job in overrides for o in job)
 
 
+@pytest.mark.sweeps  # composes every job of every paper-scale sweep: ~50 s per worker (make test-sweeps)
 def test_zhang_table1_is_every_model_times_every_column_with_zhangs_schedule(jobs):
     runs = [cfg for _, cfg in jobs["zhang_table1"]]
     assert len({(c.model.name, c.row) for c in runs}) == len(runs) == 25
@@ -112,6 +114,7 @@ def test_zhang_table1_is_every_model_times_every_column_with_zhangs_schedule(job
     assert {c.model.name: c.optimizer.lr for c in runs}["inception_small"] == 0.1
 
 
+@pytest.mark.sweeps  # composes every job of every paper-scale sweep: ~50 s per worker (make test-sweeps)
 def test_adversarial_victims_train_on_full_data_and_the_random_label_mlp_can_fit(jobs):
     runs = {cfg.row: cfg for _, cfg in jobs["adversarial"]}
     assert set(runs) == {"mlp", "cnn", "mlp_random_labels"}
@@ -121,6 +124,7 @@ def test_adversarial_victims_train_on_full_data_and_the_random_label_mlp_can_fit
     assert rl.schedule.milestones[0] < rl.trainer.max_epochs  # the lr drop happens (constant lr plateaus ~91%)
 
 
+@pytest.mark.sweeps  # composes every job of every paper-scale sweep: ~50 s per worker (make test-sweeps)
 def test_keskar_uses_his_batch_sizes_and_dinh_an_mlp_without_normalisation(jobs):
     keskar = [cfg for _, cfg in jobs["sharp_minima_keskar"]]
     assert {c.trainer.batch_size for c in keskar} == {256, 4500}  # LB: 10% of the training set
@@ -129,6 +133,7 @@ def test_keskar_uses_his_batch_sizes_and_dinh_an_mlp_without_normalisation(jobs)
     assert dinh.curvature.alphas and dinh.model.name in ("mlp_1x512", "mlp_3x512")
 
 
+@pytest.mark.sweeps  # composes every job of every paper-scale sweep: ~50 s per worker (make test-sweeps)
 def test_inceptions_get_zhangs_lr_where_the_model_is_set_by_value(jobs):
     """Files that set the model by value (model.name) and do not use zhang_table1's lr table must
     set Inception's 0.1 themselves."""
