@@ -88,3 +88,22 @@ def test_every_file_of_a_run_dir_or_report_is_named_in_names_only():
             if isinstance(node, ast.Constant) and node.value in owned:
                 spelled.append(f"{path.relative_to(src)}:{node.lineno} {node.value!r}")
     assert spelled == []
+
+
+def test_the_results_wing_reads_metric_names_from_m_only():
+    """A metric name spelled by hand in an analysis ("val/acc") fails here: `names.M` owns them, so a
+    renamed metric fails loudly instead of reading as missing."""
+    import ast
+    from pathlib import Path
+
+    from harness.names import M
+
+    owned = {v for k, v in vars(M).items() if isinstance(v, str) and not k.startswith("_")}
+    results = Path(names.__file__).parent / "results"
+    spelled = [
+        f"{path.relative_to(results)}:{node.lineno} {node.value!r}"
+        for path in sorted(results.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and node.value in owned
+    ]
+    assert spelled == []

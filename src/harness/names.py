@@ -64,6 +64,9 @@ class M:
         return f"{split}/acc"
 
     TRAIN_LOSS, TRAIN_ACC, TEST_LOSS, TEST_ACC = "train/loss", "train/acc", "test/loss", "test/acc"
+    VAL_ACC = "val/acc"  # the held-out split's accuracy: early stopping and the validation bound read it
+    # C10: at a snapshot step, ||w_t - w'_t|| and the replace-one loss difference on the replaced example
+    STABILITY_DISTANCE, STABILITY_LOSS_DIFF = "stability/distance", "stability/loss_diff"
     EPOCH_LOSS = "train/epoch_loss"  # mean train-mode loss over the epoch's batches
     GAP_LOSS, GAP_ERR = "gen_gap/loss", "gen_gap/err"  # test - train
 
@@ -120,7 +123,7 @@ class S:
     def prescreen(field: str) -> str:
         return f"prescreen_{field}"
 
-    STABILITY_DISTANCE, STABILITY_LOSS_DIFF = "stability_distance", "stability_loss_diff"  # C10, at the last step
+    STABILITY_DISTANCE, STABILITY_LOSS_DIFF = summary_key(M.STABILITY_DISTANCE), summary_key(M.STABILITY_LOSS_DIFF)
 
     @staticmethod
     def complexity(field: str) -> str:  # harness/probes/complexity.py: complexity_vc_bound, complexity_bft_bound, ...

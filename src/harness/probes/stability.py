@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from ..errors import RunDirError
-from ..names import FILES
+from ..names import FILES, M
 
 TRAJECTORY = FILES.TRAJECTORY
 
@@ -84,5 +84,5 @@ class Probe:
             x, y = self.example
             loss_diff = float(F.cross_entropy(model(x), y) - F.cross_entropy(self.twin(x), y))
         model.train(was_training)
-        self.last = {"stability/distance": float((flat - w).norm()), "stability/loss_diff": loss_diff}
+        self.last = {M.STABILITY_DISTANCE: float((flat - w).norm()), M.STABILITY_LOSS_DIFF: loss_diff}
         return self.last

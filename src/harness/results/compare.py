@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import rundir
-from ..names import REPORT_FILES, S
+from ..names import REPORT_FILES, M, S
 from . import records, stats
 
 # where and how a run was logged, and what tells seeds apart: never a "setting"
@@ -96,7 +96,7 @@ def overlay(runs, keys, metric: str, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def compare(sources, by: str | None = None, metric: str = "test/acc", out: Path | None = None) -> tuple[str, Path]:
+def compare(sources, by: str | None = None, metric: str = M.TEST_ACC, out: Path | None = None) -> tuple[str, Path]:
     runs = [r for r in records.load(sources) if r.summary.get(S.STATUS) != "invalid"]
     if not runs:
         raise SystemExit(f"error: no runs (run dirs with {rundir.SUMMARY}) in {', '.join(map(str, sources))}")
@@ -119,7 +119,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m harness.compare", description=__doc__.split("\n")[0])
     p.add_argument("sources", type=Path, nargs="+", help="sweep dirs, run dirs and/or runs.jsonl.gz record files")
     p.add_argument("--by", default=None, help="group the curves by this config key (default: every key that differs)")
-    p.add_argument("--metric", default="test/acc", help="the curve to overlay (a metrics.jsonl key)")
+    p.add_argument("--metric", default=M.TEST_ACC, help="the curve to overlay (a metrics.jsonl key)")
     p.add_argument("--out", type=Path, default=None, help="the figure (default: compare.png next to the first source)")
     args = p.parse_args(argv)
     text, figure = compare(args.sources, args.by, args.metric, args.out)

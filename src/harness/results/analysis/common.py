@@ -11,6 +11,8 @@ from ..claims import Claim
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402,F401  (re-exported: every analysis draws with it)
 
+from ...names import M
+
 PNG = {"dpi": 110, "metadata": {"Software": None}}  # no version stamp: same runs, same bytes
 
 
@@ -24,7 +26,7 @@ def save_figure(fig, path):
 
 def steps_to_fit(metrics: list[dict], threshold: float):
     """The step of the first evaluation with train accuracy >= threshold (None: never fitted)."""
-    return next((m["step"] for m in metrics if m.get("train/acc", -1) >= threshold), None)
+    return next((m["step"] for m in metrics if m.get(M.TRAIN_ACC, -1) >= threshold), None)
 
 
 def mean_std(values):

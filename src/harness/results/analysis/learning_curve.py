@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from ...names import S
+from ...names import M, S
 from ...probes.bound import validation_bound
 from .. import stats
 from ..claims import Claim
@@ -48,8 +48,8 @@ DELTA = 0.05  # the bound's confidence: holds with probability >= 95%, as in rep
 def selected_epoch(metrics: list[dict]) -> dict | None:
     """Early stopping on the validation split: the evaluation with the highest val accuracy
     (the first of ties), among those of the run."""
-    evals = [m for m in metrics if "val/acc" in m and "test/acc" in m]
-    return max(evals, key=lambda m: (m["val/acc"], -m["step"])) if evals else None
+    evals = [m for m in metrics if M.VAL_ACC in m and M.TEST_ACC in m]
+    return max(evals, key=lambda m: (m[M.VAL_ACC], -m["step"])) if evals else None
 
 
 def learning_curve(runs, out):
@@ -62,7 +62,7 @@ def learning_curve(runs, out):
             ends[(model, m)].append(r.summary.get(S.TRAIN_ACC) if best is not None else None)
         if best is None:
             continue
-        evaluated = sum(1 for x in r.metrics if "val/acc" in x)
+        evaluated = sum(1 for x in r.metrics if M.VAL_ACC in x)
         m_val = r.summary[S.VAL_SIZE]
         slack = validation_bound(m_val, evaluated)  # the epoch was chosen among `evaluated` models
         rows.append(
@@ -73,14 +73,14 @@ def learning_curve(runs, out):
                 "epoch": best["epoch"],
                 "steps": best["step"],
                 "train_acc_end": r.summary.get(S.TRAIN_ACC),
-                "train_err": 1 - best["train/acc"],
-                "val_err": 1 - best["val/acc"],
-                "test_err": 1 - best["test/acc"],
-                "gap_err": best["train/acc"] - best["test/acc"],
-                "test_loss": best["test/loss"],
+                "train_err": 1 - best[M.TRAIN_ACC],
+                "val_err": 1 - best[M.VAL_ACC],
+                "test_err": 1 - best[M.TEST_ACC],
+                "gap_err": best[M.TRAIN_ACC] - best[M.TEST_ACC],
+                "test_loss": best[M.TEST_LOSS],
                 "epochs_evaluated": evaluated,
-                "val_err_plus_bound": 1 - best["val/acc"] + slack,
-                "bound_holds": 1 - best["test/acc"] <= 1 - best["val/acc"] + slack,
+                "val_err_plus_bound": 1 - best[M.VAL_ACC] + slack,
+                "bound_holds": 1 - best[M.TEST_ACC] <= 1 - best[M.VAL_ACC] + slack,
             }
         )
         # Kawaguchi's bound for what this analysis reports: the val-selected epoch of each run, chosen
@@ -91,11 +91,11 @@ def learning_curve(runs, out):
                 "m_val": m_val,
                 "num_models": evaluated,
                 "delta": DELTA,
-                "val_error": 1 - best["val/acc"],
+                "val_error": 1 - best[M.VAL_ACC],
                 "bound": slack,
-                "val_error_plus_bound": 1 - best["val/acc"] + slack,
-                "test_error": 1 - best["test/acc"],
-                "holds": 1 - best["test/acc"] <= 1 - best["val/acc"] + slack,
+                "val_error_plus_bound": 1 - best[M.VAL_ACC] + slack,
+                "test_error": 1 - best[M.TEST_ACC],
+                "holds": 1 - best[M.TEST_ACC] <= 1 - best[M.VAL_ACC] + slack,
                 "selected": True,
             }
         )

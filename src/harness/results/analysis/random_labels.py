@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...names import S
+from ...names import M, S
 from .. import stats
 from ..claims import CHANCE, CHANCE_TEST, ZHANG, Claim
 from .common import pct, plt, save_figure, tost_chance, verdict_row
@@ -159,10 +159,10 @@ def _verdict(groups: dict, figure) -> dict:
 def _figure(runs, out: Path):
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for r in sorted(runs, key=lambda r: (schedule_of(r.config), r.config["seed"])):
-        evals = [m for m in r.metrics if "test/acc" in m]
+        evals = [m for m in r.metrics if M.TEST_ACC in m]
         label = f"{schedule_of(r.config)}, seed {r.config['seed']}"
-        line = ax.plot([m["epoch"] for m in evals], [m["train/acc"] for m in evals], label=label)
-        ax.plot([m["epoch"] for m in evals], [m["test/acc"] for m in evals], "--", color=line[0].get_color())
+        line = ax.plot([m["epoch"] for m in evals], [m[M.TRAIN_ACC] for m in evals], label=label)
+        ax.plot([m["epoch"] for m in evals], [m[M.TEST_ACC] for m in evals], "--", color=line[0].get_color())
     ax.axhline(0.1, color="k", lw=0.6)
     ax.axhline(MEMORIZED, color="grey", lw=0.6, ls=":")
     ax.set(xlabel="epoch", ylabel="accuracy (eval mode; test dashed)", ylim=(0, 1.02), title="random CIFAR-10 labels")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...names import S
+from ...names import M, S
 from ..claims import ZHANG, Claim
 from .common import plt, save_figure, steps_to_fit, verdict_row
 
@@ -40,7 +40,7 @@ def randomizations(runs, out: Path):
     rows = []
     for r in runs:
         kind = r.config.get("row") or r.config["data"]["input_randomization"]
-        curve = [(m["step"], m["train/epoch_loss"]) for m in r.metrics if "train/epoch_loss" in m]
+        curve = [(m["step"], m[M.EPOCH_LOSS]) for m in r.metrics if M.EPOCH_LOSS in m]
         if curve:
             ax.plot(*zip(*curve), label=kind)
         completed = r.summary.get(S.STATUS) == "completed"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as sps
 
-from ...names import S
+from ...names import M, S
 from .. import stats
 from ..claims import Claim
 from .common import mean_std, plt, save_figure, verdict_row
@@ -154,9 +154,9 @@ def _schedule_curves(by_schedule, out):
     """Test accuracy vs epochs and vs parameter updates: mean over seeds, band +-1 sd."""
     fig, (ax_e, ax_u) = plt.subplots(1, 2, figsize=(11, 3.8))
     for name, group in sorted(by_schedule.items()):
-        curves = [[m for m in r.metrics if "test/acc" in m] for r in group]
+        curves = [[m for m in r.metrics if M.TEST_ACC in m] for r in group]
         n = min(len(c) for c in curves)
-        acc = np.array([[m["test/acc"] for m in c[:n]] for c in curves])
+        acc = np.array([[m[M.TEST_ACC] for m in c[:n]] for c in curves])
         mean, sd = acc.mean(0), acc.std(0, ddof=1) if len(group) > 1 else np.zeros(n)
         for ax, key in ((ax_e, "epoch"), (ax_u, "step")):
             x = np.array([m[key] for m in curves[0][:n]])

@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 
-from ...names import S
+from ...names import M, S
 from .. import stats
 from ..claims import KL, Claim
 from .common import plt, save_figure, verdict_row
@@ -119,8 +119,8 @@ def _key(r) -> tuple:
 
 
 def _pair_row(r, ref) -> dict:
-    history = [m for m in r.metrics if "stability/distance" in m]
-    after = [(m["step"], m["stability/distance"]) for m in history if m["stability/distance"] > 0]
+    history = [m for m in r.metrics if M.STABILITY_DISTANCE in m]
+    after = [(m["step"], m[M.STABILITY_DISTANCE]) for m in history if m[M.STABILITY_DISTANCE] > 0]
     slope = stats.slope_ci(*zip(*after), log=True)["slope"] if len(after) >= 2 else None
     return {
         "m": r.config["data"]["subset"],
@@ -307,8 +307,8 @@ def _figure(by_m, pairs, out):
     curves = defaultdict(lambda: defaultdict(list))
     for r in pairs:
         for rec in r.metrics:
-            if "stability/distance" in rec:
-                curves[r.config["data"]["subset"]][rec["step"]].append(rec["stability/distance"])
+            if M.STABILITY_DISTANCE in rec:
+                curves[r.config["data"]["subset"]][rec["step"]].append(rec[M.STABILITY_DISTANCE])
     for size in sorted(curves):
         steps = sorted(curves[size])
         axes[1].plot(steps, [np.mean(curves[size][t]) for t in steps], "o-", ms=3, label=f"m = {size}")

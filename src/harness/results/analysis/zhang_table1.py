@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from ...names import S
+from ...names import M, S
 from .. import stats
 from ..claims import CHANCE, CHANCE_TEST, ZHANG, Claim
 from .common import pct, plt, save_figure, tost_chance, verdict_row
@@ -313,10 +313,10 @@ def _subset_curves(runs, out: Path):
     """Train and test accuracy against updates for the subset runs: how far each row got."""
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for r in sorted(runs, key=lambda r: (r.config.get("row"), r.config["seed"])):
-        evals = [m for m in r.metrics if "train/acc" in m and "test/acc" in m]
+        evals = [m for m in r.metrics if M.TRAIN_ACC in m and M.TEST_ACC in m]
         label = f"{r.config['row']} (seed {r.config['seed']})"
-        line = ax.plot([m["step"] for m in evals], [m["train/acc"] for m in evals], "o-", label=f"train, {label}")
-        ax.plot([m["step"] for m in evals], [m["test/acc"] for m in evals], "--", color=line[0].get_color())
+        line = ax.plot([m["step"] for m in evals], [m[M.TRAIN_ACC] for m in evals], "o-", label=f"train, {label}")
+        ax.plot([m["step"] for m in evals], [m[M.TEST_ACC] for m in evals], "--", color=line[0].get_color())
     ax.axhline(MEMORIZED, color="grey", lw=0.8, ls=":")
     ax.axhline(0.1, color="grey", lw=0.8, ls=":")
     ax.set(xlabel="updates (batch 128)", ylabel="accuracy (train solid, test dashed)", ylim=(0, 1))
