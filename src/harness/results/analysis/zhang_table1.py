@@ -149,11 +149,11 @@ def zhang_table1(runs, out: Path):
     full = [row for row in rows if not _on_subset(row["_run"])]
     subset = [row["_run"] for row in rows if _on_subset(row["_run"])]
     cells = _table1_cells(full)
-    full_rows = [{"_run": row["_run"]} for row in full]
+    full_runs = [row["_run"] for row in full]
     for row in rows:
         del row["_run"]
     verdicts, figures = [_table1_verdict(cells)], []
-    cnn_full = [r for r in (row["_run"] for row in full_rows) if r.config["model"]["name"] == "alexnet_small"]
+    cnn_full = [r for r in full_runs if r.config["model"]["name"] == "alexnet_small"]
     if cnn_full:
         verdicts.append(_cnn_full_verdict(cnn_full))
     if subset:
