@@ -115,18 +115,15 @@ def run(cfg: DictConfig, run_dir: Path | None = None, data=None) -> dict:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise rundir.unwritable(run_dir, e) from None
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    rundir.lock(run_dir)  # before anything is read or written: one process per run dir
+    resolved, run = OmegaConf.to_container(cfg, resolve=True), rundir.RunDir(run_dir)
+    run.lock()  # before anything is read or written: one process per run dir
     try:
-        rundir.check_not_damaged(run_dir)
-        rundir.check_same_config(run_dir, resolved, base_defaults)
-        rundir.check_same_data(run_dir, data.info["fingerprint"], cfg.data.get("root"))
-        rundir.check_checkpoint_fits(run_dir, trainer.model_shapes(cfg))
-        rundir.claim(run_dir, resolved, _job_overrides(), {**data.info, "root": cfg.data.get("root")})
+        run.check(resolved, base_defaults, data.info, cfg.data.get("root"), trainer.model_shapes(cfg))
+        run.claim(resolved, _job_overrides(), {**data.info, "root": cfg.data.get("root")})
         _stage = f"training (run dir {run_dir})"
-        return _train(cfg, run_dir, resolved, sweep, data)
+        return _train(cfg, run, resolved, sweep, data)
     finally:
-        rundir.unlock(run_dir)
+        run.unlock()
 
 
 def _check_output_dir() -> None:
@@ -154,7 +151,7 @@ def _job_overrides() -> list:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
-def _train(cfg, run_dir, resolved, sweep, data):
+def _train(cfg, run, resolved, sweep, data):
     from .train import trainer
 
     _one_job_of_a_sweep(cfg)  # (logged here, in the run's own log, not into a dir a refused command found)
@@ -164,14 +161,14 @@ def _train(cfg, run_dir, resolved, sweep, data):
     from .workspace import experiment_tag  # its W&B workspace filters its runs by this tag
 
     tags = [*cfg.tags, experiment_tag(cfg.name)]
-    tracker = tracking.start(cfg.logger, run_dir, resolved, group, tags, name=run_dir.name)
+    run.tracker = tracking.start(cfg.logger, run, resolved, group, tags, name=run.name)
     exit_code = 1
     try:
-        summary = trainer.train(cfg, run_dir, tracker, data=data)
+        summary = trainer.train(cfg, run, data=data)
         exit_code = 0
     finally:
-        tracker.finish(exit_code)  # also when training raised: the W&B run is never left open
-    log.info("results in %s (summary.json, metrics.jsonl)", run_dir)
+        run.tracker.finish(exit_code)  # also when training raised: the W&B run is never left open
+    log.info("results in %s (summary.json, metrics.jsonl)", run.path)
     return summary
 
 
@@ -227,9 +224,8 @@ def main(cfg: DictConfig):
         # began): recorded as invalid in its own new dir, never over a dir a run owns; the sweep goes on
         from . import rundir
 
-        if not isinstance(e, RunDirError) and not any((job_dir / f).exists() for f in (rundir.CONFIG, rundir.SUMMARY)):
-            rundir.write_text(job_dir / rundir.CONFIG, OmegaConf.to_yaml(cfg))
-            rundir.write_json(job_dir / rundir.SUMMARY, {"status": "invalid", "error": str(e), "diverged": False})
+        if not isinstance(e, RunDirError):
+            rundir.RunDir(job_dir).refused(OmegaConf.to_yaml(cfg), str(e))
         return None
     if summary.get("status") == "interrupted":
         # 128 + the signal: schedulers see the job as pre-empted, a shell as Ctrl-C'd, not completed

@@ -166,6 +166,7 @@ class FILES:
     ADVERSARIAL = "adversarial.json"
     ADVERSARIAL_EXAMPLE = "adversarial_example.npz"
     TRAJECTORY = "trajectory.pt"  # C10: a run on S's parameters at its snapshot steps
+    WANDB_RUN_ID = "wandb_run_id"  # the W&B run this run dir logs to (W&B's own files: wandb/)
 
 
 class REPORT_FILES:

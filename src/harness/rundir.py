@@ -513,3 +513,173 @@ def package_versions() -> dict:
         except metadata.PackageNotFoundError:
             out[name] = None
     return out
+
+
+class _NoTracker:
+    """A run without W&B: its tracker calls do nothing."""
+
+    def log(self, metrics, step):
+        pass
+
+    def summary(self, values):
+        pass
+
+    def replay_history(self, history):
+        pass
+
+    def finish(self, exit_code=0):
+        pass
+
+
+class RunDir:
+    """One run's folder, and the only way into it: the trainer and the probes ask it to write the run's
+    history (metrics.jsonl, each record mirrored to the run's tracker), its summary, its result files
+    (names.FILES) and its checkpoints; the app takes it (lock, identity checks, the run's record of itself);
+    `results/` reads finished ones through it. The functions above are its file-level steps."""
+
+    def __init__(self, path, tracker=None):
+        self.path = Path(path)
+        self.tracker = tracker if tracker is not None else _NoTracker()
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def has(self, name: str) -> bool:
+        return (self.path / name).is_file()
+
+    # -- taking it (app.run): one process, the same run, then its record of itself
+    def lock(self) -> None:
+        lock(self.path)
+
+    def unlock(self) -> None:
+        unlock(self.path)
+
+    def check(self, resolved: dict, defaults, data_info: dict, root, shapes: dict | None) -> None:
+        """Refuse (one line) a damaged dir, or one that holds another config's, data's or model's run."""
+        check_not_damaged(self.path)
+        check_same_config(self.path, resolved, defaults)
+        check_same_data(self.path, data_info["fingerprint"], root)
+        check_checkpoint_fits(self.path, shapes)
+
+    def claim(self, resolved: dict, overrides: list, data_info: dict) -> None:
+        claim(self.path, resolved, overrides, data_info)
+
+    def refused(self, config_yaml: str, error: str) -> None:
+        """A sweep's job refused before it ran (its data, say): an "invalid" summary beside its config,
+        never over a dir a run owns."""
+        if not any(self.has(f) for f in (CONFIG, SUMMARY)):
+            write_text(self.path / CONFIG, config_yaml)
+            write_json(self.path / SUMMARY, {"status": "invalid", "error": error, "diverged": False})
+
+    # -- the history: metrics.jsonl and the tracker
+    def record(self, entry: dict) -> None:
+        """One record (with its "step") into metrics.jsonl and the tracker."""
+        append_metrics(self.path, entry)
+        self.tracker.log(entry, step=entry["step"])
+
+    def track(self, metrics: dict, step: int) -> None:
+        """The tracker only (what the run keeps in a result file of its own)."""
+        self.tracker.log(metrics, step=step)
+
+    def history(self) -> list[dict]:
+        return read_metrics(self.path)
+
+    def resume_history(self, last_step: int) -> list[dict]:
+        """The history up to the checkpoint's step (-1: a start from scratch, nothing), the rest dropped so
+        the file matches an uninterrupted run; the tracker is given it again (an offline W&B run restarts)."""
+        kept = truncate_metrics(self.path, last_step)
+        self.tracker.replay_history(kept)
+        return kept
+
+    # -- the summary
+    def summary(self) -> dict:
+        return read_summary(self.path)
+
+    def write_summary(self, summary: dict) -> None:
+        write_json(self.path / SUMMARY, summary)
+        self.tracker.summary(summary)
+
+    # -- what it is (results/ reads these)
+    def config(self):
+        return load_yaml(self.path / CONFIG)
+
+    def overrides(self) -> list:
+        """The command's own overrides (written once, by the run); run dirs of before 2026-12-06: Hydra's."""
+        found = next((f for f in (self.path / OVERRIDES, self.path / ".hydra" / OVERRIDES) if f.is_file()), None)
+        return list(load_yaml(found) or []) if found else []
+
+    # -- result files (names.FILES): JSON, arrays (.npz), tensors (.pt)
+    def write_result(self, name: str, obj) -> None:
+        write_json(self.path / name, obj)
+
+    def read_result(self, name: str):
+        """The result file `name`, loaded (an .npz as a dict of lists), or None when there is none."""
+        path = self.path / name
+        if path.suffix != ".npz":
+            return read_json(path)
+        if not path.is_file():
+            return None
+        import numpy as np
+
+        with np.load(path) as z:
+            return {k: z[k].tolist() for k in sorted(z.files)}
+
+    def write_arrays(self, name: str, arrays: dict) -> None:
+        import numpy as np
+
+        atomic_write(self.path / name, lambda f: np.savez_compressed(f, **arrays))
+
+    def save_tensors(self, name: str, obj) -> None:
+        atomic_write(self.path / name, lambda f: torch.save(obj, f))
+
+    def load_tensors(self, name: str):
+        """A tensor file the run wrote (weights only), or None when there is none."""
+        path = self.path / name
+        return torch.load(path, weights_only=True) if path.is_file() else None
+
+    def read_text(self, name: str) -> str | None:
+        path = self.path / name
+        return path.read_text() if path.is_file() else None
+
+    def write_text(self, name: str, text: str) -> None:
+        write_text(self.path / name, text)
+
+    # -- checkpoints
+    def save_checkpoint(self, state: dict) -> None:
+        save_checkpoint(self.path, state)
+
+    def restore(self, restore, map_location="cpu") -> Path | None:
+        return restore_checkpoint(self.path, restore, map_location)
+
+    def load_checkpoint(self, map_location="cpu"):
+        return load_checkpoint(self.path, map_location)
+
+    def prune_checkpoints(self, keep: bool) -> None:
+        prune_checkpoints(self.path, keep)
+
+    def provenance(self, data_info: dict) -> dict:
+        return provenance(self.path, data_info)
+
+
+@functools.cache
+def _yaml_loader():
+    """libyaml's loader (~10x faster than OmegaConf.load: a report reads hundreds of run dirs) with
+    OmegaConf's implicit resolvers, so that every value reads as OmegaConf would read it (1e-3 a float)."""
+    import yaml
+    from omegaconf._utils import get_yaml_loader
+
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        pass
+
+    Loader.yaml_implicit_resolvers = get_yaml_loader().yaml_implicit_resolvers
+    return Loader
+
+
+def load_yaml(path: Path):
+    import yaml
+
+    return yaml.load(Path(path).read_text(), Loader=_yaml_loader())

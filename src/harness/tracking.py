@@ -11,11 +11,15 @@ import os
 import re
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .names import M
+from .names import FILES, M
+
+if TYPE_CHECKING:  # (a RunDir is passed in: importing rundir here would import torch before the config is checked)
+    from .rundir import RunDir
 
 log = logging.getLogger(__name__)
-RUN_ID_FILE = "wandb_run_id"
+RUN_ID_FILE = FILES.WANDB_RUN_ID
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what this module writes (8 hex digits) and W&B takes
 # the run summaries the dashboard shows for each metric: best and last (W&B's default: last only)
 SUMMARIES = {
@@ -53,25 +57,23 @@ class Tracker:
             self.run = None
 
 
-def _run_id(run_dir: Path) -> tuple[str, str | None]:
+def _run_id(run: RunDir) -> tuple[str, str | None]:
     """(the W&B run id of this run dir, a warning or None): the stored one, or a new one (stored) when there
     is none or it is not one W&B takes (an empty or damaged file)."""
-    id_file = Path(run_dir) / RUN_ID_FILE
-    stored = None
-    if id_file.exists():
-        try:
-            stored = id_file.read_text().strip()
-        except (OSError, UnicodeDecodeError) as e:
-            stored = f"<unreadable: {type(e).__name__}>"
-        if RUN_ID.fullmatch(stored):
-            return stored, None
-    from . import rundir
-
+    try:
+        stored = run.read_text(RUN_ID_FILE)
+    except (OSError, UnicodeDecodeError) as e:
+        stored = f"<unreadable: {type(e).__name__}>"
+    if stored is not None and RUN_ID.fullmatch(stored.strip()):
+        return stored.strip(), None
     run_id = secrets.token_hex(4)
-    rundir.write_text(id_file, run_id)
+    run.write_text(RUN_ID_FILE, run_id)
     if stored is None:
         return run_id, None
-    return run_id, f"{id_file} held no usable W&B run id ({stored[:40]!r}): this run logs to a new W&B run {run_id}"
+    return run_id, (
+        f"{run.path / RUN_ID_FILE} held no usable W&B run id ({stored.strip()[:40]!r}): this run logs to a new "
+        f"W&B run {run_id}"
+    )
 
 
 def _drop_earlier_offline_dirs(run_dir: Path, run_id: str, current: str) -> bool:
@@ -99,8 +101,8 @@ def _problem(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[0][:200].rstrip('.')}" if text else type(e).__name__
 
 
-def start(logger_cfg, run_dir: Path, config: dict, group: str, tags: list, name: str) -> Tracker:
-    """Start the W&B run for `run_dir` (resuming the same W&B run id when the run dir resumes). W&B never
+def start(logger_cfg, run: RunDir, config: dict, group: str, tags: list, name: str) -> Tracker:
+    """Start the W&B run for the run dir `run` (resuming the same W&B run id when the run dir resumes). W&B never
     costs the run: if it cannot start as asked (online without a login, a damaged run id file, ...), it
     logs offline instead, or not at all, with one warning line saying so."""
     if logger_cfg.name == "none" or logger_cfg.mode == "disabled":
@@ -110,7 +112,7 @@ def start(logger_cfg, run_dir: Path, config: dict, group: str, tags: list, name:
     wandb_log = logging.getLogger("wandb")  # its traceback of a failed init: our warning line says it instead
     wandb_log.addFilter(_no_init_traceback)
     try:
-        return _start(logger_cfg, run_dir, config, group, tags, name, modes)
+        return _start(logger_cfg, run, config, group, tags, name, modes)
     finally:
         wandb_log.removeFilter(_no_init_traceback)
 
@@ -119,7 +121,7 @@ def _no_init_traceback(record: logging.LogRecord) -> bool:
     return record.getMessage() != "error in wandb.init()"
 
 
-def _start(logger_cfg, run_dir, config, group, tags, name, modes) -> Tracker:
+def _start(logger_cfg, run_dir: RunDir, config, group, tags, name, modes) -> Tracker:
     problems, run_id, note = [], None, None
     for mode in modes:
         run = None
@@ -136,7 +138,7 @@ def _start(logger_cfg, run_dir, config, group, tags, name, modes) -> Tracker:
                 tags=list(tags),
                 name=name,
                 config=config,
-                dir=str(run_dir),
+                dir=str(run_dir.path),  # (W&B's own folder, wandb/, inside the run dir)
                 mode=mode,
                 id=run_id,
                 resume="allow",
@@ -155,6 +157,6 @@ def _start(logger_cfg, run_dir, config, group, tags, name, modes) -> Tracker:
         if note:
             log.warning("%s", note)
         log.info("W&B run %s (%s) in %s", run.id, mode, run.dir)
-        return Tracker(run, replay=mode == "offline" and _drop_earlier_offline_dirs(run_dir, run_id, run.dir))
+        return Tracker(run, replay=mode == "offline" and _drop_earlier_offline_dirs(run_dir.path, run_id, run.dir))
     log.warning("W&B could not start (%s)%s: training without W&B", "; ".join(problems), f"; {note}" if note else "")
     return Tracker()

@@ -10,7 +10,6 @@ the `curvature` config asks (at init, every N epochs, at the end), or by anyone 
 from __future__ import annotations
 
 import logging
-import math
 import time
 
 import numpy as np
@@ -202,34 +201,28 @@ def adversarial_rows(model, pixels, normalize, test_x, test_y, cfg) -> tuple[lis
     return rows, example
 
 
-def end_of_run(cfg, model, sample, data, transform, to_input, run_dir) -> dict:
+def end_of_run(cfg, model, sample, data, transform, to_input, run) -> dict:
     """The probes a completed run's config asks for at its end (C3 reparameterization, C2 attacks, C9 bounds):
-    each writes its file into run_dir; returns the summary fields that name the files and results."""
-    from .. import rundir
-
+    each writes its file into the run dir `run` (a rundir.RunDir); returns the summary fields that name the
+    files and results."""
     out = {}
     if cfg.curvature.alphas:
         rows = reparameterization_rows(model, *sample, to_input(data.test_x, False), data.test_y, cfg.curvature)
-        rundir.write_json(run_dir / FILES.REPARAMETERIZATION, [finite(r) for r in rows])
+        run.write_result(FILES.REPARAMETERIZATION, rows)
         out[S.REPARAMETERIZATION] = FILES.REPARAMETERIZATION
     if cfg.get("complexity", {}).get("bounds"):
         from . import complexity
 
         result = complexity.bounds(model, to_input(data.train_x, False), data.train_y)
-        rundir.write_json(run_dir / FILES.COMPLEXITY, result)
+        run.write_result(FILES.COMPLEXITY, result)
         out.update({S.complexity(k): v for k, v in result.items()})
     a = cfg.adversarial
     if a.eps_255:
         split = (data.test_x, data.test_y) if a.split == "test" else (data.train_x, data.train_y)
         rows, example = adversarial_rows(model, transform.pixels, transform.normalize, *split, a)
-        rundir.write_json(run_dir / FILES.ADVERSARIAL, rows)
-        rundir.atomic_write(run_dir / FILES.ADVERSARIAL_EXAMPLE, lambda f: np.savez_compressed(f, **example))
+        run.write_result(FILES.ADVERSARIAL, rows)
+        run.write_arrays(FILES.ADVERSARIAL_EXAMPLE, example)
         out.update({S.adv_acc(r["attack"], r["eps_255"]): r["accuracy"] for r in rows if r["eps_255"]})
         out[S.ADV_CLEAN] = rows[0]["accuracy"]
         out[S.ADVERSARIAL] = FILES.ADVERSARIAL
     return out
-
-
-def finite(record: dict) -> dict:
-    """JSON-safe copy (NaN/inf -> None)."""
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}

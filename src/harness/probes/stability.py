@@ -23,6 +23,7 @@ from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from ..errors import RunDirError
 from ..names import FILES, M
+from ..rundir import RunDir
 
 TRAJECTORY = FILES.TRAJECTORY
 
@@ -35,11 +36,11 @@ def snapshot_steps(total: int, n: int) -> list[int]:
 class Probe:
     """The stability measurements of one run, at its snapshot steps (see the module's docstring)."""
 
-    def __init__(self, cfg, model, data, to_input, run_dir: Path, total_steps: int):
+    def __init__(self, cfg, model, data, to_input, run: RunDir, total_steps: int):
         s = cfg.stability
         self.steps = set(snapshot_steps(total_steps, s.snapshots))
-        self.path = Path(run_dir) / TRAJECTORY if s.trajectory else None
-        self.saved = torch.load(self.path, weights_only=True) if self.path and self.path.is_file() else {}
+        self.run = run if s.trajectory else None  # where the trajectory is saved
+        self.saved = (run.load_tensors(TRAJECTORY) or {}) if self.run else {}
         self.reference = self._reference(Path(s.reference)) if s.reference else None
         if self.reference is not None:
             if data.replaced is None:
@@ -50,12 +51,11 @@ class Probe:
         self.last: dict = {}
 
     def _reference(self, ref_dir: Path) -> dict:
-        path = ref_dir / TRAJECTORY
-        if not path.is_file():
+        ref = RunDir(ref_dir).load_tensors(TRAJECTORY)
+        if ref is None:
             raise RunDirError(
                 f"stability.reference={ref_dir}: no {TRAJECTORY} there (run it with stability.trajectory=true)"
             )
-        ref = torch.load(path, weights_only=True)
         if set(ref) != self.steps:
             raise RunDirError(
                 f"stability.reference={ref_dir}: its snapshots (steps {sorted(ref)[:3]}...) are not this run's "
@@ -68,11 +68,9 @@ class Probe:
         if step not in self.steps:
             return None
         flat = parameters_to_vector(model.parameters()).detach().cpu().double()
-        if self.path is not None:
+        if self.run is not None:
             self.saved[step] = flat
-            from .. import rundir
-
-            rundir.atomic_write(self.path, lambda f: torch.save(self.saved, f))
+            self.run.save_tensors(TRAJECTORY, self.saved)
         if self.reference is None:
             return {}
         w = self.reference[step].to(flat)

@@ -14,15 +14,11 @@ into a new dir) is counted once, and the report says which it dropped.
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
-import yaml
 
 from .. import names, rundir
 from ..names import FILES, REPORT_FILES, S
@@ -77,13 +73,6 @@ def fingerprint(config: dict) -> str:
     return hashlib.sha256(json.dumps(identity(config), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _load_file(path: Path):
-    if path.suffix == ".npz":
-        with np.load(path) as z:
-            return {k: z[k].tolist() for k in sorted(z.files)}
-    return json.loads(path.read_text())
-
-
 def _migrated(run: Run) -> Run:
     """The run in today's names (names.migrate_*): records and run dirs written before a rename read the same."""
     run.config = names.migrate_config(run.config)
@@ -92,37 +81,19 @@ def _migrated(run: Run) -> Run:
     return run
 
 
-@functools.cache
-def _yaml_loader():
-    """libyaml's loader (~10x faster than OmegaConf.load: a report reads hundreds of run dirs) with
-    OmegaConf's implicit resolvers, so that every value reads as OmegaConf would read it (1e-3 a float)."""
-    from omegaconf._utils import get_yaml_loader
-
-    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-        pass
-
-    Loader.yaml_implicit_resolvers = get_yaml_loader().yaml_implicit_resolvers
-    return Loader
-
-
-def load_yaml(path: Path):
-    return yaml.load(Path(path).read_text(), Loader=_yaml_loader())
+load_yaml = rundir.load_yaml  # (tests: it reads YAML as OmegaConf does)
 
 
 def read_run_dir(d: Path, root: Path) -> Run:
-    cfg = load_yaml(d / rundir.CONFIG)
-    # the run's own record of its command (written once, by the run); run dirs of before 2026-12-06: Hydra's
-    overrides_file = next((f for f in (d / rundir.OVERRIDES, d / ".hydra" / FILES.OVERRIDES) if f.is_file()), None)
-    overrides = list(load_yaml(overrides_file) or []) if overrides_file else []
-    files = {name: _load_file(d / name) for name in RESULT_FILES if (d / name).is_file()}
+    run = rundir.RunDir(d)
     return _migrated(
         Run(
             d.relative_to(root).as_posix() if d != root else d.name,
-            cfg,
-            json.loads((d / rundir.SUMMARY).read_text()),
-            rundir.read_metrics(d),
-            overrides,
-            files,
+            run.config(),
+            run.read_result(FILES.SUMMARY),
+            run.history(),
+            run.overrides(),
+            {name: run.read_result(name) for name in RESULT_FILES if run.has(name)},
         )
     )
 
@@ -149,7 +120,10 @@ def load(sources) -> list[Run]:
             except (OSError, EOFError, json.JSONDecodeError, TypeError) as e:
                 raise SystemExit(f"error: {src} is not a run-records file ({RECORDS}): {e}") from None
         elif src.is_dir():
-            found = [read_run_dir(s.parent, src) for s in sorted(src.rglob(rundir.SUMMARY))]
+            try:
+                found = [read_run_dir(s.parent, src) for s in sorted(src.rglob(rundir.SUMMARY))]
+            except rundir.RunDirError as e:  # a damaged file: one line naming it
+                raise SystemExit(f"error: {e}") from None
         else:
             raise SystemExit(f"error: {src}: no such sweep dir or records file")
         if len(sources) > 1 and src.is_dir():

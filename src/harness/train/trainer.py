@@ -15,7 +15,6 @@ import math
 import platform
 import signal
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -140,7 +139,7 @@ class _SigtermFlag:
             signal.signal(sig, handler)
 
 
-def prescreen_init(cfg, model, data, to_input, run_dir: Path, tracker) -> dict:
+def prescreen_init(cfg, model, data, to_input, run: rundir.RunDir) -> dict:
     """Replace the model's init by the pre-screened one (init.prescreen candidates; probes.prescreen_inits),
     leaving the global torch RNG as it was; record every candidate and the choice."""
     c = cfg.curvature
@@ -165,8 +164,8 @@ def prescreen_init(cfg, model, data, to_input, run_dir: Path, tracker) -> dict:
             "own_risk": own["risk"],
         },
     }
-    rundir.write_json(run_dir / FILES.PRESCREEN, record)
-    tracker.log({f"init/prescreen/{k}": v for k, v in record["summary"].items()}, step=0)
+    run.write_result(FILES.PRESCREEN, record)
+    run.track({f"init/prescreen/{k}": v for k, v in record["summary"].items()}, step=0)
     log.info(
         "pre-screening: candidate %d of %d (trace %.4g, risk %.4g; the run's own init: trace %.4g, risk %.4g)",
         chosen["candidate"],
@@ -237,27 +236,27 @@ class Evaluator:
             if split not in self.final_hits and len(y):
                 self.final_hits[split] = self._split(x, y, per_example=True)[2]
 
-    def save_predictions(self, run_dir: Path) -> str:
+    def save_predictions(self, run: rundir.RunDir) -> str:
         """Which val and test examples the final model gets right (from its last evaluation, which a
         completed run always has at its last step), for resampling validation sets (C4)."""
         out = {"val_size": len(self.data.val_y), "test_size": len(self.data.test_y)}
         for split in ("val", "test"):
             out[f"{split}_correct"] = packed_bits(self.final_hits.get(split, torch.zeros(0, dtype=torch.bool)))
-        rundir.write_json(run_dir / FILES.PREDICTIONS, out)
+        run.write_result(FILES.PREDICTIONS, out)
         return FILES.PREDICTIONS
 
 
-def _already_done(run_dir: Path, t) -> dict | None:
+def _already_done(run: rundir.RunDir, t) -> dict | None:
     """The summary of a finished run (not trained again), unless it ran out of its time budget and
     is asked again with a larger one (it then goes on)."""
-    previous = rundir.read_summary(run_dir)
+    previous = run.summary()
     more_time = (
         previous
         and previous.get("stop_reason") == "time_budget"
         and (t.time_budget_s is None or t.time_budget_s > previous["wall_time_s"])
     )
     if previous and previous.get("status") in DONE and not more_time:
-        log.info("run dir %s is already %s: not training again", run_dir, previous["status"])
+        log.info("run dir %s is already %s: not training again", run.path, previous["status"])
         return previous
     return None
 
@@ -269,18 +268,17 @@ def _evaluation_at(history: list, step: int) -> dict:
     return {k: v for r in at[last:] for k, v in r.items()} if last is not None else {}
 
 
-def _init_probe(cfg, model, sample, run_dir: Path, tracker, resumed: bool) -> dict:
+def _init_probe(cfg, model, sample, run: rundir.RunDir, resumed: bool) -> dict:
     """The Hessian probe at init: measured once, before the first step, and kept with the run."""
-    probe = rundir.read_json(run_dir / FILES.PROBE_INIT) or {}
+    probe = run.read_result(FILES.PROBE_INIT) or {}
     if probe and not resumed:  # measured by an attempt that died before its first checkpoint
-        rundir.append_metrics(run_dir, probes.finite(probe))
+        run.record(probe)
     if "init" in cfg.curvature.at and not probe and not resumed:
         log.info("Hessian probe at init on %d images ...", len(sample[1]))
         probe = {M.at_init(k): v for k, v in probes.curvature_probe(model, *sample, cfg.curvature).items()}
         probe["step"] = 0
-        rundir.write_json(run_dir / FILES.PROBE_INIT, probes.finite(probe))
-        rundir.append_metrics(run_dir, probes.finite(probe))
-        tracker.log(probe, step=0)
+        run.write_result(FILES.PROBE_INIT, probe)
+        run.record(probe)
         log.info("at init: top eigenvalue %.4g, trace %.4g", probe[M.at_init(M.curvature("top_eig"))],
                  probe.get(M.at_init(M.curvature("trace")), float("nan")))  # fmt: skip
     return probe
@@ -288,30 +286,28 @@ def _init_probe(cfg, model, sample, run_dir: Path, tracker, resumed: bool) -> di
 
 class _Run:
     """One run's bookkeeping around the loop: the resumed state, the probes at init, the evaluation
-    records (metrics.jsonl + the tracker) and the summary. The loop in `train` calls it."""
+    records (metrics.jsonl + the tracker, which the run dir owns) and the summary. The loop in `train` calls it."""
 
-    def __init__(self, cfg, run_dir: Path, tracker, data, parts, state: TrainState):
-        self.cfg, self.run_dir, self.tracker, self.data, self.p, self.s = cfg, run_dir, tracker, data, parts, state
+    def __init__(self, cfg, run: rundir.RunDir, data, parts, state: TrainState):
+        self.cfg, self.run, self.data, self.p, self.s = cfg, run, data, parts, state
         t, c, o = cfg.trainer, cfg.curvature, cfg.optimizer
         self.n_train = n_train = len(data.train_y)
         # everything that decides the next step is in the checkpoint
-        resumed_from = rundir.restore_checkpoint(run_dir, state.restore, map_location=parts.device)
+        resumed_from = run.restore(state.restore, map_location=parts.device)
         resumed = resumed_from is not None
+        # from scratch (-1): whatever an earlier attempt wrote before its first checkpoint is not history
+        history = run.resume_history(state.step if resumed else -1)
         if resumed:
-            history = rundir.truncate_metrics(run_dir, state.step)
-            tracker.replay_history(history)
             log.info("resumed from %s at epoch %d, step %d", resumed_from, state.epoch, state.step)
-        else:  # from scratch: whatever an earlier attempt wrote before its first checkpoint is not history
-            history = rundir.truncate_metrics(run_dir, -1)
-        self.prescreen = rundir.read_json(run_dir / FILES.PRESCREEN) or {}
+        self.prescreen = run.read_result(FILES.PRESCREEN) or {}
         if cfg.init.prescreen and not resumed:  # (a resumed run has its init in the checkpoint)
-            self.prescreen = prescreen_init(cfg, parts.model, data, parts.to_input, run_dir, tracker)
+            self.prescreen = prescreen_init(cfg, parts.model, data, parts.to_input, run)
         self.sample = None  # the fixed curvature sample, when a probe wants it
         if c.at or c.every_epochs or c.alphas:
             self.sample = probes.curvature_sample(
                 data.train_x, data.train_y, parts.to_input, c.sample_size, c.sample_seed
             )
-        self.init_probe = _init_probe(cfg, parts.model, self.sample, run_dir, tracker, resumed=resumed)
+        self.init_probe = _init_probe(cfg, parts.model, self.sample, run, resumed=resumed)
         self.evaluator = Evaluator(cfg, parts.forward, data, parts.to_input, parts.autocast, n_train)
         # the last full-train-set accuracy an uninterrupted run would have seen: drives fine evaluation
         self.last_train = next(((m[M.TRAIN_LOSS], m[M.TRAIN_ACC]) for m in reversed(history) if M.TRAIN_ACC in m), None)
@@ -329,7 +325,7 @@ class _Run:
             from ..probes.stability import Probe
 
             total = t.max_epochs * schedules.steps_per_epoch(n_train, min(self.base_batch_size, n_train))
-            self.stability = Probe(cfg, parts.model, data, parts.to_input, run_dir, total)
+            self.stability = Probe(cfg, parts.model, data, parts.to_input, run, total)
         if cfg.schedule.keep_noise_scale:
             b = self.base_batch_size
             log.info("schedule.keep_noise_scale: batch size %d -> %d (noise scale eps N / (B (1 - m)) = %.4g)",
@@ -355,8 +351,7 @@ class _Run:
         return None
 
     def record(self, entry: dict):  # metrics.jsonl and the tracker
-        rundir.append_metrics(self.run_dir, probes.finite(entry))
-        self.tracker.log(entry, step=entry["step"])
+        self.run.record(entry)
 
     def evaluate(self, lr, batch_size):
         """The evaluation record (and the curvature probe when due), logged."""
@@ -388,8 +383,7 @@ class _Run:
         if "end" in c.at and M.curvature("top_eig") not in self.last_eval:
             probe = probes.curvature_probe(self.p.model, *self.sample, c)
             self.last_eval.update(probe)
-            rundir.append_metrics(self.run_dir, probes.finite({"step": self.s.step, **probe}))
-            self.tracker.log(probe, step=self.s.step)
+            self.record({"step": self.s.step, **probe})
 
     def finish(self, status: str, stop_reason: str, batch_size: int) -> dict:
         """summary.json (and the tracker's summary): the last evaluation, the probes, the run's facts."""
@@ -401,11 +395,9 @@ class _Run:
         if status == "completed":
             if cfg.trainer.save_predictions:
                 self.evaluator.complete_final_hits()  # (before the end-of-run probes use the model)
-            summary.update(
-                probes.end_of_run(cfg, p.model, self.sample, self.data, p.transform, p.to_input, self.run_dir)
-            )
+            summary.update(probes.end_of_run(cfg, p.model, self.sample, self.data, p.transform, p.to_input, self.run))
             if cfg.trainer.save_predictions:
-                summary[S.PREDICTIONS] = self.evaluator.save_predictions(self.run_dir)
+                summary[S.PREDICTIONS] = self.evaluator.save_predictions(self.run)
         summary.update(
             {
                 S.STATUS: status,
@@ -429,17 +421,16 @@ class _Run:
                     o.lr, self.n_train, min(self.base_batch_size, self.n_train), o.momentum
                 ),
                 S.BASE_BATCH_SIZE: self.base_batch_size,  # trainer.batch_size, or as keep_noise_scale set it
-                **rundir.provenance(self.run_dir, self.data.info),
+                **self.run.provenance(self.data.info),
             }
         )
-        rundir.write_json(self.run_dir / rundir.SUMMARY, summary)
-        self.tracker.summary(summary)
+        self.run.write_summary(summary)
         return summary
 
     def interrupt(self, signum, batch_size: int) -> dict:
         """Checkpoint, then an "interrupted" summary: the same command resumes from here."""
-        s, run_dir = self.s, self.run_dir
-        rundir.save_checkpoint(run_dir, s.to_checkpoint())
+        s, run_dir = self.s, self.run.path
+        self.run.save_checkpoint(s.to_checkpoint())
         log.warning("interrupted at step %d; checkpoint in %s: re-run the same command with "
                     "hydra.run.dir=%s to resume (make run ARGS=hydra.run.dir=%s)", s.step, run_dir, run_dir,
                     run_dir)  # fmt: skip
@@ -508,20 +499,21 @@ def _steps_of_epoch(r: _Run, batches, steps: int, batch_size: int, sigterm, chec
     return None
 
 
-def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) -> dict:
-    """Train as `cfg` says, writing into `run_dir`; return the summary (also in summary.json).
+def train(cfg, run: rundir.RunDir, data: data_mod.DeviceData | None = None) -> dict:
+    """Train as `cfg` says, writing into the run dir `run` (and its tracker); return the summary (also in
+    summary.json).
 
     `data` may be passed in by a caller that runs many jobs on the same dataset in one process.
     """
-    run_dir, t = Path(run_dir), cfg.trainer
-    previous = _already_done(run_dir, t)
+    t = cfg.trainer
+    previous = _already_done(run, t)
     if previous:
         return previous
     device = resolve_device(cfg.device)
     data = data if data is not None else data_mod.prepare(cfg.data, device)
     p = parts.build(cfg, data, device)
     s = TrainState(p.model, p.optimizer, torch.Generator(device=device).manual_seed(cfg.seed))
-    r = _Run(cfg, run_dir, tracker, data, p, s)  # resumes from the checkpoint, probes at init
+    r = _Run(cfg, run, data, p, s)  # resumes from the checkpoint, probes at init
     n_train, check_every = r.n_train, 1 if device.type != "cuda" else 20  # (a loss.item() syncs CUDA)
 
     # -- the loop: epochs of steps; an evaluation and a checkpoint every few epochs
@@ -566,15 +558,15 @@ def train(cfg, run_dir: Path, tracker, data: data_mod.DeviceData | None = None) 
                 r.evaluate(lr, batch_size)
                 stop_reason = target_reached(t, r.last_eval[M.TRAIN_LOSS], r.last_eval[M.TRAIN_ACC]) or stop_reason
             if stop_reason is not None or s.epoch % t.checkpoint_every_epochs == 0:
-                rundir.save_checkpoint(run_dir, s.to_checkpoint())
+                run.save_checkpoint(s.to_checkpoint())
         if not r.last_eval or r.last_eval["step"] != s.step:  # e.g. resumed a run that had already stopped
             r.evaluate(lr, batch_size)
-            rundir.save_checkpoint(run_dir, s.to_checkpoint())
+            run.save_checkpoint(s.to_checkpoint())
         r.end_probe()
     log.info(
         "finished (%s): train acc %.4f, test acc %.4f", stop_reason, r.last_eval[M.TRAIN_ACC], r.last_eval[M.TEST_ACC]
     )
     summary = r.finish("completed", stop_reason, batch_size)
     # a run stopped by its time budget goes on when asked with a larger one: it keeps its checkpoint
-    rundir.prune_checkpoints(run_dir, keep=t.keep_checkpoint or stop_reason == "time_budget")
+    run.prune_checkpoints(keep=t.keep_checkpoint or stop_reason == "time_budget")
     return summary
