@@ -121,9 +121,9 @@ def test_paper_scale_of_random_labels_is_zhangs_inception(make_cfg):
         ("adversarial.eps_255=[0,8]", "adversarial.eps_255", "(0, 255]"),
         ("adversarial.attacks=[cw]", "adversarial.attacks", "fgsm | pgd | pgd_strong | noise"),
         ("adversarial.split=val", "adversarial.split", "test | train"),
-        # keeping g = 0.05 x 10,000 / 128 at momentum 0.99 needs B = 12,800 > N = 10,000
+        # keeping g = 0.05 (10,000/128 - 1) at lr 1e-5, m 0.9 needs B = 10,000 / (1 + 3.86 x 0.1 / 1e-5) = 0.26 < 1
         (
-            "data.subset=10000 optimizer.lr=0.05 optimizer.momentum=0.99 schedule.keep_noise_scale=true "
+            "data.subset=10000 optimizer.lr=0.00001 schedule.keep_noise_scale=true schedule.reference.lr=0.05 "
             "schedule.reference.momentum=0 schedule.reference.batch_size=128",
             "schedule.keep_noise_scale",
             "outside [1, 10000]",

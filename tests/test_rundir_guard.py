@@ -61,6 +61,20 @@ def test_a_run_that_predates_a_key_resumes_when_the_key_keeps_its_default(make_c
     assert done["status"] == "completed" and done["steps"] > cut["steps"]
 
 
+def test_a_keep_noise_scale_run_of_rule_1_resumes_only_under_rule_1(make_cfg, tmp_path):
+    """A run that rescaled B by the large-N rule (made before its version key) is not resumed by today's
+    rule, which would give it another batch size: refused naming the key; under version 1 it goes on."""
+    keep = [*BASE, "trainer.max_epochs=3", "optimizer.momentum=0.5", "schedule.keep_noise_scale=true",
+            "schedule.reference.momentum=0.75"]  # fmt: skip
+    cut = run(make_cfg(*keep, "schedule.keep_noise_scale_version=1", "trainer.interrupt_at_step=4"), run_dir=tmp_path)
+    assert cut["status"] == "interrupted" and cut["base_batch_size"] == 64  # 128 x 0.25 / 0.5
+    _predate(tmp_path, "schedule.keep_noise_scale_version")
+    with pytest.raises(RunDirError, match=r"schedule\.keep_noise_scale_version: 1 -> 2\)"):
+        run(make_cfg(*keep), run_dir=tmp_path)
+    done = run(make_cfg(*keep, "schedule.keep_noise_scale_version=1"), run_dir=tmp_path)
+    assert done["status"] == "completed" and done["base_batch_size"] == 64 and done["steps"] > cut["steps"]
+
+
 def _rename_as_before(run_dir):
     """Rewrite a run dir as the harness wrote it before the renames of names.RENAMED_*: the Table 1
     label as `table1_row`, Zhang's lr in the model node, curvature metrics as hessian/*."""

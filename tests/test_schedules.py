@@ -3,6 +3,7 @@
 import pytest
 from omegaconf import OmegaConf
 
+from harness import names
 from harness.train.schedules import batch_size_keeping_noise_scale, lr_and_batch_size, noise_scale, steps_per_epoch
 
 
@@ -70,31 +71,41 @@ REFERENCE = {"lr": 0.05, "momentum": 0.0, "train_size": 10000, "batch_size": 128
 @pytest.mark.parametrize("lr", [0.01, 0.05, 0.2])
 @pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9, 0.95])
 @pytest.mark.parametrize("n", [2500, 10000, 40000])
-def test_keep_noise_scale_holds_g_across_lr_momentum_and_n(lr, momentum, n):
-    """g = eps N / (B (1 - m)) stays at the reference's, up to rounding B to an integer."""
-    g_ref = 0.05 * 10000 / 128
-    if lr * n / (g_ref * (1 - momentum)) > n:  # e.g. lr 0.2, m 0.95, N 2,500 needs B = 2,560: refused
-        with pytest.raises(ValueError, match="outside"):
-            batch_size_keeping_noise_scale(keep(**REFERENCE), lr, n, 999, momentum)
-        return
+def test_keep_noise_scale_holds_the_logged_g_across_lr_momentum_and_n(lr, momentum, n):
+    """The g every run logs, eps (N/B - 1) / (1 - m), stays at the reference's, up to rounding B."""
+    g_ref = noise_scale(0.05, 10000, 128, 0.0)
     b = batch_size_keeping_noise_scale(keep(**REFERENCE), lr, n, 999, momentum)
     assert isinstance(b, int) and 1 <= b <= n
-    g = lr * n / (b * (1 - momentum))
-    assert abs(g - g_ref) / g_ref <= 0.5 / b + 1e-12  # the rounding of B is the only error
-    # and the harness's own g, eps (N/B - 1) / (1 - m), follows it up to the -1
-    assert noise_scale(lr, n, b, momentum) == pytest.approx(g - lr / (1 - momentum))
+    exact = n / (1 + g_ref * (1 - momentum) / lr)  # the B whose g is g_ref
+    assert abs(b - exact) <= 0.5
+    # |dg/dB| = eps N / (B^2 (1 - m)): half a batch of rounding moves g by at most that much
+    g = noise_scale(lr, n, b, momentum)
+    assert abs(g - g_ref) <= 0.5 * lr * n / ((min(b, exact) - 0.5) ** 2 * (1 - momentum)) + 1e-12
 
 
 def test_keep_noise_scale_scales_b_with_one_over_one_minus_m_and_is_off_by_default():
     s = keep(**REFERENCE)
-    assert [batch_size_keeping_noise_scale(s, 0.05, 10000, 128, m) for m in (0.0, 0.5, 0.9)] == [128, 256, 1280]
+    # g_ref = 0.05 (10000/128 - 1) = 3.856; B = 10000 / (1 + g_ref (1 - m) / 0.05)
+    assert [batch_size_keeping_noise_scale(s, 0.05, 10000, 128, m) for m in (0.0, 0.5, 0.9)] == [128, 253, 1148]
     off = OmegaConf.create({"keep_noise_scale": False, "reference": REFERENCE})
     assert batch_size_keeping_noise_scale(off, 0.2, 40000, 128, 0.9) == 128
     # a reference value left null is the run's own: the batch size then moves only with what changed
-    assert batch_size_keeping_noise_scale(keep(momentum=0.0), 0.05, 10000, 100, 0.5) == 200
+    assert batch_size_keeping_noise_scale(keep(momentum=0.0), 0.05, 10000, 100, 0.5) == 198
 
 
-@pytest.mark.parametrize("lr, n, momentum", [(0.0001, 10000, 0.0), (0.2, 10000, 0.99)])
+def test_keep_noise_scale_version_1_keeps_the_large_n_form_of_runs_made_before_it():
+    """Rule 1 (stored configs of before 2026-12-07 read as 1): g = eps N / (B (1 - m)) on both sides,
+    so those runs resume with the batch sizes they began with."""
+    s = OmegaConf.create({"keep_noise_scale": True, "keep_noise_scale_version": 1, "reference": REFERENCE})
+    assert [batch_size_keeping_noise_scale(s, 0.05, 10000, 128, m) for m in (0.0, 0.5, 0.9)] == [128, 256, 1280]
+    stored = {"schedule": {"keep_noise_scale": True, "reference": REFERENCE}}
+    assert names.migrate_config(stored)["schedule"]["keep_noise_scale_version"] == 1
+    assert "keep_noise_scale_version" not in stored["schedule"]  # (a copy)
+    off = {"schedule": {"keep_noise_scale": False}}
+    assert "keep_noise_scale_version" not in names.migrate_config(off)["schedule"]  # the default holds
+
+
+@pytest.mark.parametrize("lr, n, momentum", [(0.0001, 10000, 0.0), (0.00001, 10000, 0.5)])
 def test_keep_noise_scale_refuses_a_batch_size_that_cannot_exist(lr, n, momentum):
     with pytest.raises(ValueError, match=r"keep_noise_scale.*outside \[1, 10000\]"):
         batch_size_keeping_noise_scale(keep(**REFERENCE), lr, n, 128, momentum)

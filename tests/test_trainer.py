@@ -51,7 +51,8 @@ RESUME_CASES = {
         "trainer.max_epochs=2",
     ],
     "prescreen": ["init.prescreen=3", "trainer.max_epochs=2"],  # the chosen init survives the restart
-    # the batch size rescaled to keep the noise scale: 128 x (1 - 0.75) / (1 - 0.5) = 64
+    # the batch size rescaled to keep g = eps (N/B - 1) / (1 - m): N = 448,
+    # B = 448 / (1 + (448/128 - 1) x 0.5 / 0.25) = 74.7 -> 75
     "keep_noise_scale": [
         "optimizer.momentum=0.5",
         "schedule.keep_noise_scale=true",
@@ -77,8 +78,8 @@ def test_resume_gives_identical_final_metrics(make_cfg, tmp_path, case):
     a, b = (rundir.load_checkpoint(tmp_path / d)["model"] for d in ("whole", "cut"))
     assert all(torch.equal(a[k], b[k]) for k in a)
     if case == "keep_noise_scale":
-        assert whole["base_batch_size"] == 64
-        assert {m["batch_size"] for m in rundir.read_metrics(tmp_path / "whole") if "batch_size" in m} == {64}
+        assert whole["base_batch_size"] == 75
+        assert {m["batch_size"] for m in rundir.read_metrics(tmp_path / "whole") if "batch_size" in m} == {75}
 
 
 def test_a_mid_epoch_checkpoint_holds_the_epochs_draws_and_an_older_one_without_them_resumes(make_cfg, tmp_path):

@@ -36,6 +36,7 @@ PREPROCESS = ("zhang", "standard")
 INPUT_RANDOMIZATIONS = ("none", "shuffled_pixels", "random_pixels", "gaussian")
 INITS = ("default", "kaiming_normal", "kaiming_uniform", "xavier_normal", "xavier_uniform", "orthogonal", "scaled")
 LR_SCHEDULES = ("constant", "step", "exponential", "cosine")
+KEEP_NOISE_SCALE_VERSIONS = (1, 2)  # schedule.keep_noise_scale_version: 2 keeps the g every run logs (schedules.py)
 DEVICES = ("auto", "cpu", "cuda")
 PROGRESS = ("auto", "bar", "log", "none")
 LOGGERS = ("wandb", "none")
@@ -138,6 +139,11 @@ RENAMED_CONFIG = (
     ("randomization", "row"),
     ("model.zhang_lr", None),  # Zhang's lr table moved to the experiment (optimizer.lr_by_model)
 )
+# keys added later whose value in the configs stored before them was not their default: (key, that value,
+# the configs it applies to). keep_noise_scale rule 1 (before 2026-12-07): see schedules.batch_size_keeping_noise_scale
+ADDED_CONFIG = (
+    ("schedule.keep_noise_scale_version", 1, lambda cfg: (cfg.get("schedule") or {}).get("keep_noise_scale") is True),
+)
 # words of metric names and summary keys: "hessian/top_eig" -> "curvature/top_eig" (one word for
 # the config node, the module and the metrics)
 RENAMED_WORDS = (("hessian", "curvature"),)
@@ -198,6 +204,13 @@ def migrate_config(config: dict) -> dict:
         value = pop_key(cfg, old, _ABSENT)
         if value is not _ABSENT and new is not None and cfg.get(new) is None:
             cfg[new] = value
+    for key, value, applies in ADDED_CONFIG:
+        *parents, last = key.split(".")
+        node = cfg
+        for p in parents:
+            node = node.get(p) if isinstance(node, dict) else None
+        if isinstance(node, dict) and last not in node and applies(cfg):
+            node[last] = value
     return cfg
 
 

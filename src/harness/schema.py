@@ -32,6 +32,7 @@ from .names import (  # the allowed names have one owner: names.py
     DEVICES,
     INITS,
     INPUT_RANDOMIZATIONS,
+    KEEP_NOISE_SCALE_VERSIONS,
     LOGGER_MODES,
     LOGGERS,
     LR_SCHEDULES,
@@ -212,6 +213,7 @@ class Schedule:
     batch_growth: int = setting(COUNT)
     max_batch_size: int | None = setting(Number(lo=1, integer=True, optional=True))
     keep_noise_scale: bool = MISSING
+    keep_noise_scale_version: int = setting(OneOf(KEEP_NOISE_SCALE_VERSIONS))
     reference: NoiseReference = field(default_factory=NoiseReference)
 
 

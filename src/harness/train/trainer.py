@@ -328,8 +328,8 @@ class _Run:
             self.stability = Probe(cfg, parts.model, data, parts.to_input, run, total)
         if cfg.schedule.keep_noise_scale:
             b = self.base_batch_size
-            log.info("schedule.keep_noise_scale: batch size %d -> %d (noise scale eps N / (B (1 - m)) = %.4g)",
-                     t.batch_size, b, o.lr * n_train / (b * (1 - o.momentum)))  # fmt: skip
+            log.info("schedule.keep_noise_scale: batch size %d -> %d (noise scale eps (N/B - 1) / (1 - m) = %.4g)",
+                     t.batch_size, b, schedules.noise_scale(o.lr, n_train, b, o.momentum))  # fmt: skip
         # resumed at an evaluation (e.g. the final one, killed in the end-of-run probes): that evaluation is
         # the run's last, as in an uninterrupted run, and is not recorded again
         self.last_eval: dict = _evaluation_at(history, state.step) if resumed else {}
