@@ -1,4 +1,6 @@
-"""The run dir contract: atomic files, metrics.jsonl, summary.json, checkpoint (ARCHITECTURE.md)."""
+"""The run dir contract (ARCHITECTURE.md): `RunDir`, one run's folder and the only way into it, at the end
+of this module; above it the steps it is made of: atomic files, metrics.jsonl, summary.json, checkpoints,
+the lock, and the identity rules (one config, one dataset, one model per run dir)."""
 
 from __future__ import annotations
 

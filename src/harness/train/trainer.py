@@ -350,9 +350,6 @@ class _Run:
             return "time_budget"
         return None
 
-    def record(self, entry: dict):  # metrics.jsonl and the tracker
-        self.run.record(entry)
-
     def evaluate(self, lr, batch_size):
         """The evaluation record (and the curvature probe when due), logged."""
         c, s = self.cfg.curvature, self.s
@@ -360,7 +357,7 @@ class _Run:
         if c.every_epochs and s.epoch % c.every_epochs == 0 and s.position == 0:
             self.last_eval.update(probes.curvature_probe(self.p.model, *self.sample, c))
         self.last_eval["wall_time_s"] = s.wall()
-        self.record(self.last_eval)
+        self.run.record(self.last_eval)
         self.progress.evaluated(self.last_eval)
         self.last_train = self.last_eval[M.TRAIN_LOSS], self.last_eval[M.TRAIN_ACC]
 
@@ -373,7 +370,7 @@ class _Run:
         if not target_reached(t, *self.last_train, within=self.fine_within) or s.position >= steps:
             return None
         fine = self.evaluator.train_only(s, steps)
-        self.record(fine)
+        self.run.record(fine)
         self.last_train = fine[M.TRAIN_LOSS], fine[M.TRAIN_ACC]
         return target_reached(t, *self.last_train)
 
@@ -383,7 +380,7 @@ class _Run:
         if "end" in c.at and M.curvature("top_eig") not in self.last_eval:
             probe = probes.curvature_probe(self.p.model, *self.sample, c)
             self.last_eval.update(probe)
-            self.record({"step": self.s.step, **probe})
+            self.run.record({"step": self.s.step, **probe})
 
     def finish(self, status: str, stop_reason: str, batch_size: int) -> dict:
         """summary.json (and the tracker's summary): the last evaluation, the probes, the run's facts."""
@@ -453,7 +450,7 @@ def _step(r: _Run, batches: parts.EpochBatches, lo: int, hi: int, sigterm) -> to
     p.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if r.grad_every and s.step % r.grad_every == 0:  # the gradient update `step + 1` uses (1: at init)
-        r.record({"step": s.step + 1, **probes.gradient_norms(p.model)})
+        r.run.record({"step": s.step + 1, **probes.gradient_norms(p.model)})
     p.optimizer.step()
     loss = loss.detach()
     if p.world > 1:  # the global batch's loss, and a stop signal that any rank received
@@ -464,7 +461,7 @@ def _step(r: _Run, batches: parts.EpochBatches, lo: int, hi: int, sigterm) -> to
             sigterm.raised = signal.SIGTERM
     s.step, s.position = s.step + 1, s.position + 1
     if r.stability is not None and (record := r.stability(s.step, p.model)):
-        r.record({"step": s.step, **record})
+        r.run.record({"step": s.step, **record})
     s.epoch_loss_sum += loss
     s.epoch_batches += 1
     s.images_seen += hi - lo
