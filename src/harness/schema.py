@@ -213,7 +213,9 @@ class Schedule:
     batch_growth: int = setting(COUNT)
     max_batch_size: int | None = setting(Number(lo=1, integer=True, optional=True))
     keep_noise_scale: bool = MISSING
-    keep_noise_scale_version: int = setting(OneOf(KEEP_NOISE_SCALE_VERSIONS))
+    keep_noise_scale_version: int = setting(
+        Number(lo=min(KEEP_NOISE_SCALE_VERSIONS), hi=max(KEEP_NOISE_SCALE_VERSIONS), integer=True)
+    )
     reference: NoiseReference = field(default_factory=NoiseReference)
 
 
