@@ -101,7 +101,7 @@ def a_value_outside(key, rule) -> str:
             return str(rule.hi if rule.hi_open else rule.hi + 1)
         return str(rule.lo if rule.lo_open else rule.lo - 1)
     if isinstance(rule, OneOf):
-        return "null" if True in rule.names else "nope"
+        return "null" if any(n is True for n in rule.names) else "nope"  # (1 == True: a switch by identity)
     if isinstance(rule, ListOf):
         return "[nope]"
     return BREAKS_RULE[key]

@@ -84,7 +84,7 @@ class OneOf:
         return any(type(value) is type(n) and value == n for n in self.names)
 
     def __str__(self) -> str:
-        return " | ".join(str(n).lower() if isinstance(n, bool) else n for n in self.names)
+        return " | ".join(str(n).lower() if isinstance(n, bool) else str(n) for n in self.names)
 
 
 @dataclass(frozen=True)
