@@ -36,7 +36,7 @@ test-sweeps: install   ## every experiment's sweep at smoke scale through the CL
 test-slurm: install    ## a real single-node SLURM (scripts/slurm_local.sh install first; skips, saying why, without it)
 	$(PY) -m pytest -q -m slurm
 
-test-faults: install   ## kill -9 at many moments, then resume exactly
+test-faults: install   ## kill -9 at many moments, then resume exactly; a disk limit met inside a checkpoint write
 	$(PY) -m pytest -q -m faults
 
 test-gpu-check: install  ## scripts/gpu_check.py rehearsed on CPU at tiny sizes (a minute and a half: its own target, in CI)

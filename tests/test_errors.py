@@ -373,6 +373,7 @@ def test_a_full_disk_is_said_in_one_line_and_the_run_resumes_afterwards(make_cfg
     ]
 
 
+@pytest.mark.faults  # (two real runs in subprocesses, ~11 s: with the other faults, make test-faults)
 def test_a_file_size_limit_met_inside_torch_save_is_one_line_too(tmp_path):
     """A real limit (`ulimit -f`), not a mock: torch.save turns the write's OSError into a RuntimeError
     of its zip writer, which must still read as the file that could not be written."""
