@@ -107,3 +107,26 @@ def test_the_results_wing_reads_metric_names_from_m_only():
         if isinstance(node, ast.Constant) and node.value in owned
     ]
     assert spelled == []
+
+
+def test_the_number_of_classes_and_chance_are_declared_once():
+    """names.NUM_CLASSES (and the accuracy of a guess, CHANCE_ACC) has one owner: a module that defines its
+    own fails here; the models' heads and the labels the data takes follow it."""
+    import ast
+    from pathlib import Path
+
+    from harness.train import data, models
+
+    src = Path(names.__file__).parent
+    defined = [
+        f"{path.relative_to(src)}:{node.lineno}"
+        for path in sorted(src.rglob("*.py"))
+        if path.name != "names.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id in ("NUM_CLASSES", "CHANCE_ACC") for t in node.targets)
+    ]
+    assert not defined, defined
+    assert data.NUM_CLASSES is models.NUM_CLASSES is names.NUM_CLASSES
+    heads = [m.out_features for m in models.mlp(12, 8, 1).modules() if hasattr(m, "out_features")]
+    assert heads[-1] == names.NUM_CLASSES

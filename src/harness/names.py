@@ -32,6 +32,7 @@ MODELS = (
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 DATASETS = ("cifar10", "synthetic")
 NUM_CLASSES = 10
+CHANCE_ACC = 1 / NUM_CLASSES  # the accuracy of a guess
 PREPROCESS = ("zhang", "standard")
 INPUT_RANDOMIZATIONS = ("none", "shuffled_pixels", "random_pixels", "gaussian")
 INITS = ("default", "kaiming_normal", "kaiming_uniform", "xavier_normal", "xavier_uniform", "orthogonal", "scaled")

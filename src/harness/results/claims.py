@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from ..names import CHANCE_ACC
+
 VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive")
 RANK = {"not reproduced": 0, "inconclusive": 1, "partly": 1, "reproduced": 2}
 
@@ -59,7 +61,7 @@ def combine(own: str, needed: str) -> str:
 
 
 ZHANG = "Zhang, Bengio, Hardt, Recht, Vinyals (ICLR 2017)"
-CHANCE = dict(chance=0.10, margin=0.01, memorized=0.99)
+CHANCE = dict(chance=CHANCE_ACC, margin=0.01, memorized=0.99)
 CHANCE_TEST = (
     "memorized: train acc >= {memorized:.0%} in every replicate; at chance: the 90% t-interval of the replicates' "
     "mean test acc inside [{lo:.0%}, {hi:.0%}] (TOST at 5%, margin {margin:.0%}); leak: the 95% t-interval's "

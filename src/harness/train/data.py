@@ -19,10 +19,10 @@ import numpy as np
 import torch
 
 from ..errors import DataError, DataNotFoundError
+from ..names import NUM_CLASSES
 from . import randomize
 
 log = logging.getLogger(__name__)
-NUM_CLASSES = 10
 
 
 IMAGE_SHAPE = (32, 32, 3)

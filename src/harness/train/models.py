@@ -8,8 +8,7 @@ import math
 import torch
 from torch import nn
 
-NUM_CLASSES = 10
-
+from ..names import NUM_CLASSES
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..names import NUM_CLASSES
 
-def corrupt_labels(labels: np.ndarray, corruption_prob: float, seed: int, num_classes: int = 10):
+
+def corrupt_labels(labels: np.ndarray, corruption_prob: float, seed: int, num_classes: int = NUM_CLASSES):
     """Each label, independently with probability p, replaced by a uniformly drawn class.
 
     About 0.9p of the labels actually change (a draw can hit the true class); returns the new

@@ -11,7 +11,7 @@ from ..claims import Claim
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402,F401  (re-exported: every analysis draws with it)
 
-from ...names import M
+from ...names import CHANCE_ACC, M
 
 PNG = {"dpi": 110, "metadata": {"Software": None}}  # no version stamp: same runs, same bytes
 
@@ -37,7 +37,7 @@ def mean_std(values):
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
-def chance_interval(n: int, p: float = 0.1, z: float = 1.959964) -> tuple[float, float]:
+def chance_interval(n: int, p: float = CHANCE_ACC, z: float = 1.959964) -> tuple[float, float]:
     """Where the accuracy of a guesser with success rate p falls 95% of the time on n test images
     (normal approximation to the binomial; n >= 1000 here, so it is accurate)."""
     half = z * (p * (1 - p) / n) ** 0.5

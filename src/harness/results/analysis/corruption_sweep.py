@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...names import S
+from ...names import CHANCE_ACC, S
 from .. import stats
 from ..claims import ZHANG, Claim
 from .common import mean_std, pct, plt, save_figure, steps_to_fit, tost_chance, verdict_row
@@ -149,7 +149,7 @@ def _figure1bc_verdicts(by_p, fit_of, figures):
         v1c, m1c = "inconclusive", "needs >= 4 runs and p = 1"
     else:
         c = C1_FIG1C.params
-        chance = tost_chance([r.summary[S.TEST_ACC] for r in top], 0.1, c["lo"], c["hi"])
+        chance = tost_chance([r.summary[S.TEST_ACC] for r in top], CHANCE_ACC, c["lo"], c["hi"])
         rises = rho["ci_low"] > 0
         if chance["state"] in ("leak", "below") or not rises:
             v1c = "not reproduced"

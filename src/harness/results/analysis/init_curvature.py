@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from ...names import S
+from ...names import NUM_CLASSES, S
 from .. import stats
 from ..claims import KL, Claim
 from .common import mean_std, plt, save_figure, verdict_row
@@ -278,7 +278,7 @@ def _gap_vs_m_tables(m_runs):
     """Mean gap per training-set size (sd, t 95% CI over seeds), whether the size counts (every run
     trained: train loss <= fit x ln 10; a size whose runs did not train has a small gap because both
     losses are high, which is no evidence for 1/m), and log-log slope fits over the counted sizes."""
-    fitted = C5_M.params["fit"] * math.log(10)
+    fitted = C5_M.params["fit"] * math.log(NUM_CLASSES)  # x the loss of chance
     by_m = defaultdict(list)
     for r in m_runs:
         by_m[r.summary[S.TRAIN_SIZE]].append(r.summary)

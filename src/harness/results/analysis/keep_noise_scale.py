@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...names import S
+from ...names import CHANCE_ACC, S
 from .. import stats
 from ..claims import SMITH_LE, Claim
 from .batch_lr_scaling import seeds_label
@@ -57,7 +57,7 @@ def keep_noise_scale(runs, out):
     groups: dict = {}
     for r in done:
         key = (r.config["optimizer"]["momentum"], bool(r.config["schedule"]["keep_noise_scale"]))
-        acc = r.summary[S.TEST_ACC] if r.summary.get(S.STATUS) == "completed" else 0.1  # diverged: chance
+        acc = r.summary[S.TEST_ACC] if r.summary.get(S.STATUS) == "completed" else CHANCE_ACC  # diverged: chance
         groups.setdefault(key, []).append((acc, r.summary.get(S.BASE_BATCH_SIZE), r.summary.get(S.NOISE_SCALE)))
     rows, comparisons = [], []
     for (m, rescaled), vals in sorted(groups.items()):

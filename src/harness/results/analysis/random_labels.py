@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...names import M, S
+from ...names import CHANCE_ACC, M, S
 from .. import stats
 from ..claims import CHANCE, CHANCE_TEST, ZHANG, Claim
 from .common import pct, plt, save_figure, tost_chance, verdict_row
@@ -163,7 +163,7 @@ def _figure(runs, out: Path):
         label = f"{schedule_of(r.config)}, seed {r.config['seed']}"
         line = ax.plot([m["epoch"] for m in evals], [m[M.TRAIN_ACC] for m in evals], label=label)
         ax.plot([m["epoch"] for m in evals], [m[M.TEST_ACC] for m in evals], "--", color=line[0].get_color())
-    ax.axhline(0.1, color="k", lw=0.6)
+    ax.axhline(CHANCE_ACC, color="k", lw=0.6)
     ax.axhline(MEMORIZED, color="grey", lw=0.6, ls=":")
     ax.set(xlabel="epoch", ylabel="accuracy (eval mode; test dashed)", ylim=(0, 1.02), title="random CIFAR-10 labels")
     ax.legend(fontsize=6)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...names import FILES, S
+from ...names import CHANCE_ACC, FILES, S
 from ...probes.bound import validation_bound as slack_of
 from .. import stats
 from ..claims import Claim
@@ -48,7 +48,7 @@ C4_INFORMATIVE = Claim(
     "a guarantee within 10 points, below chance error",
     "a resampled validation set (one model search)",
     "validation_bound",
-    {"m_val": 1000, "delta": C4_HOLDS.params["delta"], "chance_err": 0.9, "max_width": 0.1},
+    {"m_val": 1000, "delta": C4_HOLDS.params["delta"], "chance_err": 1 - CHANCE_ACC, "max_width": 0.1},
 )
 
 CLAIMS = (

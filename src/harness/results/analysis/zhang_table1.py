@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from ...names import M, S
+from ...names import CHANCE_ACC, M, S
 from .. import stats
 from ..claims import CHANCE, CHANCE_TEST, ZHANG, Claim
 from .common import pct, plt, save_figure, tost_chance, verdict_row
@@ -318,7 +318,7 @@ def _subset_curves(runs, out: Path):
         line = ax.plot([m["step"] for m in evals], [m[M.TRAIN_ACC] for m in evals], "o-", label=f"train, {label}")
         ax.plot([m["step"] for m in evals], [m[M.TEST_ACC] for m in evals], "--", color=line[0].get_color())
     ax.axhline(MEMORIZED, color="grey", lw=0.8, ls=":")
-    ax.axhline(0.1, color="grey", lw=0.8, ls=":")
+    ax.axhline(CHANCE_ACC, color="grey", lw=0.8, ls=":")
     ax.set(xlabel="updates (batch 128)", ylabel="accuracy (train solid, test dashed)", ylim=(0, 1))
     ax.set_title("small AlexNet on a subset: how far each row fits", fontsize=10)
     ax.legend(fontsize=7)
