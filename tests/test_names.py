@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from harness import names
+from harness import names, rundir
 from harness.app import run
 from harness.names import S
 from harness.train import models
@@ -45,6 +45,56 @@ def test_every_summary_name_the_analyses_read_is_written_by_a_run(make_cfg, tmp_
     # the stability names need a pair of runs: checked below too
     assert summary_names() - set(s) == {S.EPS_SHARPNESS, S.STABILITY_DISTANCE, S.STABILITY_LOSS_DIFF}
     assert s[S.adv_acc("fgsm", 2)] <= s[S.ADV_CLEAN]
+    # and the other way round: every name the run wrote is one names owns
+    written = {k for record in rundir.read_metrics(tmp_path) for k in record}
+    assert {k for k in written if not metric_owned(k)} == set()
+    assert {k for k in s if not summary_owned(k)} == set()
+
+
+def metric_owned(name: str) -> bool:
+    """A metric name that names.M declares: a constant, or what one of its functions makes."""
+    from harness.names import M
+
+    if name in {v for k, v in vars(M).items() if k.isupper() and isinstance(v, str)}:
+        return True
+    if name.startswith("init/"):
+        return metric_owned(name.removeprefix("init/"))
+    kind, _, rest = name.partition("/")
+    return (
+        name in {M.loss(split) for split in ("train", "val", "test")} | {M.acc(split) for split in ("val",)}
+        or (name == M.curvature(rest) and bool(rest))
+        or any(name == f(int(rest[1:])) for f in (M.grad_norm, M.weight_norm) if rest[1:].isdigit())
+    )
+
+
+def summary_owned(key: str) -> bool:
+    """A summary key that names.S declares (a constant, or what one of its functions makes), or the
+    summary key of a metric that M declares."""
+    import itertools
+    import re
+
+    if (
+        key in summary_names()
+        or re.fullmatch(r"adv_[a-z_]+_acc_eps[0-9.]+", key)
+        and key == S.adv_acc(key[4 : key.index("_acc_eps")], float(key.rsplit("eps", 1)[1]))
+    ):
+        return True
+    if any(key.startswith(f("")) and key != f("") for f in (S.data, S.slurm, S.prescreen, S.complexity)):
+        return True
+    parts = key.split("_")  # a metric's key: some of its "_" were "/"
+    for slashes in itertools.product(("_", "/"), repeat=len(parts) - 1):
+        metric = parts[0] + "".join(sep + part for sep, part in zip(slashes, parts[1:]))
+        if metric_owned(metric) and names.summary_key(metric) == key:
+            return True
+    return False
+
+
+def test_the_name_checks_refuse_a_name_spelled_by_hand():
+    """The checks above can fail: names no one declared are not owned."""
+    assert metric_owned("train/acc") and metric_owned("init/curvature/top_eig") and metric_owned("grad_norm/L03")
+    assert not metric_owned("train/accuracy") and not metric_owned("hessian/top_eig") and not metric_owned("lr_now")
+    assert summary_owned("test_acc") and summary_owned("slurm_job_id") and summary_owned("init_curvature_trace")
+    assert not summary_owned("test_accuracy") and not summary_owned("wall_time") and not summary_owned("my_field")
 
 
 def test_the_eps_sharpness_probe_writes_the_name_the_analyses_read(make_cfg):
@@ -98,7 +148,10 @@ def test_the_results_wing_reads_metric_names_from_m_only():
 
     from harness.names import M
 
-    owned = {v for k, v in vars(M).items() if isinstance(v, str) and not k.startswith("_")}
+    # (the one-word names, "step", "lr", "batch_size", ..., are config keys and table columns too: spelling
+    # cannot tell them apart, so they are left to the check that every name a run writes is M's, above)
+    words = {M.STEP, M.EPOCH, M.LR, M.BATCH_SIZE, M.NOISE_SCALE, M.WALL_TIME, M.FINE_EVAL}
+    owned = {v for k, v in vars(M).items() if isinstance(v, str) and not k.startswith("_")} - words
     results = Path(names.__file__).parent / "results"
     spelled = [
         f"{path.relative_to(results)}:{node.lineno} {node.value!r}"

@@ -66,6 +66,10 @@ class M:
         return f"{split}/acc"
 
     TRAIN_LOSS, TRAIN_ACC, TEST_LOSS, TEST_ACC = "train/loss", "train/acc", "test/loss", "test/acc"
+    # where in training a record is, and the schedule's values there (the x-axes of the dashboard)
+    STEP, EPOCH, LR, BATCH_SIZE, NOISE_SCALE = "step", "epoch", "lr", "batch_size", "noise_scale"
+    WALL_TIME = "wall_time_s"
+    FINE_EVAL = "fine_eval"  # a record of the training set alone, near a target (time to fit at step resolution)
     VAL_ACC = "val/acc"  # the held-out split's accuracy: early stopping and the validation bound read it
     # C10: at a snapshot step, ||w_t - w'_t|| and the replace-one loss difference on the replaced example
     STABILITY_DISTANCE, STABILITY_LOSS_DIFF = "stability/distance", "stability/loss_diff"
@@ -99,10 +103,24 @@ class S:
     STATUS, STOP_REASON, DIVERGED = "status", "stop_reason", "diverged"
     STEPS, EPOCHS, WALL_TIME = "steps", "epochs", "wall_time_s"
     NOISE_SCALE, BASE_BATCH_SIZE = "noise_scale", "base_batch_size"
+    # where the time went (summed over the run's processes) and its size
+    TRAIN_IMAGES_PER_S, TRAIN_TIME, EVAL_TIME = "train_images_per_s", "train_time_s", "eval_time_s"
+    INPUT_TIME, PROCESSES, PROCESS_WALL_TIME = "input_time_s", "processes", "process_wall_time_s"
+    NUM_PARAMETERS = "num_parameters"
     # its data and provenance (data.info and rundir.provenance)
     TRAIN_SIZE, VAL_SIZE, TEST_SIZE = "data_train_size", "data_val_size", "data_test_size"
     REALISED_CORRUPTION = "data_realised_corruption"
     TORCH_VERSION, GIT_COMMIT, DEVICE = "torch_version", "git_commit", "device"
+    HARNESS_VERSION, PACKAGE_VERSIONS, RUN_DIR = "harness_version", "package_versions", "run_dir"
+
+    @staticmethod
+    def data(field: str) -> str:  # data.info's fields: fingerprint, train_size, ...
+        return f"data_{field}"
+
+    @staticmethod
+    def slurm(variable: str) -> str:  # SLURM_JOB_ID -> slurm_job_id (None outside SLURM)
+        return f"slurm_{variable.lower()}"
+
     GAP_LOSS, GAP_ERR = summary_key(M.GAP_LOSS), summary_key(M.GAP_ERR)
     TOP_EIG = summary_key(M.curvature("top_eig"))
     TRACE = summary_key(M.curvature("trace"))

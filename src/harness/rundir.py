@@ -103,7 +103,7 @@ def read_json(path: Path):
 
 # what every summary.json of a run has (besides the metrics), by status; "invalid": a sweep's refused job
 STATUSES = ("completed", "diverged", "interrupted", "invalid")
-SUMMARY_KEYS = ("status", "stop_reason", "steps", "epochs", "wall_time_s")
+SUMMARY_KEYS = (names.S.STATUS, names.S.STOP_REASON, names.S.STEPS, names.S.EPOCHS, names.S.WALL_TIME)
 
 
 def read_summary(run_dir: Path) -> dict:
@@ -162,7 +162,7 @@ def append_metrics(run_dir: Path, record: dict) -> None:
 def truncate_metrics(run_dir: Path, last_step: int) -> list[dict]:
     """On resume: drop records written after the checkpoint, so the file matches an uninterrupted run
     (last_step -1: a start from scratch keeps nothing). Returns the records kept."""
-    kept = [r for r in read_metrics(run_dir) if r["step"] <= last_step] if last_step >= 0 else []
+    kept = [r for r in read_metrics(run_dir) if r[names.M.STEP] <= last_step] if last_step >= 0 else []
     write_text(Path(run_dir) / METRICS, "".join(dumps(r) + "\n" for r in kept))
     return kept
 
@@ -485,16 +485,17 @@ def provenance(run_dir: Path, data_info: dict) -> dict:
     """The summary's fields that say what ran where: versions, commit, run dir, data, SLURM ids."""
     from . import __version__
 
+    S = names.S
     return {
-        "torch_version": torch.__version__,
-        "harness_version": __version__,
-        "git_commit": git_commit(),
-        "package_versions": package_versions(),
-        "run_dir": str(run_dir),
-        **{f"data_{k}": v for k, v in data_info.items()},
+        S.TORCH_VERSION: torch.__version__,
+        S.HARNESS_VERSION: __version__,
+        S.GIT_COMMIT: git_commit(),
+        S.PACKAGE_VERSIONS: package_versions(),
+        S.RUN_DIR: str(run_dir),
+        **{S.data(k): v for k, v in data_info.items()},
         # where it ran: SLURM job (array) ids and how often it was requeued, else None
         **{
-            f"slurm_{k.lower()}": os.environ.get(f"SLURM_{k}")
+            S.slurm(k): os.environ.get(f"SLURM_{k}")
             for k in ("JOB_ID", "ARRAY_JOB_ID", "ARRAY_TASK_ID", "RESTART_COUNT")
         },
     }
@@ -581,7 +582,7 @@ class RunDir:
     def record(self, entry: dict) -> None:
         """One record (with its "step") into metrics.jsonl and the tracker."""
         append_metrics(self.path, entry)
-        self.tracker.log(entry, step=entry["step"])
+        self.tracker.log(entry, step=entry[names.M.STEP])
 
     def track(self, metrics: dict, step: int) -> None:
         """The tracker only (what the run keeps in a result file of its own)."""

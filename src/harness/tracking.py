@@ -40,12 +40,12 @@ class Tracker:
         """Log the records of metrics.jsonl an earlier process wrote (once, before any new record)."""
         if self.replay:
             for record in history:
-                self.log({k: v for k, v in record.items() if k != "step"}, step=record["step"])
+                self.log({k: v for k, v in record.items() if k != M.STEP}, step=record[M.STEP])
             self.replay = False
 
     def log(self, metrics: dict, step: int) -> None:
         if self.run is not None:
-            self.run.log({**metrics, "step": step}, step=step)  # "step": the x-axis of every metric
+            self.run.log({**metrics, M.STEP: step}, step=step)  # "step": the x-axis of every metric
 
     def summary(self, values: dict) -> None:
         if self.run is not None:

@@ -27,7 +27,7 @@ from . import records, stats
 
 # where and how a run was logged, and what tells seeds apart: never a "setting"
 IGNORED = ("seed", "name") + tuple(rundir.NOT_IDENTITY)
-FINAL = ("train_acc", "test_acc", "test_loss", "gen_gap_err", "steps", "wall_time_s")
+FINAL = (S.TRAIN_ACC, S.TEST_ACC, S.TEST_LOSS, S.GAP_ERR, S.STEPS, S.WALL_TIME)
 
 
 def settings(runs) -> list[str]:
@@ -85,7 +85,7 @@ def overlay(runs, keys, metric: str, path: Path) -> Path:
 
     groups = defaultdict(list)
     for r in runs:
-        groups[_label(r, keys)].append({m["epoch"]: m[metric] for m in r.metrics if metric in m and "epoch" in m})
+        groups[_label(r, keys)].append({m[M.EPOCH]: m[metric] for m in r.metrics if metric in m and M.EPOCH in m})
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for label, curves in groups.items():
         epochs = sorted(set.intersection(*(set(c) for c in curves))) if curves else []

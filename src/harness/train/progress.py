@@ -6,6 +6,8 @@ import logging
 import sys
 import time
 
+from ..names import M
+
 log = logging.getLogger("harness")
 
 
@@ -81,9 +83,9 @@ class Progress:
         line = " ".join(
             f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
             for k, v in record.items()
-            if k in ("epoch", "step", "lr", "train/loss", "train/acc", "val/acc", "test/loss", "test/acc")
+            if k in (M.EPOCH, M.STEP, M.LR, M.TRAIN_LOSS, M.TRAIN_ACC, M.VAL_ACC, M.TEST_LOSS, M.TEST_ACC)
         )
-        left = self.left(record.get("epoch", 0))
+        left = self.left(record.get(M.EPOCH, 0))
         if left:
             self.postfix["left"] = left.split(" (")[0].replace("at most ", "<=")
         if self.mode != "none":

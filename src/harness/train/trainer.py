@@ -194,11 +194,11 @@ class Evaluator:
         """The evaluation record: every split's loss and accuracy, the gaps, the schedule's values."""
         started, d, t = time.perf_counter(), self.data, self.cfg.trainer
         record = {
-            "step": state.step,
-            "epoch": state.epochs(schedules.steps_per_epoch(self.n_train, batch_size)),
-            "lr": lr,
-            "batch_size": batch_size,
-            "noise_scale": schedules.noise_scale(lr, self.n_train, batch_size, self.cfg.optimizer.momentum),
+            M.STEP: state.step,
+            M.EPOCH: state.epochs(schedules.steps_per_epoch(self.n_train, batch_size)),
+            M.LR: lr,
+            M.BATCH_SIZE: batch_size,
+            M.NOISE_SCALE: schedules.noise_scale(lr, self.n_train, batch_size, self.cfg.optimizer.momentum),
         }
         splits = {"train": (d.train_x, d.train_y), "test": (d.test_x, d.test_y)}
         if len(d.val_y):
@@ -221,11 +221,11 @@ class Evaluator:
         loss, acc = self._split(self.data.train_x, self.data.train_y)
         state.eval_time += time.perf_counter() - started
         return {
-            "step": state.step,
-            "epoch": state.epochs(steps_per_epoch),
+            M.STEP: state.step,
+            M.EPOCH: state.epochs(steps_per_epoch),
             M.TRAIN_LOSS: loss,
             M.TRAIN_ACC: acc,
-            "fine_eval": True,
+            M.FINE_EVAL: True,
         }
 
     def complete_final_hits(self) -> None:
@@ -253,7 +253,7 @@ def _already_done(run: rundir.RunDir, t) -> dict | None:
     more_time = (
         previous
         and previous.get("stop_reason") == "time_budget"
-        and (t.time_budget_s is None or t.time_budget_s > previous["wall_time_s"])
+        and (t.time_budget_s is None or t.time_budget_s > previous[S.WALL_TIME])
     )
     if previous and previous.get("status") in DONE and not more_time:
         log.info("run dir %s is already %s: not training again", run.path, previous["status"])
@@ -263,7 +263,7 @@ def _already_done(run: rundir.RunDir, t) -> dict | None:
 
 def _evaluation_at(history: list, step: int) -> dict:
     """The evaluation record at `step` (with the probes recorded at that step after it: the end probe), or {}."""
-    at = [r for r in history if r["step"] == step and not r.get("fine_eval")]
+    at = [r for r in history if r[M.STEP] == step and not r.get(M.FINE_EVAL)]
     last = max((i for i, r in enumerate(at) if M.TEST_ACC in r), default=None)
     return {k: v for r in at[last:] for k, v in r.items()} if last is not None else {}
 
@@ -276,7 +276,7 @@ def _init_probe(cfg, model, sample, run: rundir.RunDir, resumed: bool) -> dict:
     if "init" in cfg.curvature.at and not probe and not resumed:
         log.info("Hessian probe at init on %d images ...", len(sample[1]))
         probe = {M.at_init(k): v for k, v in probes.curvature_probe(model, *sample, cfg.curvature).items()}
-        probe["step"] = 0
+        probe[M.STEP] = 0
         run.write_result(FILES.PROBE_INIT, probe)
         run.record(probe)
         log.info("at init: top eigenvalue %.4g, trace %.4g", probe[M.at_init(M.curvature("top_eig"))],
@@ -339,7 +339,7 @@ class _Run:
         """The stop rule a resumed run had already met at its checkpoint's step (it was killed after its
         final evaluation, in its end-of-run probes), or None: it trains on."""
         s = self.s
-        if not self.last_eval or self.last_eval["step"] != s.step or M.TRAIN_ACC not in self.last_eval:
+        if not self.last_eval or self.last_eval[M.STEP] != s.step or M.TRAIN_ACC not in self.last_eval:
             return None
         reached = target_reached(self.cfg.trainer, self.last_eval[M.TRAIN_LOSS], self.last_eval[M.TRAIN_ACC])
         if reached:
@@ -356,7 +356,7 @@ class _Run:
         self.last_eval = self.evaluator.record(s, lr, batch_size)
         if c.every_epochs and s.epoch % c.every_epochs == 0 and s.position == 0:
             self.last_eval.update(probes.curvature_probe(self.p.model, *self.sample, c))
-        self.last_eval["wall_time_s"] = s.wall()
+        self.last_eval[M.WALL_TIME] = s.wall()
         self.run.record(self.last_eval)
         self.progress.evaluated(self.last_eval)
         self.last_train = self.last_eval[M.TRAIN_LOSS], self.last_eval[M.TRAIN_ACC]
@@ -380,12 +380,12 @@ class _Run:
         if "end" in c.at and M.curvature("top_eig") not in self.last_eval:
             probe = probes.curvature_probe(self.p.model, *self.sample, c)
             self.last_eval.update(probe)
-            self.run.record({"step": self.s.step, **probe})
+            self.run.record({M.STEP: self.s.step, **probe})
 
     def finish(self, status: str, stop_reason: str, batch_size: int) -> dict:
         """summary.json (and the tracker's summary): the last evaluation, the probes, the run's facts."""
         cfg, s, p, o = self.cfg, self.s, self.p, self.cfg.optimizer
-        summary = {summary_key(k): v for k, v in {**self.init_probe, **self.last_eval}.items() if k != "step"}
+        summary = {summary_key(k): v for k, v in {**self.init_probe, **self.last_eval}.items() if k != M.STEP}
         summary.update({S.prescreen(k): v for k, v in self.prescreen.get("summary", {}).items()})
         if self.stability is not None:  # the last snapshot's distance and loss difference (C10)
             summary.update({summary_key(k): v for k, v in self.stability.last.items()})
@@ -405,13 +405,13 @@ class _Run:
                 S.WALL_TIME: s.wall(),
                 # seconds in training steps and in the evaluations, summed over every process of the
                 # run (a resumed run counts its earlier attempts too), so the shares can be read off
-                "train_images_per_s": s.images_seen / s.train_time if s.train_time else None,
-                "train_time_s": s.train_time,
-                "eval_time_s": s.eval_time,
-                "input_time_s": s.input_time,  # of train_time_s: making the batches (CPU; CUDA: launching it)
-                "processes": s.processes,  # 1 + the times it was resumed
-                "process_wall_time_s": time.perf_counter() - s.started,  # this last process only
-                "num_parameters": models.num_parameters(p.model),
+                S.TRAIN_IMAGES_PER_S: s.images_seen / s.train_time if s.train_time else None,
+                S.TRAIN_TIME: s.train_time,
+                S.EVAL_TIME: s.eval_time,
+                S.INPUT_TIME: s.input_time,  # of train_time_s: making the batches (CPU; CUDA: launching it)
+                S.PROCESSES: s.processes,  # 1 + the times it was resumed
+                S.PROCESS_WALL_TIME: time.perf_counter() - s.started,  # this last process only
+                S.NUM_PARAMETERS: models.num_parameters(p.model),
                 S.DEVICE: device_name(p.device),
                 # at the run's initial lr and batch size: the x-axis of Smith & Le's collapse plots
                 S.NOISE_SCALE: schedules.noise_scale(
@@ -450,7 +450,7 @@ def _step(r: _Run, batches: parts.EpochBatches, lo: int, hi: int, sigterm) -> to
     p.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if r.grad_every and s.step % r.grad_every == 0:  # the gradient update `step + 1` uses (1: at init)
-        r.run.record({"step": s.step + 1, **probes.gradient_norms(p.model)})
+        r.run.record({M.STEP: s.step + 1, **probes.gradient_norms(p.model)})
     p.optimizer.step()
     loss = loss.detach()
     if p.world > 1:  # the global batch's loss, and a stop signal that any rank received
@@ -461,7 +461,7 @@ def _step(r: _Run, batches: parts.EpochBatches, lo: int, hi: int, sigterm) -> to
             sigterm.raised = signal.SIGTERM
     s.step, s.position = s.step + 1, s.position + 1
     if r.stability is not None and (record := r.stability(s.step, p.model)):
-        r.run.record({"step": s.step, **record})
+        r.run.record({M.STEP: s.step, **record})
     s.epoch_loss_sum += loss
     s.epoch_batches += 1
     s.images_seen += hi - lo
@@ -556,7 +556,7 @@ def train(cfg, run: rundir.RunDir, data: data_mod.DeviceData | None = None) -> d
                 stop_reason = target_reached(t, r.last_eval[M.TRAIN_LOSS], r.last_eval[M.TRAIN_ACC]) or stop_reason
             if stop_reason is not None or s.epoch % t.checkpoint_every_epochs == 0:
                 run.save_checkpoint(s.to_checkpoint())
-        if not r.last_eval or r.last_eval["step"] != s.step:  # e.g. resumed a run that had already stopped
+        if not r.last_eval or r.last_eval[M.STEP] != s.step:  # e.g. resumed a run that had already stopped
             r.evaluate(lr, batch_size)
             run.save_checkpoint(s.to_checkpoint())
         r.end_probe()

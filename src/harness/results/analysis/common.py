@@ -26,7 +26,7 @@ def save_figure(fig, path):
 
 def steps_to_fit(metrics: list[dict], threshold: float):
     """The step of the first evaluation with train accuracy >= threshold (None: never fitted)."""
-    return next((m["step"] for m in metrics if m.get(M.TRAIN_ACC, -1) >= threshold), None)
+    return next((m[M.STEP] for m in metrics if m.get(M.TRAIN_ACC, -1) >= threshold), None)
 
 
 def mean_std(values):

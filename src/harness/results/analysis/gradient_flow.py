@@ -72,7 +72,7 @@ def gradient_flow(runs, out):
                 "batch_norm": key[1],
                 "init": key[2],
                 # at init only if the first record is step 1 (before any update)
-                "span_at_init": _span(_norms(first, depth)) if first.get("step") == 1 else float("nan"),
+                "span_at_init": _span(_norms(first, depth)) if first.get(M.STEP) == 1 else float("nan"),
                 "span_at_end": _span(_norms(last, depth)),
                 "first_layer_grad_at_init": first[M.grad_norm(1)],
                 "last_layer_grad_at_init": first[M.grad_norm(depth + 1)],

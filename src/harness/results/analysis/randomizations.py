@@ -40,7 +40,7 @@ def randomizations(runs, out: Path):
     rows = []
     for r in runs:
         kind = r.config.get("row") or r.config["data"]["input_randomization"]
-        curve = [(m["step"], m[M.EPOCH_LOSS]) for m in r.metrics if M.EPOCH_LOSS in m]
+        curve = [(m[M.STEP], m[M.EPOCH_LOSS]) for m in r.metrics if M.EPOCH_LOSS in m]
         if curve:
             ax.plot(*zip(*curve), label=kind)
         completed = r.summary.get(S.STATUS) == "completed"

@@ -61,7 +61,7 @@ def schedule_vs_batch(runs, out: Path):
                 "test_acc_ci95_low": acc["low"],
                 "test_acc_ci95_high": acc["high"],
                 "updates_mean": steps_mean,
-                "final_batch_size": group[0].metrics[-1]["batch_size"] if group[0].metrics else None,
+                "final_batch_size": group[0].metrics[-1][M.BATCH_SIZE] if group[0].metrics else None,
             }
         )
     base = next((r for r in rows if r["schedule"] == "decay_lr"), None)
@@ -158,7 +158,7 @@ def _schedule_curves(by_schedule, out):
         n = min(len(c) for c in curves)
         acc = np.array([[m[M.TEST_ACC] for m in c[:n]] for c in curves])
         mean, sd = acc.mean(0), acc.std(0, ddof=1) if len(group) > 1 else np.zeros(n)
-        for ax, key in ((ax_e, "epoch"), (ax_u, "step")):
+        for ax, key in ((ax_e, M.EPOCH), (ax_u, M.STEP)):
             x = np.array([m[key] for m in curves[0][:n]])
             (line,) = ax.plot(x, mean, label=f"{name} ({len(group)} seeds)")
             ax.fill_between(x, mean - sd, mean + sd, color=line.get_color(), alpha=0.2, lw=0)
