@@ -49,7 +49,7 @@ from PIL import Image
 from torchvision import transforms
 
 from harness.app import register_resolvers
-from harness.tracking import Tracker
+from harness.rundir import RunDir
 from harness.train import cpu_kernels, models, parts, trainer
 from harness.train import data as data_mod
 from harness.train.transforms import BatchTransform, input_shape
@@ -207,7 +207,7 @@ def harness_throughput(cfg, data=None, periods: list | None = None) -> tuple[flo
     trainer._step = original if periods is None else timed
     try:
         with tempfile.TemporaryDirectory() as run_dir:
-            summary = trainer.train(cfg, run_dir, Tracker(), data)
+            summary = trainer.train(cfg, RunDir(run_dir), data)
     finally:
         trainer._step = original
     if periods is not None:  # (the period spanning an epoch's end is an outlier: medians only)

@@ -122,7 +122,7 @@ def throughput(out: Path, cpu: bool, models: str, deadline: float) -> None:
             for steps in (long, short):
                 cfg = bench.config(name, batch, steps, device, images, "standard", extra)
                 with tempfile.TemporaryDirectory() as run_dir:
-                    summary = bench.trainer.train(cfg, run_dir, bench.Tracker())
+                    summary = bench.trainer.train(cfg, bench.RunDir(run_dir))
                 times[steps] = summary["train_time_s"]
             harness = (long - short) * batch / max(times[long] - times[short], 1e-9)
             cfg = bench.config(name, batch, long, device, images, "standard", extra)
