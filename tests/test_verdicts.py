@@ -9,6 +9,7 @@ import shutil
 import pytest
 from helpers import REPO, prediction_runs, random_label_runs
 
+from harness import rundir
 from harness.results import dashboard, records, report
 from harness.results.plan import PLAN
 
@@ -190,11 +191,12 @@ def test_a_rerun_without_runs_of_the_deciding_set_does_not_cap(tmp_path):
 
 
 def test_run_dirs_read_their_yaml_as_omegaconf_does(make_cfg, tmp_path):
-    """records reads config.yaml with libyaml for speed: every value must read as OmegaConf reads it."""
+    """A run dir's config.yaml is read with libyaml for speed (rundir.load_yaml, as reports read hundreds): every
+    value must read as OmegaConf reads it."""
     from omegaconf import OmegaConf
 
     cfg = OmegaConf.to_container(make_cfg("experiment=sharp_minima", "curvature.eps_sharpness=1e-3"), resolve=True)
     cfg["odd"] = {"yes": "yes", "no": "off", "sci": "1e-3", "date": "2026-12-06", "float": 5e-4, "none": None}
     path = tmp_path / "config.yaml"
     path.write_text(OmegaConf.to_yaml(cfg))
-    assert records.load_yaml(path) == OmegaConf.to_container(OmegaConf.load(path))
+    assert rundir.load_yaml(path) == OmegaConf.to_container(OmegaConf.load(path))

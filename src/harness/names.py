@@ -206,14 +206,20 @@ class REPORT_FILES:
     COMPARE = "compare.csv"
 
 
-def pop_key(cfg: dict, dotted: str, default=None):
-    """Remove the dotted key ("model.zhang_lr") from a nested dict and return its value, or `default`
-    when it (or a node above it) is not there."""
+def _parent(cfg: dict, dotted: str) -> tuple[dict | None, str]:
+    """(the node that holds the dotted key "model.zhang_lr", or None when a node above it is missing; its last part)."""
     *parents, last = dotted.split(".")
     node = cfg
     for p in parents:
         node = node.get(p) if isinstance(node, dict) else None
-    return node.pop(last, default) if isinstance(node, dict) else default
+    return (node if isinstance(node, dict) else None), last
+
+
+def pop_key(cfg: dict, dotted: str, default=None):
+    """Remove the dotted key ("model.zhang_lr") from a nested dict and return its value, or `default`
+    when it (or a node above it) is not there."""
+    node, last = _parent(cfg, dotted)
+    return node.pop(last, default) if node is not None else default
 
 
 def migrate_config(config: dict) -> dict:
@@ -224,11 +230,8 @@ def migrate_config(config: dict) -> dict:
         if value is not _ABSENT and new is not None and cfg.get(new) is None:
             cfg[new] = value
     for key, value, applies in ADDED_CONFIG:
-        *parents, last = key.split(".")
-        node = cfg
-        for p in parents:
-            node = node.get(p) if isinstance(node, dict) else None
-        if isinstance(node, dict) and last not in node and applies(cfg):
+        node, last = _parent(cfg, key)
+        if node is not None and last not in node and applies(cfg):
             node[last] = value
     return cfg
 

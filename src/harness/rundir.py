@@ -518,20 +518,34 @@ def package_versions() -> dict:
     return out
 
 
-class _NoTracker:
-    """A run without W&B: its tracker calls do nothing."""
+class Tracker:
+    """A run dir's tracker: a thin wrapper around a W&B run (tracking.start makes one), a no-op without one,
+    so the trainer never branches on it. `replay`: an offline run that resumes starts its W&B run afresh
+    (W&B cannot resume an offline run, and syncing two offline dirs of one id loses history), so the run
+    dir replays the history it resumes from."""
 
-    def log(self, metrics, step):
-        pass
+    def __init__(self, run=None, replay: bool = False):
+        self.run, self.replay = run, replay
 
-    def summary(self, values):
-        pass
+    def replay_history(self, history: list[dict]) -> None:
+        """Log the records of metrics.jsonl an earlier process wrote (once, before any new record)."""
+        if self.replay:
+            for record in history:
+                self.log({k: v for k, v in record.items() if k != names.M.STEP}, step=record[names.M.STEP])
+            self.replay = False
 
-    def replay_history(self, history):
-        pass
+    def log(self, metrics: dict, step: int) -> None:
+        if self.run is not None:
+            self.run.log({**metrics, names.M.STEP: step}, step=step)  # "step": the x-axis of every metric
 
-    def finish(self, exit_code=0):
-        pass
+    def summary(self, values: dict) -> None:
+        if self.run is not None:
+            self.run.summary.update(values)
+
+    def finish(self, exit_code: int = 0) -> None:
+        if self.run is not None:
+            self.run.finish(exit_code=exit_code)
+            self.run = None
 
 
 class RunDir:
@@ -542,7 +556,7 @@ class RunDir:
 
     def __init__(self, path, tracker=None):
         self.path = Path(path)
-        self.tracker = tracker if tracker is not None else _NoTracker()
+        self.tracker = tracker if tracker is not None else Tracker()
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"

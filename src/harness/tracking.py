@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .names import FILES, M
 
 if TYPE_CHECKING:  # (a RunDir is passed in: importing rundir here would import torch before the config is checked)
-    from .rundir import RunDir
+    from .rundir import RunDir, Tracker
 
 log = logging.getLogger(__name__)
 RUN_ID_FILE = FILES.WANDB_RUN_ID
@@ -26,35 +26,6 @@ SUMMARIES = {
     **{M.acc(split): "max,last" for split in ("train", "val", "test")},
     **{M.loss(split): "min,last" for split in ("train", "val", "test")},
 }
-
-
-class Tracker:
-    """Thin wrapper: a no-op when logging is off, so the trainer never branches on it. `replay`: an
-    offline run that resumes starts its W&B run afresh (W&B cannot resume an offline run, and syncing
-    two offline dirs of one id loses history), so the trainer replays the history it resumes from."""
-
-    def __init__(self, run=None, replay: bool = False):
-        self.run, self.replay = run, replay
-
-    def replay_history(self, history: list[dict]) -> None:
-        """Log the records of metrics.jsonl an earlier process wrote (once, before any new record)."""
-        if self.replay:
-            for record in history:
-                self.log({k: v for k, v in record.items() if k != M.STEP}, step=record[M.STEP])
-            self.replay = False
-
-    def log(self, metrics: dict, step: int) -> None:
-        if self.run is not None:
-            self.run.log({**metrics, M.STEP: step}, step=step)  # "step": the x-axis of every metric
-
-    def summary(self, values: dict) -> None:
-        if self.run is not None:
-            self.run.summary.update(values)
-
-    def finish(self, exit_code: int = 0) -> None:
-        if self.run is not None:
-            self.run.finish(exit_code=exit_code)
-            self.run = None
 
 
 def _run_id(run: RunDir) -> tuple[str, str | None]:
@@ -105,6 +76,8 @@ def start(logger_cfg, run: RunDir, config: dict, group: str, tags: list, name: s
     """Start the W&B run for the run dir `run` (resuming the same W&B run id when the run dir resumes). W&B never
     costs the run: if it cannot start as asked (online without a login, a damaged run id file, ...), it
     logs offline instead, or not at all, with one warning line saying so."""
+    from .rundir import Tracker
+
     if logger_cfg.name == "none" or logger_cfg.mode == "disabled":
         return Tracker()
     os.environ.setdefault("WANDB_SILENT", "true")
@@ -122,6 +95,8 @@ def _no_init_traceback(record: logging.LogRecord) -> bool:
 
 
 def _start(logger_cfg, run_dir: RunDir, config, group, tags, name, modes) -> Tracker:
+    from .rundir import Tracker
+
     problems, run_id, note = [], None, None
     for mode in modes:
         run = None

@@ -81,9 +81,6 @@ def _migrated(run: Run) -> Run:
     return run
 
 
-load_yaml = rundir.load_yaml  # (tests: it reads YAML as OmegaConf does)
-
-
 def read_run_dir(d: Path, root: Path) -> Run:
     run = rundir.RunDir(d)
     return _migrated(
