@@ -275,11 +275,10 @@ def test_when_wandb_cannot_start_at_all_the_run_trains_without_it(make_cfg, tmp_
 
 
 def test_wandb_metric_definitions_set_the_step_axis_and_summaries(make_cfg, tmp_path):
-    from wandb_offline import records
+    from wandb_offline import finished_records
 
     run(make_cfg(*RUN, "logger.mode=offline", logger="wandb"), run_dir=tmp_path)
-    (path,) = tmp_path.glob("wandb/offline-run-*/run-*.wandb")
-    defined = [r.metric for r in records(path) if r.WhichOneof("record_type") == "metric"]
+    defined = [r.metric for r in finished_records(tmp_path) if r.WhichOneof("record_type") == "metric"]
     metrics = {m.name or m.glob_name: m for m in defined}
     assert metrics["*"].step_metric == "step"
     assert metrics["test/acc"].summary.max and metrics["test/acc"].summary.last

@@ -7,6 +7,7 @@ record, joined, are one protobuf `wandb.proto.wandb_internal_pb2.Record`.
 
 import json
 import struct
+import time
 from pathlib import Path
 
 from wandb.proto import wandb_internal_pb2
@@ -37,11 +38,24 @@ def records(path):
             yield record
 
 
+def finished_records(run_dir, timeout_s: float = 60.0) -> list:
+    """The records of the one offline run in `run_dir`, once its exit record is on disk. W&B's service writes
+    the file on its own threads and flushes it after `finish()` has returned (seen under load: a file with
+    none of the run's history yet), so a test of a run made in its own process waits for the exit record;
+    every record logged before it is on disk by then. After `timeout_s`, what is there."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        (path,) = Path(run_dir).glob("wandb/offline-run-*/run-*.wandb")
+        found = list(records(path))
+        if any(r.WhichOneof("record_type") == "exit" for r in found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
 def read_run(run_dir):
     """{'id', 'group', 'job_type', 'tags', 'config': dict, 'history': [dict], 'exit_code'} of one run."""
-    (path,) = Path(run_dir).glob("wandb/offline-run-*/run-*.wandb")
     run = {"history": [], "config": {}, "exit_code": None}
-    for r in records(path):
+    for r in finished_records(run_dir):
         kind = r.WhichOneof("record_type")
         if kind == "run":
             run.update(id=r.run.run_id, group=r.run.run_group, job_type=r.run.job_type, tags=list(r.run.tags))
