@@ -99,13 +99,16 @@ def test_preempted_job_is_requeued_and_resumes_to_the_same_numbers(slurm, tmp_pa
     # what SLURM does before pre-empting a job that asked for it (submitit's --signal=USR2@...)
     subprocess.run(["scancel", "--signal=USR2", job[0]], env=env, check=True)
     # SLURM holds a requeued job for a while (~2.5 min here) before it may start again; let it
-    # start now (only the wait is shortened; the job, its requeue and its resume are SLURM's)
+    # start sooner (only the wait is shortened; the job, its requeue and its resume are SLURM's).
+    # Not at once: slurmd refuses to launch a job whose credential is no newer, to the second, than
+    # the kill of its last run ("Job credential revoked": the job then ends FAILED, seen in CI)
     deadline = time.time() + 60
     while time.time() < deadline:
         state = subprocess.run(
             ["squeue", "-h", "-j", job[0], "-o", "%t %r"], env=env, capture_output=True, text=True
         ).stdout
         if state.startswith("PD"):
+            time.sleep(2)
             subprocess.run(["scontrol", "update", f"JobId={job[0]}", "StartTime=now"], env=env, check=True)
             break
         time.sleep(0.2)
